@@ -1,0 +1,1 @@
+//! Nothing to link: this package exists for its examples and their tests.

@@ -1,0 +1,89 @@
+//! The bounded `http_request_method` label.
+
+/// An HTTP method as a label value: the RFC 9110 methods plus PATCH; anything else is `_OTHER`.
+///
+/// ```
+/// use metrics_core::http::MethodLabel;
+///
+/// assert_eq!(MethodLabel::from_method(&http::Method::GET).as_str(), "GET");
+/// let odd = http::Method::from_bytes(b"BREW").unwrap();
+/// assert_eq!(MethodLabel::from_method(&odd).as_str(), "_OTHER");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum MethodLabel {
+    /// `GET`
+    Get,
+    /// `HEAD`
+    Head,
+    /// `POST`
+    Post,
+    /// `PUT`
+    Put,
+    /// `DELETE`
+    Delete,
+    /// `CONNECT`
+    Connect,
+    /// `OPTIONS`
+    Options,
+    /// `TRACE`
+    Trace,
+    /// `PATCH`
+    Patch,
+    /// Any other method.
+    Other,
+}
+
+impl MethodLabel {
+    /// Every label value, in index order.
+    pub const ALL: [MethodLabel; 10] = [
+        Self::Get,
+        Self::Head,
+        Self::Post,
+        Self::Put,
+        Self::Delete,
+        Self::Connect,
+        Self::Options,
+        Self::Trace,
+        Self::Patch,
+        Self::Other,
+    ];
+
+    /// Maps a request method to its label.
+    #[inline]
+    pub fn from_method(method: &http::Method) -> Self {
+        match *method {
+            http::Method::GET => Self::Get,
+            http::Method::HEAD => Self::Head,
+            http::Method::POST => Self::Post,
+            http::Method::PUT => Self::Put,
+            http::Method::DELETE => Self::Delete,
+            http::Method::CONNECT => Self::Connect,
+            http::Method::OPTIONS => Self::Options,
+            http::Method::TRACE => Self::Trace,
+            http::Method::PATCH => Self::Patch,
+            _ => Self::Other,
+        }
+    }
+
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Head => "HEAD",
+            Self::Post => "POST",
+            Self::Put => "PUT",
+            Self::Delete => "DELETE",
+            Self::Connect => "CONNECT",
+            Self::Options => "OPTIONS",
+            Self::Trace => "TRACE",
+            Self::Patch => "PATCH",
+            Self::Other => "_OTHER",
+        }
+    }
+
+    /// Position in [`MethodLabel::ALL`].
+    #[inline]
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}

@@ -1,0 +1,124 @@
+//! One label set of the request families and how it is keyed and labelled.
+
+use std::fmt;
+use std::sync::Arc;
+
+use prometheus_client::encoding::{EncodeLabel, EncodeLabelSet, LabelSetEncoder};
+
+use super::MethodLabel;
+use crate::metric::{Buckets, HistogramCore};
+
+/// How a request ended, as far as the `error_type` label is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Outcome {
+    /// The response was sent completely. A 5xx status still gets `error_type="<status>"`.
+    Completed,
+    /// The client went away, or the request's future or body was dropped before the end.
+    Aborted,
+    /// The service or the response body returned an error.
+    Failed,
+}
+
+impl Outcome {
+    fn index(self) -> u32 {
+        match self {
+            Self::Completed => 0,
+            Self::Aborted => 1,
+            Self::Failed => 2,
+        }
+    }
+}
+
+/// A series within a route: method, status and outcome packed into one integer, so finding it
+/// hashes a `u32`, never a string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct SeriesKey(u32);
+
+impl SeriesKey {
+    pub(crate) fn new(method: MethodLabel, status: Option<u16>, outcome: Outcome) -> Self {
+        // Statuses are at most three digits (http::StatusCode enforces 100..=999).
+        let status = u32::from(status.unwrap_or(0)).min(0x3ff);
+        Self(method.index() as u32 | (outcome.index() << 4) | (status << 6))
+    }
+}
+
+/// The label values of one series, rendered once when the series is created.
+#[derive(Debug)]
+pub(crate) struct SeriesLabels {
+    pub(crate) route: Arc<str>,
+    pub(crate) method: MethodLabel,
+    pub(crate) status: Option<Box<str>>,
+    pub(crate) error_type: Option<Box<str>>,
+}
+
+impl SeriesLabels {
+    pub(crate) fn new(
+        route: Arc<str>,
+        method: MethodLabel,
+        status: Option<u16>,
+        outcome: Outcome,
+    ) -> Self {
+        let error_type = match outcome {
+            Outcome::Aborted => Some("aborted".into()),
+            Outcome::Failed => Some("_OTHER".into()),
+            // OpenTelemetry: a 5xx response is an error whose type is the status code.
+            Outcome::Completed => status
+                .filter(|code| *code >= 500)
+                .map(|code| code.to_string().into()),
+        };
+        Self {
+            route,
+            method,
+            status: status.map(|code| code.to_string().into()),
+            error_type,
+        }
+    }
+}
+
+impl EncodeLabelSet for SeriesLabels {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> Result<(), fmt::Error> {
+        ("http_request_method", self.method.as_str()).encode(encoder.encode_label())?;
+        ("http_route", &*self.route).encode(encoder.encode_label())?;
+        if let Some(status) = &self.status {
+            ("http_response_status_code", &**status).encode(encoder.encode_label())?;
+        }
+        if let Some(error_type) = &self.error_type {
+            ("error_type", &**error_type).encode(encoder.encode_label())?;
+        }
+        Ok(())
+    }
+}
+
+/// The labels of a series: its own, or the one set that new series fold into once the
+/// cardinality cap is reached (the OpenTelemetry SDK's overflow attribute, rendered the
+/// Prometheus way).
+#[derive(Debug)]
+pub(crate) enum SeriesLabelSet {
+    Regular(SeriesLabels),
+    Overflow,
+}
+
+impl EncodeLabelSet for SeriesLabelSet {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> Result<(), fmt::Error> {
+        match self {
+            Self::Regular(labels) => labels.encode(encoder),
+            Self::Overflow => ("otel_metric_overflow", "true").encode(encoder.encode_label()),
+        }
+    }
+}
+
+/// A request series: one histogram whose count is also the request counter.
+#[derive(Debug)]
+pub(crate) struct Series {
+    pub(crate) labels: SeriesLabelSet,
+    pub(crate) duration: HistogramCore,
+}
+
+impl Series {
+    pub(crate) fn new(labels: SeriesLabelSet, buckets: Buckets) -> Self {
+        Self {
+            labels,
+            duration: HistogramCore::new(buckets),
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! The metric contract and the fast metric types behind the toolkit.
+//!
+//! - [`http`]: the `http_server_*` families (DESIGN section 3) and the recording API the Tower
+//!   layer drives: [`HttpServerMetrics`], [`ActiveRequest`](http::ActiveRequest).
+//! - [`metric`]: lock-free types that plug into prometheus-client's registry and encoders.
+//! - [`collectors`]: `process_*` and `build_info`.
+//! - [`MetricsRegistry`]: a shareable prometheus-client registry, encoded as OpenMetrics or
+//!   Prometheus text 0.0.4 ([`Format`]).
+//!
+//! ```
+//! use metrics_core::{Format, HttpServerMetrics, MetricsRegistry};
+//!
+//! let registry = MetricsRegistry::builder().service_name("api").build().unwrap();
+//! let http = HttpServerMetrics::builder().register(&registry);
+//! drop(http.start_request(&http::Method::GET, Some("/")));
+//! let text = registry.encode(Format::PrometheusText).unwrap();
+//! assert!(text.contains(r#"error_type="aborted""#));
+//! ```
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod collectors;
+pub mod encoding;
+pub mod http;
+pub mod metric;
+mod registry;
+
+pub use encoding::Format;
+pub use http::HttpServerMetrics;
+pub use registry::{ConfigError, MetricsRegistry, MetricsRegistryBuilder};
+
+/// Re-exported so users can register their own metrics without a version mismatch.
+pub use prometheus_client;

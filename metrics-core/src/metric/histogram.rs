@@ -1,0 +1,188 @@
+//! A lock-free histogram that plugs into prometheus-client's registry.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use prometheus_client::encoding::{EncodeMetric, MetricEncoder, NoLabelSet};
+use prometheus_client::metrics::{MetricType, TypedMetric};
+
+use super::Buckets;
+
+/// A histogram whose observations are a few relaxed atomic adds: no lock, no allocation.
+///
+/// The count is not stored apart from the buckets: it is their sum, so a scrape's `_count`
+/// always equals its `+Inf` bucket, even while requests are being recorded.
+///
+/// ```
+/// use metrics_core::metric::{Buckets, Histogram};
+/// use prometheus_client::registry::{Registry, Unit};
+///
+/// let histogram = Histogram::new(Buckets::new([0.1, 1.0]).unwrap());
+/// histogram.observe(0.05);
+/// histogram.observe(3.0);
+/// assert_eq!(histogram.snapshot().count(), 2);
+///
+/// let mut registry = Registry::default();
+/// registry.register_with_unit("job_duration", "Job run time", Unit::Seconds, histogram.clone());
+/// ```
+#[derive(Debug, Clone)]
+pub struct Histogram(std::sync::Arc<HistogramCore>);
+
+/// The shared state of a [`Histogram`]; usable inline where an `Arc` per histogram is not wanted.
+#[derive(Debug)]
+pub struct HistogramCore {
+    buckets: Buckets,
+    /// Non-cumulative counts; the last slot is the `+Inf` bucket.
+    counts: Box<[AtomicU64]>,
+    /// The sum of observations, as `f64` bits.
+    sum: AtomicU64,
+}
+
+/// A point-in-time copy of a histogram's state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistogramSnapshot {
+    /// Sum of all observed values.
+    pub sum: f64,
+    /// Non-cumulative count per bucket; the last entry is the `+Inf` bucket.
+    pub counts: Vec<u64>,
+}
+
+impl HistogramSnapshot {
+    /// Number of observations (the sum of all buckets).
+    pub fn count(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+}
+
+impl HistogramCore {
+    /// An empty histogram with the given buckets.
+    pub fn new(buckets: Buckets) -> Self {
+        let counts = (0..=buckets.bounds().len())
+            .map(|_| AtomicU64::new(0))
+            .collect();
+        Self {
+            buckets,
+            counts,
+            sum: AtomicU64::new(0f64.to_bits()),
+        }
+    }
+
+    /// Records one observation.
+    #[inline]
+    pub fn observe(&self, value: f64) {
+        let index = self.buckets.index_of(value);
+        self.counts[index].fetch_add(1, Ordering::Relaxed);
+        // A CAS loop on the f64 bits: uncontended it succeeds at once.
+        let mut current = self.sum.load(Ordering::Relaxed);
+        loop {
+            let next = (f64::from_bits(current) + value).to_bits();
+            match self
+                .sum
+                .compare_exchange_weak(current, next, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => break,
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    /// The bucket boundaries.
+    pub fn buckets(&self) -> &Buckets {
+        &self.buckets
+    }
+
+    /// Copies the current state.
+    pub fn snapshot(&self) -> HistogramSnapshot {
+        HistogramSnapshot {
+            sum: f64::from_bits(self.sum.load(Ordering::Relaxed)),
+            counts: self
+                .counts
+                .iter()
+                .map(|c| c.load(Ordering::Relaxed))
+                .collect(),
+        }
+    }
+
+    /// Writes this histogram's samples through prometheus-client's encoder.
+    pub fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        let snapshot = self.snapshot();
+        encode_snapshot(&self.buckets, &snapshot, &mut encoder)
+    }
+}
+
+/// Encodes a snapshot as a classic histogram (prometheus-client accumulates the buckets).
+pub(crate) fn encode_snapshot(
+    buckets: &Buckets,
+    snapshot: &HistogramSnapshot,
+    encoder: &mut MetricEncoder,
+) -> Result<(), std::fmt::Error> {
+    let pairs: Vec<(f64, u64)> = buckets
+        .bounds()
+        .iter()
+        .copied()
+        .chain(std::iter::once(f64::INFINITY))
+        .zip(snapshot.counts.iter().copied())
+        .collect();
+    encoder.encode_histogram::<NoLabelSet>(snapshot.sum, snapshot.count(), &pairs, None)
+}
+
+impl Histogram {
+    /// An empty histogram with the given buckets.
+    pub fn new(buckets: Buckets) -> Self {
+        Self(std::sync::Arc::new(HistogramCore::new(buckets)))
+    }
+
+    /// Records one observation.
+    #[inline]
+    pub fn observe(&self, value: f64) {
+        self.0.observe(value)
+    }
+
+    /// Copies the current state.
+    pub fn snapshot(&self) -> HistogramSnapshot {
+        self.0.snapshot()
+    }
+}
+
+impl TypedMetric for Histogram {
+    const TYPE: MetricType = MetricType::Histogram;
+}
+
+impl EncodeMetric for Histogram {
+    fn encode(&self, encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        self.0.encode(encoder)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        MetricType::Histogram
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn count_equals_sum_of_buckets_and_sum_adds_up() {
+        let h = Histogram::new(Buckets::new([1.0, 2.0]).unwrap());
+        for v in [0.5, 1.0, 1.5, 10.0] {
+            h.observe(v);
+        }
+        let s = h.snapshot();
+        assert_eq!(s.counts, vec![2, 1, 1]);
+        assert_eq!(s.count(), 4);
+        assert_eq!(s.sum, 13.0);
+    }
+
+    #[test]
+    fn concurrent_observations_are_all_counted() {
+        let h = Histogram::new(Buckets::default());
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| (0..10_000).for_each(|_| h.observe(0.25)));
+            }
+        });
+        let s = h.snapshot();
+        assert_eq!(s.count(), 40_000);
+        assert_eq!(s.sum, 10_000.0);
+    }
+}

@@ -1,0 +1,14 @@
+//! Lock-free metric types that plug into prometheus-client's registry and encoders.
+//!
+//! prometheus-client's own `Counter` and `Gauge` are already single atomics and are used as they
+//! are; its `Histogram` takes a mutex per observation and its `Family` an `RwLock` over a SipHash
+//! map, so this module replaces those two on the hot path.
+
+mod buckets;
+mod cow_map;
+mod histogram;
+
+pub use buckets::{Buckets, BucketsError, OTEL_HTTP_DURATION_SECONDS};
+pub(crate) use cow_map::CowMap;
+pub(crate) use histogram::encode_snapshot;
+pub use histogram::{Histogram, HistogramCore, HistogramSnapshot};

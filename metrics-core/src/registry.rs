@@ -1,0 +1,229 @@
+//! A shareable handle on a prometheus-client registry, with the standard collectors.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use prometheus_client::collector::Collector;
+use prometheus_client::registry::{Metric, Registry};
+
+use crate::collectors::{BuildInfo, ProcessCollector};
+use crate::encoding::{openmetrics_to_prometheus_text, Format};
+
+/// A prometheus-client [`Registry`] shared between the code that registers metrics and the
+/// exporter that encodes them. Cheap to clone; clones share the registry. No global state:
+/// create one per service (or per test).
+///
+/// ```
+/// use metrics_core::{Format, MetricsRegistry};
+/// use prometheus_client::metrics::counter::Counter;
+///
+/// let registry = MetricsRegistry::builder()
+///     .service_name("checkout")
+///     .version("1.4.2")
+///     .const_label("region", "eu-west-1")
+///     .build()
+///     .unwrap();
+/// let jobs: Counter = Counter::default();
+/// registry.register("jobs", "Jobs processed", jobs.clone());
+/// jobs.inc();
+///
+/// let text = registry.encode(Format::PrometheusText).unwrap();
+/// assert!(text.contains("jobs_total{region=\"eu-west-1\"} 1"));
+/// assert!(text.contains("service_name=\"checkout\""));
+/// ```
+#[derive(Clone, Debug)]
+pub struct MetricsRegistry {
+    inner: Arc<RwLock<Registry>>,
+}
+
+impl MetricsRegistry {
+    /// A builder; see [`MetricsRegistryBuilder`].
+    pub fn builder() -> MetricsRegistryBuilder {
+        MetricsRegistryBuilder::default()
+    }
+
+    /// Registers a collector, encoded on every scrape.
+    pub fn register_collector(&self, collector: impl Collector) {
+        self.with_registry(|registry| registry.register_collector(Box::new(collector)));
+    }
+
+    /// Registers a prometheus-client metric (counter, gauge, family, or this crate's
+    /// [`Histogram`](crate::metric::Histogram)).
+    pub fn register(&self, name: &str, help: &str, metric: impl Metric) {
+        self.with_registry(|registry| registry.register(name, help, metric));
+    }
+
+    /// Gives mutable access to the underlying registry, e.g. to register with a unit or use a
+    /// sub-registry.
+    pub fn with_registry<R>(&self, f: impl FnOnce(&mut Registry) -> R) -> R {
+        // Poisoning only means a registration panicked; the registry is still consistent.
+        let mut registry = self.inner.write().unwrap_or_else(PoisonError::into_inner);
+        f(&mut registry)
+    }
+
+    /// Renders every registered metric in `format`.
+    pub fn encode(&self, format: Format) -> Result<String, fmt::Error> {
+        let mut out = String::new();
+        self.encode_into(format, &mut out)?;
+        Ok(out)
+    }
+
+    /// Appends the rendering of every registered metric in `format` to `out`.
+    pub fn encode_into(&self, format: Format, out: &mut String) -> Result<(), fmt::Error> {
+        let registry = self.inner.read().unwrap_or_else(PoisonError::into_inner);
+        match format {
+            Format::OpenMetrics => prometheus_client::encoding::text::encode(out, &registry),
+            Format::PrometheusText => {
+                let mut openmetrics = String::new();
+                prometheus_client::encoding::text::encode(&mut openmetrics, &registry)?;
+                openmetrics_to_prometheus_text(&openmetrics, out);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Configures a [`MetricsRegistry`]: `build_info` labels, constant labels, process metrics.
+#[derive(Debug, Clone)]
+pub struct MetricsRegistryBuilder {
+    service_name: String,
+    version: String,
+    revision: String,
+    const_labels: Vec<(String, String)>,
+    process_metrics: bool,
+}
+
+impl Default for MetricsRegistryBuilder {
+    fn default() -> Self {
+        Self {
+            // The OpenTelemetry default for an unnamed service.
+            service_name: "unknown_service".to_owned(),
+            version: "unknown".to_owned(),
+            revision: "unknown".to_owned(),
+            const_labels: Vec::new(),
+            process_metrics: true,
+        }
+    }
+}
+
+impl MetricsRegistryBuilder {
+    /// The `service_name` label of `build_info` (default `unknown_service`).
+    pub fn service_name(mut self, name: impl Into<String>) -> Self {
+        self.service_name = name.into();
+        self
+    }
+
+    /// The `version` label of `build_info`, e.g. `env!("CARGO_PKG_VERSION")`.
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.version = version.into();
+        self
+    }
+
+    /// The `revision` label of `build_info`, e.g. the git commit.
+    pub fn revision(mut self, revision: impl Into<String>) -> Self {
+        self.revision = revision.into();
+        self
+    }
+
+    /// A label added to every series of this registry. The name is checked by
+    /// [`build`](Self::build).
+    pub fn const_label(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.const_labels.push((name.into(), value.into()));
+        self
+    }
+
+    /// Whether to register the `process_*` collector (default true).
+    pub fn process_metrics(mut self, enabled: bool) -> Self {
+        self.process_metrics = enabled;
+        self
+    }
+
+    /// Validates the configuration and builds the registry with `build_info` (and the
+    /// process collector when enabled) registered.
+    pub fn build(self) -> Result<MetricsRegistry, ConfigError> {
+        for (index, (name, _)) in self.const_labels.iter().enumerate() {
+            if !is_valid_label_name(name) {
+                return Err(ConfigError::InvalidLabelName(name.clone()));
+            }
+            if self.const_labels[..index].iter().any(|(n, _)| n == name) {
+                return Err(ConfigError::DuplicateLabel(name.clone()));
+            }
+        }
+        let labels = self
+            .const_labels
+            .into_iter()
+            .map(|(k, v)| (Cow::Owned(k), Cow::Owned(v)));
+        let mut registry = Registry::with_labels(labels);
+        registry.register_collector(Box::new(BuildInfo {
+            version: self.version,
+            revision: self.revision,
+            service_name: self.service_name,
+        }));
+        if self.process_metrics {
+            registry.register_collector(Box::new(ProcessCollector::new()));
+        }
+        Ok(MetricsRegistry {
+            inner: Arc::new(RwLock::new(registry)),
+        })
+    }
+}
+
+/// Label names: `[a-zA-Z_][a-zA-Z0-9_]*`, not starting with the reserved `__`.
+fn is_valid_label_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !name.starts_with("__")
+}
+
+/// A configuration value that was rejected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigError {
+    /// A constant label name is not a valid Prometheus label name.
+    InvalidLabelName(String),
+    /// The same constant label name was given twice.
+    DuplicateLabel(String),
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidLabelName(name) => write!(
+                f,
+                "constant label name {name:?} is invalid: use [a-zA-Z_][a-zA-Z0-9_]*, not starting with \"__\""
+            ),
+            Self::DuplicateLabel(name) => write!(f, "constant label {name:?} is given twice"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_bad_const_labels() {
+        let bad = MetricsRegistry::builder().const_label("1x", "v").build();
+        assert_eq!(bad.unwrap_err(), ConfigError::InvalidLabelName("1x".into()));
+        let reserved = MetricsRegistry::builder().const_label("__name__", "v").build();
+        assert!(reserved.is_err());
+        let twice = MetricsRegistry::builder()
+            .const_label("a", "1")
+            .const_label("a", "2")
+            .build();
+        assert_eq!(twice.unwrap_err(), ConfigError::DuplicateLabel("a".into()));
+    }
+
+    #[test]
+    fn openmetrics_ends_with_eof_and_text_does_not() {
+        let registry = MetricsRegistry::builder().build().unwrap();
+        let om = registry.encode(Format::OpenMetrics).unwrap();
+        assert!(om.ends_with("# EOF\n"));
+        let text = registry.encode(Format::PrometheusText).unwrap();
+        assert!(!text.contains("# EOF"));
+        assert!(text.contains("# TYPE build_info gauge"));
+    }
+}
