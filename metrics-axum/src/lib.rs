@@ -1,1 +1,47 @@
+//! A Tower layer recording Prometheus HTTP server metrics, in the style of tower-http.
+//!
+//! [`MetricsLayer`] records, for any `Service<http::Request<B>>` (axum, hyper, tonic):
+//! `http_server_request_duration_seconds` (histogram, until the end of the response body),
+//! `http_server_requests_total` and `http_server_active_requests`, labelled by route template,
+//! method and status. [`CountingListener`] (or [`CountedIo`]) adds
+//! `http_server_active_connections` and `http_server_connections_total`.
+//!
+//! ```
+//! use axum::{routing::get, Router};
+//! use metrics_axum::MetricsLayer;
+//! use metrics_core::{HttpServerMetrics, MetricsRegistry};
+//!
+//! let registry = MetricsRegistry::builder().service_name("shop").build().unwrap();
+//! let http = HttpServerMetrics::builder().register(&registry);
+//! let app: Router = Router::new()
+//!     .route("/items/{id}", get(|| async { "item" }))
+//!     .layer(MetricsLayer::new(http));
+//! ```
+//!
+//! Recording takes no lock and allocates nothing once a label set has been seen. Requests whose
+//! client disconnects are recorded with `error_type="aborted"`; the in-flight gauge is released
+//! in every case. To have handler panics recorded as 500s, add tower-http's `CatchPanicLayer`
+//! *before* this layer (`.layer(CatchPanicLayer::new()).layer(MetricsLayer::new(http))`), so it
+//! runs inside it.
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
 
+mod body;
+mod exclusions;
+mod future;
+mod layer;
+mod listener;
+mod route;
+mod service;
+
+pub use body::ResponseBody;
+pub use exclusions::Exclusions;
+pub use future::ResponseFuture;
+pub use layer::MetricsLayer;
+#[cfg(feature = "axum")]
+pub use listener::CountingListener;
+pub use listener::CountedIo;
+#[cfg(feature = "axum")]
+pub use route::MatchedPathRoute;
+pub use route::{NoRoute, RouteExtractor};
+pub use service::Metrics;

@@ -1,1 +1,32 @@
+//! Serves `/metrics`, `/health`, `/live`, `/ready` and a landing page `/` for a
+//! [`MetricsRegistry`](metrics_core::MetricsRegistry), on the app's port or its own, with
+//! graceful shutdown.
+//!
+//! - `/metrics` answers OpenMetrics 1.0 when the scraper prefers it (Prometheus does), else
+//!   Prometheus text 0.0.4, always with the exact `Content-Type`, gzip-compressed when accepted.
+//! - `/ready` is 503 during startup and from the shutdown signal on; `/live` never checks
+//!   dependencies; `/health` answers `application/health+json`.
+//!
+//! ```no_run
+//! # async fn run() -> std::io::Result<()> {
+//! use metrics_core::MetricsRegistry;
+//! use metrics_exporter::{Exporter, Lifecycle};
+//!
+//! let registry = MetricsRegistry::builder().service_name("worker").build().unwrap();
+//! let lifecycle = Lifecycle::new();
+//! tokio::spawn(lifecycle.clone().shutdown_on_signals());
+//! lifecycle.mark_ready();
+//! let listener = tokio::net::TcpListener::bind("0.0.0.0:9464").await?;
+//! Exporter::new(registry, lifecycle).serve(listener).await
+//! # }
+//! ```
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
 
+mod exporter;
+mod handlers;
+mod lifecycle;
+mod negotiate;
+
+pub use exporter::{Exporter, DEFAULT_ADDR};
+pub use lifecycle::{Lifecycle, Phase};

@@ -1,0 +1,109 @@
+//! Quickstart: an axum service instrumented by `MetricsLayer`, with `/metrics`, `/health`,
+//! `/live` and `/ready` on a separate port, and graceful shutdown on Ctrl-C or SIGTERM.
+//!
+//! Run it with `cargo run --example quickstart`, then:
+//!
+//! ```text
+//! curl http://127.0.0.1:3000/users/42
+//! curl http://127.0.0.1:9464/metrics
+//! ```
+//!
+//! `APP_ADDR` and `METRICS_ADDR` change the addresses (defaults `127.0.0.1:3000` and
+//! `127.0.0.1:9464`).
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::Router;
+use metrics_axum::{CountingListener, MetricsLayer};
+use metrics_core::{HttpServerMetrics, MetricsRegistry};
+use metrics_exporter::{Exporter, Lifecycle};
+use tokio::net::TcpListener;
+
+/// The demo service: a templated route, a nested router, a slow streaming route and a failing one.
+pub fn app(http: HttpServerMetrics) -> Router {
+    let api = Router::new().route("/orders/{id}", get(order));
+    Router::new()
+        .route("/", get(|| async { "quickstart: try /users/42, /slow, /fail, /api/orders/7\n" }))
+        .route("/users/{id}", get(user))
+        .route("/slow", get(slow))
+        .route("/fail", get(fail))
+        .nest("/api", api)
+        // Added last so it wraps every route above, and sees which one matched.
+        .layer(MetricsLayer::new(http))
+}
+
+async fn user(Path(id): Path<u64>) -> String {
+    format!("user {id}\n")
+}
+
+async fn order(Path(id): Path<u64>) -> String {
+    format!("order {id}\n")
+}
+
+/// Streams its body in three parts over about 300 ms: the recorded duration covers all of it.
+async fn slow() -> Body {
+    let parts = futures_util::stream::unfold(0u8, |sent| async move {
+        if sent == 3 {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        Some((Ok::<_, Infallible>(Bytes::from(format!("part {sent}\n"))), sent + 1))
+    });
+    Body::from_stream(parts)
+}
+
+async fn fail() -> (StatusCode, &'static str) {
+    (StatusCode::INTERNAL_SERVER_ERROR, "something broke\n")
+}
+
+/// Serves the app on `app_listener` and the exporter on `metrics_listener` until `lifecycle`
+/// has drained.
+pub async fn run(
+    app_listener: TcpListener,
+    metrics_listener: TcpListener,
+    lifecycle: Lifecycle,
+) -> std::io::Result<()> {
+    let registry = MetricsRegistry::builder()
+        .service_name("quickstart")
+        .version(env!("CARGO_PKG_VERSION"))
+        .build()
+        .map_err(std::io::Error::other)?;
+    let http = HttpServerMetrics::builder().register(&registry);
+    let exporter = Exporter::new(registry, lifecycle.clone()).service_name("quickstart");
+
+    let app_server = axum::serve(
+        CountingListener::new(app_listener, http.clone()),
+        app(http),
+    )
+    .with_graceful_shutdown(lifecycle.drained());
+    lifecycle.mark_ready();
+    let (app_result, exporter_result) =
+        tokio::join!(async { app_server.await }, exporter.serve(metrics_listener));
+    app_result.and(exporter_result)
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let app_addr = std::env::var("APP_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
+    let metrics_addr =
+        std::env::var("METRICS_ADDR").unwrap_or_else(|_| "127.0.0.1:9464".to_owned());
+    let bind = |addr: String, name: &'static str| async move {
+        TcpListener::bind(&addr).await.map_err(|e| {
+            std::io::Error::new(e.kind(), format!("{name}: cannot listen on {addr}: {e}"))
+        })
+    };
+    let app_listener = bind(app_addr, "APP_ADDR").await?;
+    let metrics_listener = bind(metrics_addr, "METRICS_ADDR").await?;
+    println!("service: http://{}/", app_listener.local_addr()?);
+    println!("metrics: http://{}/metrics", metrics_listener.local_addr()?);
+
+    // Readiness turns 503 at the signal; then listeners close and in-flight requests finish.
+    let lifecycle = Lifecycle::new().drain_delay(Duration::from_secs(1));
+    tokio::spawn(lifecycle.clone().shutdown_on_signals());
+    run(app_listener, metrics_listener, lifecycle).await
+}

@@ -1,0 +1,74 @@
+//! [`ResponseBody`]: ends the request's recording when the body ends.
+
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use bytes::Buf;
+use http_body::{Body, Frame, SizeHint};
+use metrics_core::http::{ActiveRequest, Outcome};
+use pin_project_lite::pin_project;
+
+pin_project! {
+    /// Response body of [`Metrics`](crate::Metrics): the request's duration ends when this body
+    /// ends. Dropped before its end (the client disconnected mid-body), the request is recorded
+    /// as aborted with the status that was sent.
+    pub struct ResponseBody<B> {
+        #[pin]
+        inner: B,
+        active: Option<ActiveRequest>,
+        // Bytes still due when the body announced an exact length: servers stop polling once
+        // that many were written, without waiting for the body to say it has ended.
+        remaining: Option<u64>,
+    }
+}
+
+impl<B: Body> ResponseBody<B> {
+    pub(crate) fn new(inner: B, active: Option<ActiveRequest>) -> Self {
+        let remaining = inner.size_hint().exact();
+        Self {
+            inner,
+            active,
+            remaining,
+        }
+    }
+}
+
+impl<B: Body> Body for ResponseBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let mut this = self.project();
+        let frame = ready!(this.inner.as_mut().poll_frame(cx));
+        let outcome = match &frame {
+            None => Some(Outcome::Completed),
+            Some(Err(_)) => Some(Outcome::Failed),
+            Some(Ok(frame)) => {
+                if let (Some(remaining), Some(data)) = (this.remaining.as_mut(), frame.data_ref()) {
+                    *remaining = remaining.saturating_sub(data.remaining() as u64);
+                }
+                let ended = this.inner.is_end_stream() || *this.remaining == Some(0);
+                ended.then_some(Outcome::Completed)
+            }
+        };
+        if let Some(outcome) = outcome {
+            if let Some(active) = this.active.take() {
+                active.finish(outcome);
+            }
+        }
+        Poll::Ready(frame)
+    }
+
+    #[inline]
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    #[inline]
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}

@@ -1,0 +1,80 @@
+//! [`ResponseFuture`]: hands the request's recording over to the response body.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use http::{Response, StatusCode};
+use metrics_core::http::{ActiveRequest, Outcome};
+use pin_project_lite::pin_project;
+
+use crate::ResponseBody;
+
+pin_project! {
+    /// Response future of [`Metrics`](crate::Metrics).
+    ///
+    /// Dropped before the response is ready (the client went away, a timeout fired), the request
+    /// is recorded as aborted with no status.
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        active: Option<ActiveRequest>,
+        is_head: bool,
+    }
+}
+
+impl<F> ResponseFuture<F> {
+    pub(crate) fn new(inner: F, active: Option<ActiveRequest>, is_head: bool) -> Self {
+        Self {
+            inner,
+            active,
+            is_head,
+        }
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+    B: http_body::Body,
+{
+    type Output = Result<Response<ResponseBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = ready!(this.inner.poll(cx));
+        let mut active = this.active.take();
+        match result {
+            Ok(response) => {
+                let status = response.status();
+                if let Some(active) = active.as_mut() {
+                    active.set_status(status.as_u16());
+                }
+                let (parts, body) = response.into_parts();
+                // Servers never poll a body they will not send; waiting for its end would
+                // misreport these requests as aborted.
+                if *this.is_head || !status_has_body(status) || body.is_end_stream() {
+                    if let Some(active) = active.take() {
+                        active.finish(Outcome::Completed);
+                    }
+                }
+                Poll::Ready(Ok(Response::from_parts(
+                    parts,
+                    ResponseBody::new(body, active),
+                )))
+            }
+            Err(error) => {
+                if let Some(active) = active {
+                    active.finish(Outcome::Failed);
+                }
+                Poll::Ready(Err(error))
+            }
+        }
+    }
+}
+
+fn status_has_body(status: StatusCode) -> bool {
+    !(status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED)
+}

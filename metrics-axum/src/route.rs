@@ -1,0 +1,54 @@
+//! Where the `http_route` label comes from.
+
+use http::{Extensions, Uri};
+
+/// Finds the route template of a request: a bounded value such as `/users/{id}`, never the raw
+/// path. Returning `None` records the request under the `unmatched` route.
+///
+/// Implement it for routers other than axum, e.g. a tonic service whose paths are a fixed set:
+///
+/// ```
+/// use http::{Extensions, Uri};
+/// use metrics_axum::RouteExtractor;
+///
+/// /// gRPC paths are `/package.Service/Method`; only the known ones become labels.
+/// struct GrpcMethods(&'static [&'static str]);
+///
+/// impl RouteExtractor for GrpcMethods {
+///     fn route<'a>(&'a self, uri: &'a Uri, _: &'a Extensions) -> Option<&'a str> {
+///         self.0.iter().copied().find(|known| *known == uri.path())
+///     }
+/// }
+/// ```
+pub trait RouteExtractor: Send + Sync + 'static {
+    /// The route template of the request with this URI and these extensions.
+    fn route<'a>(&'a self, uri: &'a Uri, extensions: &'a Extensions) -> Option<&'a str>;
+}
+
+/// The route axum matched (`axum::extract::MatchedPath`), nest prefixes included.
+///
+/// Requires the layer to be added with `Router::layer`, which runs it after routing.
+#[cfg(feature = "axum")]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MatchedPathRoute;
+
+#[cfg(feature = "axum")]
+impl RouteExtractor for MatchedPathRoute {
+    #[inline]
+    fn route<'a>(&'a self, _uri: &'a Uri, extensions: &'a Extensions) -> Option<&'a str> {
+        extensions
+            .get::<axum::extract::MatchedPath>()
+            .map(|matched| matched.as_str())
+    }
+}
+
+/// Records every request as `unmatched`: the default without the `axum` feature, until a real
+/// extractor is configured.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoRoute;
+
+impl RouteExtractor for NoRoute {
+    fn route<'a>(&'a self, _uri: &'a Uri, _extensions: &'a Extensions) -> Option<&'a str> {
+        None
+    }
+}

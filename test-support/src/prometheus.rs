@@ -1,0 +1,107 @@
+//! A real Prometheus server for a test: temporary data dir, loopback address, stopped on drop.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::binaries::{free_port, require, ChildGuard};
+
+/// A running Prometheus scraping the given targets.
+#[derive(Debug)]
+pub struct Prometheus {
+    /// Base URL of its HTTP API, e.g. `http://127.0.0.1:9090`.
+    pub url: String,
+    _child: ChildGuard,
+    _dir: tempfile::TempDir,
+}
+
+impl Prometheus {
+    /// Starts Prometheus scraping `targets` (host:port) at `/metrics` every second, and waits
+    /// until it is ready.
+    pub async fn start(job: &str, targets: &[String]) -> Self {
+        let binary = require("prometheus");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let targets = targets
+            .iter()
+            .map(|t| format!("'{t}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let config = format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: '{job}'\n    static_configs:\n      - targets: [{targets}]\n"
+        );
+        let config_path: PathBuf = dir.path().join("prometheus.yml");
+        std::fs::write(&config_path, config).expect("write config");
+        let port = free_port();
+        let url = format!("http://127.0.0.1:{port}");
+        let child = ChildGuard::spawn(
+            Command::new(binary)
+                .arg(format!("--config.file={}", config_path.display()))
+                .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+                .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        );
+        let prometheus = Self {
+            url,
+            _child: child,
+            _dir: dir,
+        };
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let ready = client
+                .get(format!("{}/-/ready", prometheus.url))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            if ready {
+                return prometheus;
+            }
+            assert!(Instant::now() < deadline, "Prometheus did not become ready in 20 s");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Runs an instant query; returns each series' labels and value.
+    pub async fn query(&self, expr: &str) -> Vec<(serde_json::Value, f64)> {
+        let response: serde_json::Value = reqwest::Client::new()
+            .get(format!("{}/api/v1/query", self.url))
+            .query(&[("query", expr)])
+            .send()
+            .await
+            .expect("query Prometheus")
+            .json()
+            .await
+            .expect("query result is JSON");
+        assert_eq!(response["status"], "success", "query {expr}: {response}");
+        response["data"]["result"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|series| {
+                let value = series["value"][1]
+                    .as_str()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(f64::NAN);
+                (series["metric"].clone(), value)
+            })
+            .collect()
+    }
+
+    /// Polls `expr` until its single value equals `expected` or `timeout` passes; returns the
+    /// last value seen.
+    pub async fn wait_for_value(&self, expr: &str, expected: f64, timeout: Duration) -> Option<f64> {
+        let deadline = Instant::now() + timeout;
+        let mut last = None;
+        while Instant::now() < deadline {
+            let result = self.query(expr).await;
+            last = result.first().map(|(_, v)| *v);
+            if last == Some(expected) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        last
+    }
+}
