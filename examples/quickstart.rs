@@ -28,7 +28,10 @@ use tokio::net::TcpListener;
 pub fn app(http: HttpServerMetrics) -> Router {
     let api = Router::new().route("/orders/{id}", get(order));
     Router::new()
-        .route("/", get(|| async { "quickstart: try /users/42, /slow, /fail, /api/orders/7\n" }))
+        .route(
+            "/",
+            get(|| async { "quickstart: try /users/42, /slow, /fail, /api/orders/7\n" }),
+        )
         .route("/users/{id}", get(user))
         .route("/slow", get(slow))
         .route("/fail", get(fail))
@@ -52,7 +55,10 @@ async fn slow() -> Body {
             return None;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
-        Some((Ok::<_, Infallible>(Bytes::from(format!("part {sent}\n"))), sent + 1))
+        Some((
+            Ok::<_, Infallible>(Bytes::from(format!("part {sent}\n"))),
+            sent + 1,
+        ))
     });
     Body::from_stream(parts)
 }
@@ -76,11 +82,8 @@ pub async fn run(
     let http = HttpServerMetrics::builder().register(&registry);
     let exporter = Exporter::new(registry, lifecycle.clone()).service_name("quickstart");
 
-    let app_server = axum::serve(
-        CountingListener::new(app_listener, http.clone()),
-        app(http),
-    )
-    .with_graceful_shutdown(lifecycle.drained());
+    let app_server = axum::serve(CountingListener::new(app_listener, http.clone()), app(http))
+        .with_graceful_shutdown(lifecycle.drained());
     lifecycle.mark_ready();
     let (app_result, exporter_result) =
         tokio::join!(async { app_server.await }, exporter.serve(metrics_listener));

@@ -38,9 +38,9 @@ pub use body::ResponseBody;
 pub use exclusions::Exclusions;
 pub use future::ResponseFuture;
 pub use layer::MetricsLayer;
+pub use listener::CountedIo;
 #[cfg(feature = "axum")]
 pub use listener::CountingListener;
-pub use listener::CountedIo;
 #[cfg(feature = "axum")]
 pub use route::MatchedPathRoute;
 pub use route::{NoRoute, RouteExtractor};

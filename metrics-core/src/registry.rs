@@ -208,7 +208,9 @@ mod tests {
     fn rejects_bad_const_labels() {
         let bad = MetricsRegistry::builder().const_label("1x", "v").build();
         assert_eq!(bad.unwrap_err(), ConfigError::InvalidLabelName("1x".into()));
-        let reserved = MetricsRegistry::builder().const_label("__name__", "v").build();
+        let reserved = MetricsRegistry::builder()
+            .const_label("__name__", "v")
+            .build();
         assert!(reserved.is_err());
         let twice = MetricsRegistry::builder()
             .const_label("a", "1")

@@ -31,7 +31,11 @@ pub struct ChildGuard(Child);
 impl ChildGuard {
     /// Spawns `command`.
     pub fn spawn(command: &mut Command) -> Self {
-        Self(command.spawn().unwrap_or_else(|e| panic!("spawn {command:?}: {e}")))
+        Self(
+            command
+                .spawn()
+                .unwrap_or_else(|e| panic!("spawn {command:?}: {e}")),
+        )
     }
 
     /// Whether the process is still running.

@@ -36,7 +36,10 @@ impl Prometheus {
         let child = ChildGuard::spawn(
             Command::new(binary)
                 .arg(format!("--config.file={}", config_path.display()))
-                .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+                .arg(format!(
+                    "--storage.tsdb.path={}",
+                    dir.path().join("data").display()
+                ))
                 .arg(format!("--web.listen-address=127.0.0.1:{port}"))
                 .stdout(Stdio::null())
                 .stderr(Stdio::null()),
@@ -57,7 +60,10 @@ impl Prometheus {
             if ready {
                 return prometheus;
             }
-            assert!(Instant::now() < deadline, "Prometheus did not become ready in 20 s");
+            assert!(
+                Instant::now() < deadline,
+                "Prometheus did not become ready in 20 s"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -91,7 +97,12 @@ impl Prometheus {
 
     /// Polls `expr` until its single value equals `expected` or `timeout` passes; returns the
     /// last value seen.
-    pub async fn wait_for_value(&self, expr: &str, expected: f64, timeout: Duration) -> Option<f64> {
+    pub async fn wait_for_value(
+        &self,
+        expr: &str,
+        expected: f64,
+        timeout: Duration,
+    ) -> Option<f64> {
         let deadline = Instant::now() + timeout;
         let mut last = None;
         while Instant::now() < deadline {

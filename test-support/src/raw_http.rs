@@ -9,7 +9,10 @@ use tokio::net::TcpStream;
 pub async fn send_get(addr: &str, path: &str) -> TcpStream {
     let mut stream = TcpStream::connect(addr).await.expect("connect");
     let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: keep-alive\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.expect("write request");
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .expect("write request");
     stream
 }
 

@@ -79,21 +79,27 @@ impl Scrape {
 
 fn parse_sample(line: &str) -> Sample {
     let bytes = line.as_bytes();
-    let name_end = line.find(['{', ' ']).unwrap_or_else(|| panic!("bad sample: {line}"));
+    let name_end = line
+        .find(['{', ' '])
+        .unwrap_or_else(|| panic!("bad sample: {line}"));
     let name = line[..name_end].to_owned();
     let mut labels = BTreeMap::new();
     let mut i = name_end;
     if bytes[i] == b'{' {
         i += 1;
         while bytes[i] != b'}' {
-            let eq = i + line[i..].find('=').unwrap_or_else(|| panic!("bad label: {line}"));
+            let eq = i + line[i..]
+                .find('=')
+                .unwrap_or_else(|| panic!("bad label: {line}"));
             let key = line[i..eq].to_owned();
             assert_eq!(bytes[eq + 1], b'"', "quote expected: {line}");
             i = eq + 2;
             let mut value = String::new();
             let mut chars = line[i..].char_indices();
             loop {
-                let (offset, c) = chars.next().unwrap_or_else(|| panic!("unterminated: {line}"));
+                let (offset, c) = chars
+                    .next()
+                    .unwrap_or_else(|| panic!("unterminated: {line}"));
                 match c {
                     '\\' => match chars.next() {
                         Some((_, 'n')) => value.push('\n'),
@@ -138,7 +144,9 @@ mod tests {
 
     #[test]
     fn parses_labels_with_escapes() {
-        let s = Scrape::parse("# TYPE a counter\na_total{x=\"1\",y=\"q\\\"}\"} 3\nb 1.5\nc_bucket{le=\"+Inf\"} 2\n");
+        let s = Scrape::parse(
+            "# TYPE a counter\na_total{x=\"1\",y=\"q\\\"}\"} 3\nb 1.5\nc_bucket{le=\"+Inf\"} 2\n",
+        );
         assert_eq!(s.get("a_total", &[("x", "1"), ("y", "q\"}")]), Some(3.0));
         assert_eq!(s.get("b", &[]), Some(1.5));
         assert_eq!(s.sum("c_bucket", &[("le", "+Inf")]), 2.0);

@@ -91,7 +91,9 @@ fn write_sample(line: &str, family: Option<&Family<'_>>, out: &mut String) {
     out.push_str(&line[..labels_end]);
     // After the labels: " value [timestamp] [# exemplar]"; values and timestamps hold no '#'.
     let rest = &line[labels_end..];
-    let rest = rest.split_once(" # ").map_or(rest, |(sample, _exemplar)| sample);
+    let rest = rest
+        .split_once(" # ")
+        .map_or(rest, |(sample, _exemplar)| sample);
     let mut fields = rest.split_ascii_whitespace();
     if let Some(value) = fields.next() {
         out.push(' ');

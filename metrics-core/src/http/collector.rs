@@ -16,7 +16,8 @@ use crate::metric::{encode_snapshot, HistogramSnapshot};
 
 const DURATION_HELP: &str =
     "Duration of HTTP server requests, from request received to end of response body.";
-const REQUESTS_HELP: &str = "Completed HTTP server requests (equals the duration histogram's count).";
+const REQUESTS_HELP: &str =
+    "Completed HTTP server requests (equals the duration histogram's count).";
 const ACTIVE_REQUESTS_HELP: &str = "HTTP server requests received and not yet finished.";
 const ACTIVE_CONNECTIONS_HELP: &str = "Open HTTP server connections.";
 const CONNECTIONS_HELP: &str = "Accepted HTTP server connections.";
@@ -113,4 +114,3 @@ impl Collector for HttpServerMetrics {
         Ok(())
     }
 }
-

@@ -169,8 +169,12 @@ impl HttpServerMetrics {
 
     /// Counts an accepted connection; the returned guard marks it closed when dropped.
     pub fn open_connection(&self) -> ConnectionGuard {
-        self.shared.connections_total.fetch_add(1, Ordering::Relaxed);
-        self.shared.active_connections.fetch_add(1, Ordering::Relaxed);
+        self.shared
+            .connections_total
+            .fetch_add(1, Ordering::Relaxed);
+        self.shared
+            .active_connections
+            .fetch_add(1, Ordering::Relaxed);
         ConnectionGuard {
             shared: self.shared.clone(),
         }
@@ -205,7 +209,14 @@ impl HttpServerMetrics {
 }
 
 impl Shared {
-    fn record(&self, slot: &RouteSlot, method: MethodLabel, status: Option<u16>, outcome: Outcome, seconds: f64) {
+    fn record(
+        &self,
+        slot: &RouteSlot,
+        method: MethodLabel,
+        status: Option<u16>,
+        outcome: Outcome,
+        seconds: f64,
+    ) {
         let series = if slot.is_overflow {
             None
         } else {
@@ -218,7 +229,13 @@ impl Shared {
                     return None;
                 }
                 let labels = SeriesLabels::new(slot.name.clone(), method, status, outcome);
-                Some((key, Arc::new(Series::new(SeriesLabelSet::Regular(labels), self.buckets.clone()))))
+                Some((
+                    key,
+                    Arc::new(Series::new(
+                        SeriesLabelSet::Regular(labels),
+                        self.buckets.clone(),
+                    )),
+                ))
             })
         };
         match series {
@@ -282,6 +299,8 @@ pub struct ConnectionGuard {
 
 impl Drop for ConnectionGuard {
     fn drop(&mut self) {
-        self.shared.active_connections.fetch_sub(1, Ordering::Relaxed);
+        self.shared
+            .active_connections
+            .fetch_sub(1, Ordering::Relaxed);
     }
 }

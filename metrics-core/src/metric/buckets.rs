@@ -132,7 +132,10 @@ mod tests {
             Buckets::new([1.0, 0.5]),
             Err(BucketsError::NotIncreasing { index: 1 })
         );
-        assert!(Buckets::new([1.0, 0.5]).unwrap_err().to_string().contains("sorted"));
+        assert!(Buckets::new([1.0, 0.5])
+            .unwrap_err()
+            .to_string()
+            .contains("sorted"));
     }
 
     #[test]

@@ -78,7 +78,9 @@ mod tests {
         let again = map.get_or_try_insert("a", |_| Some(("a".to_owned(), Arc::new(2))));
         assert_eq!(a.as_deref(), Some(&1));
         assert_eq!(again.as_deref(), Some(&1));
-        assert!(map.get_or_try_insert("b", |len| (len < 1).then(|| ("b".to_owned(), Arc::new(3)))).is_none());
+        assert!(map
+            .get_or_try_insert("b", |len| (len < 1).then(|| ("b".to_owned(), Arc::new(3))))
+            .is_none());
         assert_eq!(map.load().len(), 1);
     }
 }
