@@ -1,0 +1,162 @@
+//! How each way a request can end is recorded, driven in-process through the layer.
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::{Extensions, Request, Response, StatusCode, Uri};
+use http_body::{Body, Frame};
+use http_body_util::{BodyExt, Full};
+use metrics_axum::{MetricsLayer, RouteExtractor};
+use metrics_core::{Format, HttpServerMetrics, MetricsRegistry};
+use test_support::Scrape;
+use tower::{Layer, ServiceExt};
+
+struct Fixed;
+
+impl RouteExtractor for Fixed {
+    fn route<'a>(&'a self, _: &'a Uri, _: &'a Extensions) -> Option<&'a str> {
+        Some("/r")
+    }
+}
+
+fn setup() -> (MetricsRegistry, MetricsLayer) {
+    let registry = MetricsRegistry::builder()
+        .process_metrics(false)
+        .build()
+        .expect("registry");
+    let http = HttpServerMetrics::builder().register(&registry);
+    (registry, MetricsLayer::new(http).route_extractor(Fixed))
+}
+
+fn scrape(registry: &MetricsRegistry) -> Scrape {
+    Scrape::parse(&registry.encode(Format::PrometheusText).expect("encode"))
+}
+
+const REQUESTS: &str = "http_server_requests_total";
+
+/// A body that yields one chunk, then fails.
+struct FailingBody(bool);
+
+impl Body for FailingBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        if self.0 {
+            Poll::Ready(Some(Err(std::io::Error::other("disk on fire"))))
+        } else {
+            self.0 = true;
+            Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(b"partial")))))
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_service_error_is_recorded_without_status() {
+    let (registry, layer) = setup();
+    let service = layer.layer(tower::service_fn(|_: Request<()>| async {
+        Err::<Response<Full<Bytes>>, _>(std::io::Error::other("backend down"))
+    }));
+    let result = service.oneshot(Request::new(())).await;
+    assert!(result.is_err());
+    let s = scrape(&registry);
+    let labels = [
+        ("http_request_method", "GET"),
+        ("http_route", "/r"),
+        ("error_type", "_OTHER"),
+    ];
+    assert_eq!(s.get(REQUESTS, &labels), Some(1.0));
+}
+
+#[tokio::test]
+async fn a_body_error_is_recorded_with_the_status_sent() {
+    let (registry, layer) = setup();
+    let service = layer.layer(tower::service_fn(|_: Request<()>| async {
+        Ok::<_, Infallible>(Response::new(FailingBody(false)))
+    }));
+    let response = service.oneshot(Request::new(())).await.expect("response");
+    assert!(response.into_body().collect().await.is_err());
+    let s = scrape(&registry);
+    let labels = [
+        ("http_request_method", "GET"),
+        ("http_route", "/r"),
+        ("http_response_status_code", "200"),
+        ("error_type", "_OTHER"),
+    ];
+    assert_eq!(s.get(REQUESTS, &labels), Some(1.0));
+}
+
+#[tokio::test]
+async fn bodiless_responses_complete_without_their_body_being_polled() {
+    let (registry, layer) = setup();
+    let service = layer.layer(tower::service_fn(|request: Request<()>| async move {
+        let status = *request.extensions().get::<StatusCode>().expect("status");
+        let mut response = Response::new(Full::new(Bytes::from_static(b"ignored")));
+        *response.status_mut() = status;
+        Ok::<_, Infallible>(response)
+    }));
+    for (method, status) in [
+        (http::Method::HEAD, StatusCode::OK),
+        (http::Method::GET, StatusCode::NO_CONTENT),
+        (http::Method::GET, StatusCode::NOT_MODIFIED),
+    ] {
+        let mut request = Request::builder().method(method).body(()).expect("request");
+        request.extensions_mut().insert(status);
+        // The response (and its body) is dropped unpolled, as servers do for these.
+        drop(service.clone().oneshot(request).await.expect("response"));
+    }
+    let s = scrape(&registry);
+    assert_eq!(s.sum(REQUESTS, &[("error_type", "aborted")]), 0.0);
+    assert_eq!(s.sum(REQUESTS, &[]), 3.0);
+    assert_eq!(
+        s.get(
+            REQUESTS,
+            &[
+                ("http_request_method", "HEAD"),
+                ("http_route", "/r"),
+                ("http_response_status_code", "200")
+            ]
+        ),
+        Some(1.0)
+    );
+}
+
+#[tokio::test]
+async fn a_dropped_body_is_aborted_and_an_exact_length_body_completes_at_its_length() {
+    let (registry, layer) = setup();
+    let service = layer.layer(tower::service_fn(|_: Request<()>| async {
+        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(
+            b"twelve bytes",
+        ))))
+    }));
+    // Dropped unread: aborted, with the status that was sent.
+    drop(
+        service
+            .clone()
+            .oneshot(Request::new(()))
+            .await
+            .expect("response"),
+    );
+    // Read to its announced length: completed, even if nobody polls past the last frame.
+    let response = service.oneshot(Request::new(())).await.expect("response");
+    let mut body = response.into_body();
+    let frame = body.frame().await.expect("a frame").expect("data");
+    assert_eq!(frame.into_data().expect("data").len(), 12);
+    drop(body);
+    let s = scrape(&registry);
+    let base = [
+        ("http_request_method", "GET"),
+        ("http_route", "/r"),
+        ("http_response_status_code", "200"),
+    ];
+    let mut aborted = base.to_vec();
+    aborted.push(("error_type", "aborted"));
+    assert_eq!(s.get(REQUESTS, &aborted), Some(1.0));
+    assert_eq!(s.get(REQUESTS, &base), Some(1.0));
+    assert_eq!(s.sum("http_server_active_requests", &[]), 0.0);
+}
