@@ -29,6 +29,8 @@ mod exporter;
 mod handlers;
 mod lifecycle;
 mod negotiate;
+pub mod prober;
+pub mod standalone;
 mod time;
 
 pub use exporter::{Exporter, DEFAULT_ADDR};
