@@ -247,6 +247,9 @@ async fn each_kind_of_target_lands_in_the_right_result() {
         s.types.get("probe_checks_total").map(String::as_str),
         Some("counter")
     );
+    test_support::promtool::assert_lint_clean(
+        &registry.encode(Format::PrometheusText).expect("encode"),
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
