@@ -46,6 +46,27 @@ impl Quickstart {
         format!("http://{}{path}", self.app)
     }
 
+    /// Scrapes `/metrics` until the text contains `needle` (at most 20 s); returns the text.
+    async fn scrape_until(&self, needle: &str) -> String {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let text = reqwest::get(format!("http://{}/metrics", self.metrics))
+                .await
+                .expect("scrape")
+                .text()
+                .await
+                .expect("body");
+            if text.contains(needle) {
+                return text;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no {needle} in:\n{text}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Some of everything: templated, nested, slow, failing, unknown path, unknown method.
     async fn traffic(&self) {
         let client = reqwest::Client::new();
@@ -79,24 +100,18 @@ impl Drop for Quickstart {
 async fn promtool_finds_no_problem_in_a_live_scrape() {
     let quickstart = Quickstart::start(Duration::ZERO).await;
     quickstart.traffic().await;
-    // A plain client (no Accept header) gets text 0.0.4, the format promtool reads. Wait for
-    // the first host reading so the system_* names are linted too.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    let text = loop {
-        let response = reqwest::get(format!("http://{}/metrics", quickstart.metrics))
-            .await
-            .expect("scrape");
-        assert_eq!(
-            response.headers()["content-type"],
-            "text/plain; version=0.0.4; charset=utf-8"
-        );
-        let text = response.text().await.expect("body");
-        if text.contains("system_cpu_utilization_ratio") {
-            break text;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "no system metrics");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    // A plain client (no Accept header) gets text 0.0.4, the format promtool reads.
+    let response = reqwest::get(format!("http://{}/metrics", quickstart.metrics))
+        .await
+        .expect("scrape");
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
+    // Wait for the first host reading so the system_* names are linted too.
+    let text = quickstart
+        .scrape_until("system_cpu_utilization_ratio")
+        .await;
     assert!(text.contains("http_route=\"/api/orders/{id}\""));
     assert!(text.contains("process_cpu_seconds_total"));
     assert!(text.contains("health_check_status{check=\"database\"}"));
@@ -214,22 +229,8 @@ async fn health_reports_the_database_check_and_system_metrics_appear() {
         assert!(tokio::time::Instant::now() < deadline, "{json}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let metrics = format!("http://{}/metrics", quickstart.metrics);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let text = client
-            .get(&metrics)
-            .send()
-            .await
-            .expect("scrape")
-            .text()
-            .await
-            .expect("body");
-        if text.contains("system_cpu_utilization_ratio{cpu=\"total\"}") {
-            assert!(text.contains("health_check_status{check=\"database\"} 1"));
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "no system metrics");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let text = quickstart
+        .scrape_until("system_cpu_utilization_ratio{cpu=\"total\"}")
+        .await;
+    assert!(text.contains("health_check_status{check=\"database\"} 1"));
 }

@@ -47,6 +47,23 @@ async fn serve(health: HealthRegistry, details: bool) -> Running {
     }
 }
 
+/// Serves one check, marks the service ready and waits for the check's first result.
+async fn serve_ready(check: HealthCheck, details: bool) -> Running {
+    let health = HealthRegistry::builder()
+        .check(check)
+        .build()
+        .expect("valid");
+    let running = serve(health, details).await;
+    running.lifecycle.mark_ready();
+    assert!(
+        running
+            .health
+            .wait_for_first_round(Duration::from_secs(10))
+            .await
+    );
+    running
+}
+
 fn client() -> reqwest::Client {
     reqwest::Client::builder()
         // Bounds the test if an endpoint ever waited on a check.
@@ -170,18 +187,7 @@ async fn statuses_codes_and_groups() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_critical_failure_fails_health_and_readiness_but_not_liveness() {
-    let health = HealthRegistry::builder()
-        .check(HealthCheck::new("db", failing("connection reset")))
-        .build()
-        .expect("valid");
-    let running = serve(health, true).await;
-    running.lifecycle.mark_ready();
-    assert!(
-        running
-            .health
-            .wait_for_first_round(Duration::from_secs(10))
-            .await
-    );
+    let running = serve_ready(HealthCheck::new("db", failing("connection reset")), true).await;
 
     let (code, body, _) = get(&running.base, "/health").await;
     assert_eq!(code, 503, "{body}");
@@ -197,21 +203,11 @@ async fn a_critical_failure_fails_health_and_readiness_but_not_liveness() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn details_can_be_hidden() {
-    let health = HealthRegistry::builder()
-        .check(HealthCheck::new(
-            "db",
-            failing("password authentication failed for user app"),
-        ))
-        .build()
-        .expect("valid");
-    let running = serve(health, false).await;
-    running.lifecycle.mark_ready();
-    assert!(
-        running
-            .health
-            .wait_for_first_round(Duration::from_secs(10))
-            .await
-    );
+    let running = serve_ready(
+        HealthCheck::new("db", failing("password authentication failed for user app")),
+        false,
+    )
+    .await;
     for path in ["/health", "/health?verbose", "/health/db"] {
         let (code, body, _) = get(&running.base, path).await;
         assert_eq!(code, 503, "{path}");
@@ -224,6 +220,18 @@ async fn details_can_be_hidden() {
     assert!(json.get("checks").is_none());
 }
 
+/// A check closure that counts its runs in `runs`, then runs `check`.
+fn counted<F, Fut>(runs: &Arc<AtomicU64>, check: F) -> impl Fn() -> Fut + Send + Sync + 'static
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+{
+    let runs = Arc::clone(runs);
+    move || {
+        runs.fetch_add(1, Ordering::SeqCst);
+        check()
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_check_never_makes_health_wait() {
     // A check that never finishes within the test: if any endpoint ran it, the request would
@@ -231,13 +239,10 @@ async fn a_slow_check_never_makes_health_wait() {
     let started = Arc::new(AtomicU64::new(0));
     let health = HealthRegistry::builder()
         .check(
-            HealthCheck::new("slow", {
-                let started = Arc::clone(&started);
-                move || {
-                    started.fetch_add(1, Ordering::SeqCst);
-                    std::future::pending::<Result<(), String>>()
-                }
-            })
+            HealthCheck::new(
+                "slow",
+                counted(&started, std::future::pending::<Result<(), String>>),
+            )
             .timeout(Duration::from_secs(3600)),
         )
         .build()
@@ -279,28 +284,13 @@ async fn a_slow_check_never_makes_health_wait() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_requests_run_each_check_at_most_once_per_interval() {
     let runs = Arc::new(AtomicU64::new(0));
-    let health = HealthRegistry::builder()
-        .check(
-            HealthCheck::new("counted", {
-                let runs = Arc::clone(&runs);
-                move || {
-                    runs.fetch_add(1, Ordering::SeqCst);
-                    async { Ok(()) }
-                }
-            })
+    let running = serve_ready(
+        HealthCheck::new("counted", counted(&runs, || async { Ok(()) }))
             // One interval spans the whole test.
             .interval(Duration::from_secs(3600)),
-        )
-        .build()
-        .expect("valid");
-    let running = serve(health, true).await;
-    running.lifecycle.mark_ready();
-    assert!(
-        running
-            .health
-            .wait_for_first_round(Duration::from_secs(10))
-            .await
-    );
+        true,
+    )
+    .await;
 
     let client = client();
     let requests = (0..200).map(|i| {

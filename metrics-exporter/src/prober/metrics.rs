@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use metrics_core::prometheus_client::encoding::{DescriptorEncoder, NoLabelSet};
+use metrics_core::prometheus_client::encoding::{DescriptorEncoder, EncodeGaugeValue, NoLabelSet};
 use metrics_core::prometheus_client::metrics::MetricType;
 use metrics_core::prometheus_client::registry::Unit;
 
@@ -46,41 +46,27 @@ pub(crate) fn encode(
             .filter_map(|(name, state)| state.last.as_ref().map(|last| (name.as_str(), last)))
     };
 
-    let mut family = encoder.encode_descriptor(
+    per_target_gauge(
+        encoder,
         "probe_success",
         "Whether the last probe succeeded (1) or failed (0).",
         None,
-        MetricType::Gauge,
+        probed().map(|(name, last)| (name, i64::from(last.success))),
     )?;
-    for (name, last) in probed() {
-        family
-            .encode_family(&[("target", name)])?
-            .encode_gauge(&i64::from(last.success))?;
-    }
-
-    let mut family = encoder.encode_descriptor(
+    per_target_gauge(
+        encoder,
         "probe_duration",
         "Duration of the last probe.",
         Some(&Unit::Seconds),
-        MetricType::Gauge,
+        probed().map(|(name, last)| (name, last.duration.as_secs_f64())),
     )?;
-    for (name, last) in probed() {
-        family
-            .encode_family(&[("target", name)])?
-            .encode_gauge(&last.duration.as_secs_f64())?;
-    }
-
-    let mut family = encoder.encode_descriptor(
+    per_target_gauge(
+        encoder,
         "probe_http_status_code",
         "Status code of the last probe's response, 0 when there was none.",
         None,
-        MetricType::Gauge,
+        probed().map(|(name, last)| (name, i64::from(last.status_code.unwrap_or(0)))),
     )?;
-    for (name, last) in probed() {
-        family
-            .encode_family(&[("target", name)])?
-            .encode_gauge(&i64::from(last.status_code.unwrap_or(0)))?;
-    }
 
     let mut family = encoder.encode_descriptor(
         "probe_http_duration",
@@ -103,19 +89,13 @@ pub(crate) fn encode(
         }
     }
 
-    let mut family = encoder.encode_descriptor(
+    per_target_gauge(
+        encoder,
         "probe_ssl_earliest_cert_expiry",
         "Earliest expiry of the certificates the target sent, seconds since the Unix epoch.",
         None,
-        MetricType::Gauge,
+        probed().filter_map(|(name, last)| Some((name, last.cert_expiry?))),
     )?;
-    for (name, last) in probed() {
-        if let Some(expiry) = last.cert_expiry {
-            family
-                .encode_family(&[("target", name)])?
-                .encode_gauge(&expiry)?;
-        }
-    }
 
     let mut family = encoder.encode_descriptor(
         "probe_checks",
@@ -146,18 +126,31 @@ pub(crate) fn encode(
         }
     }
 
-    let mut family = encoder.encode_descriptor(
+    per_target_gauge(
+        encoder,
         "probe_last_success_timestamp",
         "When the target last answered as expected, seconds since the Unix epoch.",
         Some(&Unit::Seconds),
-        MetricType::Gauge,
+        targets
+            .iter()
+            .filter_map(|(name, state)| Some((name.as_str(), state.last_success_seconds?))),
     )?;
-    for (name, state) in targets {
-        if let Some(at) = state.last_success_seconds {
-            family
-                .encode_family(&[("target", name.as_str())])?
-                .encode_gauge(&at)?;
-        }
+    Ok(())
+}
+
+/// A gauge family with one series per target.
+fn per_target_gauge<'a, V: EncodeGaugeValue>(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    unit: Option<&Unit>,
+    values: impl Iterator<Item = (&'a str, V)>,
+) -> Result<(), fmt::Error> {
+    let mut family = encoder.encode_descriptor(name, help, unit, MetricType::Gauge)?;
+    for (target, value) in values {
+        family
+            .encode_family(&[("target", target)])?
+            .encode_gauge(&value)?;
     }
     Ok(())
 }
