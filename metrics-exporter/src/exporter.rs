@@ -90,6 +90,8 @@ impl Exporter {
     /// `/startup`. Registers them as metrics (`health_check_status`,
     /// `health_check_duration_seconds`) in the exporter's registry, and starts them when the
     /// router is built inside a Tokio runtime (or call [`HealthRegistry::start`] yourself).
+    /// Call it once per exporter: each call registers the metrics again. `/health` reports the
+    /// service's phase under `lifecycle`, so do not name a check `lifecycle`.
     ///
     /// ```
     /// use metrics_core::health::{HealthCheck, HealthRegistry};

@@ -263,7 +263,8 @@ async fn probes_run_concurrently_within_the_limit() {
             move || async move {
                 let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
                 most.fetch_max(now, Ordering::SeqCst);
-                tokio::time::sleep(Duration::from_millis(300)).await;
+                // Long enough for the second probe to arrive even on a busy machine.
+                tokio::time::sleep(Duration::from_secs(1)).await;
                 in_flight.fetch_sub(1, Ordering::SeqCst);
                 "ok"
             }
