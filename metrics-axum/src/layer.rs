@@ -71,9 +71,6 @@ impl<S> Layer<S> for MetricsLayer {
     type Service = Metrics<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Metrics {
-            inner,
-            layer: self.clone(),
-        }
+        Metrics::new(inner, self.clone())
     }
 }

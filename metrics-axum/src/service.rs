@@ -1,8 +1,10 @@
 //! [`Metrics`]: the service that starts recording each request.
 
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
+use metrics_core::http::RouteHandle;
 use tower_service::Service;
 
 use crate::{MetricsLayer, ResponseBody, ResponseFuture};
@@ -11,13 +13,28 @@ use crate::{MetricsLayer, ResponseBody, ResponseFuture};
 #[derive(Clone, Debug)]
 pub struct Metrics<S> {
     pub(crate) inner: S,
-    pub(crate) layer: MetricsLayer,
+    // Routers clone their services per request: one `Arc` keeps that clone to one increment.
+    state: Arc<ServiceState>,
+}
+
+#[derive(Debug)]
+struct ServiceState {
+    layer: MetricsLayer,
+    /// The first route this service saw. `Router::layer` gives every route its own service, so
+    /// after the first request the route is found by one string comparison, not a map lookup.
+    route_cache: OnceLock<RouteHandle>,
 }
 
 impl<S> Metrics<S> {
     /// Wraps `inner`; the same as `layer.layer(inner)`.
     pub fn new(inner: S, layer: MetricsLayer) -> Self {
-        Self { inner, layer }
+        Self {
+            inner,
+            state: Arc::new(ServiceState {
+                layer,
+                route_cache: OnceLock::new(),
+            }),
+        }
     }
 
     /// The wrapped service.
@@ -51,14 +68,29 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let layer = &self.layer;
-        let active = if layer.exclusions.contains(request.uri().path()) {
+        let state = &*self.state;
+        let active = if state.layer.exclusions.contains(request.uri().path()) {
             None
         } else {
-            let route = layer.route.route(request.uri(), request.extensions());
-            Some(layer.metrics.start_request(request.method(), route))
+            let template = state.layer.route.route(request.uri(), request.extensions());
+            Some(state.route(template).start_request(request.method()))
         };
         let is_head = request.method() == http::Method::HEAD;
         ResponseFuture::new(self.inner.call(request), active, is_head)
+    }
+}
+
+impl ServiceState {
+    #[inline]
+    fn route(&self, template: Option<&str>) -> RouteHandle {
+        let Some(template) = template else {
+            return self.layer.metrics.route(None);
+        };
+        if let Some(cached) = self.route_cache.get().filter(|h| h.name() == template) {
+            return cached.clone();
+        }
+        let handle = self.layer.metrics.route(Some(template));
+        let _ = self.route_cache.set(handle.clone());
+        handle
     }
 }

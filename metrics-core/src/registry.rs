@@ -8,7 +8,9 @@ use prometheus_client::collector::Collector;
 use prometheus_client::registry::{Metric, Registry};
 
 use crate::collectors::{BuildInfo, ProcessCollector};
-use crate::encoding::{openmetrics_to_prometheus_text, Format};
+use crate::encoding::{
+    openmetrics_to_prometheus_text, render_labels, EncodeText, Format, TextWriter,
+};
 
 /// A prometheus-client [`Registry`] shared between the code that registers metrics and the
 /// exporter that encodes them. Cheap to clone; clones share the registry. No global state:
@@ -34,7 +36,25 @@ use crate::encoding::{openmetrics_to_prometheus_text, Format};
 /// ```
 #[derive(Clone, Debug)]
 pub struct MetricsRegistry {
-    inner: Arc<RwLock<Registry>>,
+    inner: Arc<RwLock<Inner>>,
+}
+
+struct Inner {
+    registry: Registry,
+    /// Collectors that write their own text (see [`EncodeText`]), encoded first.
+    text: Vec<Arc<dyn EncodeText>>,
+    /// The constant labels rendered for [`TextWriter`].
+    const_labels: String,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsRegistry")
+            .field("registry", &self.registry)
+            .field("text_collectors", &self.text.len())
+            .field("const_labels", &self.const_labels)
+            .finish()
+    }
 }
 
 impl MetricsRegistry {
@@ -48,6 +68,17 @@ impl MetricsRegistry {
         self.with_registry(|registry| registry.register_collector(Box::new(collector)));
     }
 
+    /// Registers a collector that writes its own text (the fast path used by this crate's
+    /// families), encoded on every scrape before the prometheus-client collectors.
+    pub fn register_text(&self, collector: impl EncodeText) {
+        self.write().text.push(Arc::new(collector));
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {
+        // Poisoning only means a registration panicked; the registry is still consistent.
+        self.inner.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Registers a prometheus-client metric (counter, gauge, family, or this crate's
     /// [`Histogram`](crate::metric::Histogram)).
     pub fn register(&self, name: &str, help: &str, metric: impl Metric) {
@@ -57,9 +88,7 @@ impl MetricsRegistry {
     /// Gives mutable access to the underlying registry, e.g. to register with a unit or use a
     /// sub-registry.
     pub fn with_registry<R>(&self, f: impl FnOnce(&mut Registry) -> R) -> R {
-        // Poisoning only means a registration panicked; the registry is still consistent.
-        let mut registry = self.inner.write().unwrap_or_else(PoisonError::into_inner);
-        f(&mut registry)
+        f(&mut self.write().registry)
     }
 
     /// Renders every registered metric in `format`.
@@ -71,12 +100,23 @@ impl MetricsRegistry {
 
     /// Appends the rendering of every registered metric in `format` to `out`.
     pub fn encode_into(&self, format: Format, out: &mut String) -> Result<(), fmt::Error> {
-        let registry = self.inner.read().unwrap_or_else(PoisonError::into_inner);
+        // Recording never takes this lock: a scrape only delays registrations.
+        let inner = self.inner.read().unwrap_or_else(PoisonError::into_inner);
+        let mut writer = TextWriter::new(out, format, &inner.const_labels);
+        for collector in &inner.text {
+            collector.encode_text(&mut writer);
+        }
         match format {
-            Format::OpenMetrics => prometheus_client::encoding::text::encode(out, &registry),
+            Format::OpenMetrics => {
+                prometheus_client::encoding::text::encode_registry(out, &inner.registry)?;
+                prometheus_client::encoding::text::encode_eof(out)
+            }
             Format::PrometheusText => {
                 let mut openmetrics = String::new();
-                prometheus_client::encoding::text::encode(&mut openmetrics, &registry)?;
+                prometheus_client::encoding::text::encode_registry(
+                    &mut openmetrics,
+                    &inner.registry,
+                )?;
                 openmetrics_to_prometheus_text(&openmetrics, out);
                 Ok(())
             }
@@ -150,6 +190,11 @@ impl MetricsRegistryBuilder {
                 return Err(ConfigError::DuplicateLabel(name.clone()));
             }
         }
+        let const_labels = render_labels(
+            self.const_labels
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        );
         let labels = self
             .const_labels
             .into_iter()
@@ -164,7 +209,11 @@ impl MetricsRegistryBuilder {
             registry.register_collector(Box::new(ProcessCollector::new()));
         }
         Ok(MetricsRegistry {
-            inner: Arc::new(RwLock::new(registry)),
+            inner: Arc::new(RwLock::new(Inner {
+                registry,
+                text: Vec::new(),
+                const_labels,
+            })),
         })
     }
 }

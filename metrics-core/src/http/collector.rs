@@ -11,41 +11,32 @@ use prometheus_client::registry::Unit;
 
 use super::series::Series;
 use super::server_metrics::HttpServerMetrics;
-use super::MethodLabel;
+use super::{MethodLabel, RouteHandle};
 use crate::metric::{encode_snapshot, HistogramSnapshot};
 
-const DURATION_HELP: &str =
+pub(super) const DURATION_HELP: &str =
     "Duration of HTTP server requests, from request received to end of response body.";
-const REQUESTS_HELP: &str =
+pub(super) const REQUESTS_HELP: &str =
     "Completed HTTP server requests (equals the duration histogram's count).";
-const ACTIVE_REQUESTS_HELP: &str = "HTTP server requests received and not yet finished.";
-const ACTIVE_CONNECTIONS_HELP: &str = "Open HTTP server connections.";
-const CONNECTIONS_HELP: &str = "Accepted HTTP server connections.";
-const OVERFLOW_HELP: &str =
+pub(super) const ACTIVE_REQUESTS_HELP: &str = "HTTP server requests received and not yet finished.";
+pub(super) const ACTIVE_CONNECTIONS_HELP: &str = "Open HTTP server connections.";
+pub(super) const CONNECTIONS_HELP: &str = "Accepted HTTP server connections.";
+pub(super) const OVERFLOW_HELP: &str =
     "HTTP server requests recorded in the overflow series because the label-set cap was reached.";
 
 impl Collector for HttpServerMetrics {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), fmt::Error> {
-        let shared = &self.shared;
-        // One snapshot serves both the histogram and the counter, so they agree exactly.
-        let mut series: Vec<(Arc<Series>, HistogramSnapshot)> = Vec::new();
-        let routes = shared.routes.load();
-        let mut slots: Vec<_> = routes.values().cloned().collect();
-        slots.push(shared.unmatched.clone());
-        slots.sort_by(|a, b| a.name.cmp(&b.name));
-        for slot in &slots {
-            let map = slot.series.load();
-            let mut keyed: Vec<_> = map.iter().collect();
-            keyed.sort_by_key(|(key, _)| **key);
-            for (_, s) in keyed {
-                series.push((s.clone(), s.duration.snapshot()));
-            }
-        }
-        let overflow = shared.overflow_series.duration.snapshot();
+        let counters = &self.shared.counters;
+        let rows = self.snapshot();
+        let overflow = counters.overflow_series.duration.snapshot();
         let overflowed = overflow.count();
-        if overflowed > 0 {
-            series.push((shared.overflow_series.clone(), overflow));
-        }
+        let overflow_row =
+            (overflowed > 0).then_some((&counters.overflow_series.labels, &overflow));
+        let all_rows = || {
+            rows.iter()
+                .map(|(series, snapshot)| (&series.labels, snapshot))
+                .chain(overflow_row)
+        };
 
         let mut duration = encoder.encode_descriptor(
             "http_server_request_duration",
@@ -53,9 +44,9 @@ impl Collector for HttpServerMetrics {
             Some(&Unit::Seconds),
             MetricType::Histogram,
         )?;
-        for (s, snapshot) in &series {
-            let mut family = duration.encode_family(&s.labels)?;
-            encode_snapshot(&shared.buckets, snapshot, &mut family)?;
+        for (labels, snapshot) in all_rows() {
+            let mut family = duration.encode_family(labels)?;
+            encode_snapshot(&counters.buckets, snapshot, &mut family)?;
         }
 
         let mut requests = encoder.encode_descriptor(
@@ -64,9 +55,9 @@ impl Collector for HttpServerMetrics {
             None,
             MetricType::Counter,
         )?;
-        for (s, snapshot) in &series {
+        for (labels, snapshot) in all_rows() {
             requests
-                .encode_family(&s.labels)?
+                .encode_family(labels)?
                 .encode_counter::<NoLabelSet, _, u64>(&snapshot.count(), None)?;
         }
 
@@ -78,14 +69,14 @@ impl Collector for HttpServerMetrics {
         )?;
         for method in MethodLabel::ALL {
             let index = method.index();
-            if shared.methods_seen[index].load(Ordering::Relaxed) {
-                let value = shared.active_requests[index].load(Ordering::Relaxed);
+            if counters.methods_seen[index].load(Ordering::Relaxed) {
+                let value = counters.active_requests[index].load(Ordering::Relaxed);
                 let labels = [("http_request_method", method.as_str())];
                 active.encode_family(&labels)?.encode_gauge(&value)?;
             }
         }
 
-        let connections = shared.active_connections.load(Ordering::Relaxed);
+        let connections = counters.active_connections.load(Ordering::Relaxed);
         encoder
             .encode_descriptor(
                 "http_server_active_connections",
@@ -94,7 +85,7 @@ impl Collector for HttpServerMetrics {
                 MetricType::Gauge,
             )?
             .encode_gauge(&connections)?;
-        let accepted = shared.connections_total.load(Ordering::Relaxed);
+        let accepted = counters.connections_total.load(Ordering::Relaxed);
         encoder
             .encode_descriptor(
                 "http_server_connections",
@@ -112,5 +103,29 @@ impl Collector for HttpServerMetrics {
             )?
             .encode_counter::<NoLabelSet, _, u64>(&overflowed, None)?;
         Ok(())
+    }
+}
+
+impl HttpServerMetrics {
+    /// Every regular series with a snapshot of its histogram, ordered by route then key, so the
+    /// histogram and the counter are encoded from the same numbers.
+    pub(super) fn snapshot(&self) -> Vec<(Arc<Series>, HistogramSnapshot)> {
+        let shared = &self.shared;
+        let routes = shared.routes.load();
+        let mut handles: Vec<RouteHandle> = routes.values().map(|h| (**h).clone()).collect();
+        handles.push(shared.unmatched.clone());
+        handles.sort_by(|a, b| a.name().cmp(b.name()));
+        let mut rows = Vec::new();
+        for handle in &handles {
+            let map = handle.0.series.load();
+            let mut keyed: Vec<_> = map.iter().collect();
+            keyed.sort_by_key(|(key, _)| **key);
+            rows.extend(
+                keyed
+                    .into_iter()
+                    .map(|(_, series)| (series.clone(), series.duration.snapshot())),
+            );
+        }
+        rows
     }
 }

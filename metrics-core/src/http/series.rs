@@ -6,6 +6,7 @@ use std::sync::Arc;
 use prometheus_client::encoding::{EncodeLabel, EncodeLabelSet, LabelSetEncoder};
 
 use super::MethodLabel;
+use crate::encoding::render_labels;
 use crate::metric::{Buckets, HistogramCore};
 
 /// How a request ended, as far as the `error_type` label is concerned.
@@ -35,6 +36,16 @@ impl Outcome {
 pub(crate) struct SeriesKey(u32);
 
 impl SeriesKey {
+    /// The key of the overflow series; no regular key has these bits.
+    pub(crate) const OVERFLOW: SeriesKey = SeriesKey(u32::MAX);
+
+    /// Where this key lives in a direct-mapped cache of `slots` entries (a power of two).
+    #[inline]
+    pub(crate) fn cache_index(self, slots: usize) -> usize {
+        // Fibonacci hashing spreads the packed fields over the high bits.
+        (self.0.wrapping_mul(0x9e37_79b9) >> 16) as usize & (slots - 1)
+    }
+
     pub(crate) fn new(method: MethodLabel, status: Option<u16>, outcome: Outcome) -> Self {
         // Statuses are at most three digits (http::StatusCode enforces 100..=999).
         let status = u32::from(status.unwrap_or(0)).min(0x3ff);
@@ -98,6 +109,28 @@ pub(crate) enum SeriesLabelSet {
     Overflow,
 }
 
+impl SeriesLabelSet {
+    fn render(&self) -> String {
+        match self {
+            Self::Overflow => render_labels([("otel_metric_overflow", "true")]),
+            Self::Regular(labels) => {
+                let status = labels
+                    .status
+                    .as_deref()
+                    .map(|s| ("http_response_status_code", s));
+                let error = labels.error_type.as_deref().map(|e| ("error_type", e));
+                let pairs = [
+                    Some(("http_request_method", labels.method.as_str())),
+                    Some(("http_route", &*labels.route)),
+                    status,
+                    error,
+                ];
+                render_labels(pairs.into_iter().flatten())
+            }
+        }
+    }
+}
+
 impl EncodeLabelSet for SeriesLabelSet {
     fn encode(&self, encoder: &mut LabelSetEncoder) -> Result<(), fmt::Error> {
         match self {
@@ -110,13 +143,18 @@ impl EncodeLabelSet for SeriesLabelSet {
 /// A request series: one histogram whose count is also the request counter.
 #[derive(Debug)]
 pub(crate) struct Series {
+    pub(crate) key: SeriesKey,
     pub(crate) labels: SeriesLabelSet,
+    /// The labels as the text encoders write them, rendered once.
+    pub(crate) labels_text: Box<str>,
     pub(crate) duration: HistogramCore,
 }
 
 impl Series {
-    pub(crate) fn new(labels: SeriesLabelSet, buckets: Buckets) -> Self {
+    pub(crate) fn new(key: SeriesKey, labels: SeriesLabelSet, buckets: Buckets) -> Self {
         Self {
+            key,
+            labels_text: labels.render().into_boxed_str(),
             labels,
             duration: HistogramCore::new(buckets),
         }

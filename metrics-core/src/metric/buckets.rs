@@ -19,8 +19,20 @@ pub const OTEL_HTTP_DURATION_SECONDS: [f64; 14] = [
 /// assert_eq!(buckets.bounds(), &[0.1, 0.5, 1.0]);
 /// assert!(Buckets::new([1.0, 0.5]).is_err());
 /// ```
-#[derive(Clone, PartialEq)]
-pub struct Buckets(Arc<[f64]>);
+#[derive(Clone)]
+pub struct Buckets(Arc<Inner>);
+
+struct Inner {
+    bounds: Box<[f64]>,
+    /// The `le` label value of every bucket, `+Inf` last, rendered once for the encoders.
+    le: Box<[Box<str>]>,
+}
+
+impl PartialEq for Buckets {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.bounds == other.0.bounds
+    }
+}
 
 impl Buckets {
     /// Validates `bounds`: non-empty, every bound finite, strictly increasing.
@@ -37,27 +49,50 @@ impl Buckets {
                 return Err(BucketsError::NotIncreasing { index });
             }
         }
-        Ok(Self(bounds.into()))
+        Ok(Self::from_valid(bounds))
+    }
+
+    fn from_valid(bounds: Vec<f64>) -> Self {
+        let le = bounds
+            .iter()
+            .copied()
+            .chain(std::iter::once(f64::INFINITY))
+            .map(|bound| {
+                let mut text = String::new();
+                crate::encoding::push_float(&mut text, bound);
+                text.into_boxed_str()
+            })
+            .collect();
+        Self(Arc::new(Inner {
+            bounds: bounds.into(),
+            le,
+        }))
     }
 
     /// The OpenTelemetry HTTP duration boundaries (see [`OTEL_HTTP_DURATION_SECONDS`]).
     pub fn http_duration_seconds() -> Self {
-        Self(Arc::from(&OTEL_HTTP_DURATION_SECONDS[..]))
+        Self::from_valid(OTEL_HTTP_DURATION_SECONDS.to_vec())
     }
 
     /// The finite upper bounds, without the implicit `+Inf`.
     pub fn bounds(&self) -> &[f64] {
-        &self.0
+        &self.0.bounds
+    }
+
+    /// The `le` label values, `+Inf` last.
+    pub(crate) fn le_labels(&self) -> &[Box<str>] {
+        &self.0.le
     }
 
     /// Index of the bucket `value` falls in; `bounds().len()` is the `+Inf` bucket.
     #[inline]
     pub(crate) fn index_of(&self, value: f64) -> usize {
         // Bucket lists are short (about 14): a forward scan beats a binary search here.
-        self.0
+        let bounds = &self.0.bounds;
+        bounds
             .iter()
             .position(|bound| value <= *bound)
-            .unwrap_or(self.0.len())
+            .unwrap_or(bounds.len())
     }
 }
 
@@ -69,7 +104,7 @@ impl Default for Buckets {
 
 impl fmt::Debug for Buckets {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.0.iter()).finish()
+        f.debug_list().entries(self.0.bounds.iter()).finish()
     }
 }
 
@@ -147,5 +182,7 @@ mod tests {
         assert_eq!(b.index_of(1.0), 1);
         assert_eq!(b.index_of(1.5), 2);
         assert_eq!(b.index_of(f64::NAN), 2);
+        let le: Vec<&str> = b.le_labels().iter().map(|l| &**l).collect();
+        assert_eq!(le, ["0.1", "1.0", "+Inf"]);
     }
 }

@@ -92,6 +92,13 @@ impl HistogramCore {
         &self.buckets
     }
 
+    /// Copies the bucket counts into `counts` (cleared first) and returns the sum.
+    pub(crate) fn read_into(&self, counts: &mut Vec<u64>) -> f64 {
+        counts.clear();
+        counts.extend(self.counts.iter().map(|c| c.load(Ordering::Relaxed)));
+        f64::from_bits(self.sum.load(Ordering::Relaxed))
+    }
+
     /// Copies the current state.
     pub fn snapshot(&self) -> HistogramSnapshot {
         HistogramSnapshot {

@@ -1,0 +1,26 @@
+//! (a) Per-request cost, in-process and single-threaded: bare axum, this toolkit's layer and the
+//! peers, in the same run. Report the difference to `bare` as the added cost.
+
+#[path = "drive.rs"]
+mod drive;
+#[path = "../variants.rs"]
+mod variants;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use variants::Variant;
+
+fn per_request(c: &mut Criterion) {
+    let mut group = c.benchmark_group("per_request");
+    for variant in Variant::ALL {
+        let router = variant.router();
+        // Warm up label sets and lazily created state outside the measurement.
+        for _ in 0..100 {
+            drive::one_request(&router);
+        }
+        group.bench_function(variant.name(), |b| b.iter(|| drive::one_request(&router)));
+    }
+    group.finish();
+}
+
+criterion_group!(benches, per_request);
+criterion_main!(benches);

@@ -1,0 +1,173 @@
+//! The services every benchmark compares: one axum route, `/users/{id}`, returning a short
+//! string, bare and under each instrumentation. Shared by the criterion benches and the load and
+//! instruction-count tools through `#[path]`, since the peers are dev-dependencies only.
+
+#![allow(dead_code)]
+
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use metrics_axum::MetricsLayer;
+use metrics_core::{HttpServerMetrics, MetricsRegistry};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
+
+/// One instrumentation option.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Variant {
+    /// No instrumentation.
+    Bare,
+    /// This toolkit's `MetricsLayer` (counter, histogram to body end, in-flight gauge, labels).
+    Ours,
+    /// tower-http's `InFlightRequestsLayer`: one unlabelled gauge.
+    TowerHttpInFlight,
+    /// `#[autometrics]` on the handler (prometheus-client backend).
+    Autometrics,
+    /// A hand-written prometheus-client middleware: `Family::get_or_create` + `Histogram`.
+    PrometheusClient,
+    /// axum-prometheus 0.10.
+    AxumPrometheus,
+}
+
+impl Variant {
+    /// Every variant, bare first.
+    pub const ALL: [Variant; 6] = [
+        Variant::Bare,
+        Variant::Ours,
+        Variant::TowerHttpInFlight,
+        Variant::Autometrics,
+        Variant::PrometheusClient,
+        Variant::AxumPrometheus,
+    ];
+
+    /// A short name for reports and command lines.
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::Bare => "bare",
+            Variant::Ours => "ours",
+            Variant::TowerHttpInFlight => "tower-http-inflight",
+            Variant::Autometrics => "autometrics",
+            Variant::PrometheusClient => "prometheus-client-handwritten",
+            Variant::AxumPrometheus => "axum-prometheus",
+        }
+    }
+
+    /// The variant with this name.
+    pub fn from_name(name: &str) -> Option<Variant> {
+        Self::ALL.into_iter().find(|v| v.name() == name)
+    }
+
+    /// The router of this variant, prepared as `axum::serve` prepares it (handlers turned into
+    /// services once, not per request). Global recorders (axum-prometheus) are installed once.
+    pub fn router(self) -> Router {
+        self.routes().with_state(())
+    }
+
+    fn routes(self) -> Router {
+        let routes = Router::new();
+        match self {
+            Variant::Bare => routes.route("/users/{id}", get(user)),
+            Variant::Ours => {
+                let registry = MetricsRegistry::builder()
+                    .process_metrics(false)
+                    .build()
+                    .expect("registry");
+                let http = HttpServerMetrics::builder().register(&registry);
+                routes
+                    .route("/users/{id}", get(user))
+                    .layer(MetricsLayer::new(http))
+            }
+            Variant::TowerHttpInFlight => {
+                let (layer, _counter) = tower_http::metrics::InFlightRequestsLayer::pair();
+                routes.route("/users/{id}", get(user)).layer(layer)
+            }
+            Variant::Autometrics => routes.route("/users/{id}", get(autometrics_user)),
+            Variant::PrometheusClient => {
+                let metrics = Arc::new(HandwrittenMetrics::default());
+                routes
+                    .route("/users/{id}", get(user))
+                    .layer(middleware::from_fn_with_state(metrics, handwritten))
+            }
+            Variant::AxumPrometheus => {
+                static LAYER: OnceLock<axum_prometheus::PrometheusMetricLayer<'static>> =
+                    OnceLock::new();
+                // Its recorder spawns an upkeep task, so it needs a runtime to be created in.
+                static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+                let runtime = RUNTIME.get_or_init(|| {
+                    tokio::runtime::Builder::new_multi_thread()
+                        .worker_threads(1)
+                        .enable_all()
+                        .build()
+                        .expect("runtime")
+                });
+                let _context = runtime.enter();
+                let layer = LAYER.get_or_init(|| axum_prometheus::PrometheusMetricLayer::pair().0);
+                routes.route("/users/{id}", get(user)).layer(layer.clone())
+            }
+        }
+    }
+}
+
+async fn user() -> &'static str {
+    "a user"
+}
+
+#[autometrics::autometrics]
+async fn autometrics_user() -> &'static str {
+    "a user"
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HandwrittenLabels {
+    method: String,
+    route: String,
+    status: u16,
+}
+
+/// What a team writes by hand with prometheus-client: two families keyed by owned labels.
+struct HandwrittenMetrics {
+    requests: Family<HandwrittenLabels, Counter>,
+    duration: Family<HandwrittenLabels, Histogram, fn() -> Histogram>,
+}
+
+impl Default for HandwrittenMetrics {
+    fn default() -> Self {
+        fn histogram() -> Histogram {
+            Histogram::new(metrics_core::metric::OTEL_HTTP_DURATION_SECONDS)
+        }
+        Self {
+            requests: Family::default(),
+            duration: Family::new_with_constructor(histogram),
+        }
+    }
+}
+
+async fn handwritten(
+    State(metrics): State<Arc<HandwrittenMetrics>>,
+    matched: Option<MatchedPath>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let start = Instant::now();
+    let method = request.method().to_string();
+    let route = matched.map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+    let response = next.run(request).await;
+    let labels = HandwrittenLabels {
+        method,
+        route,
+        status: response.status().as_u16(),
+    };
+    metrics.requests.get_or_create(&labels).inc();
+    metrics
+        .duration
+        .get_or_create(&labels)
+        .observe(start.elapsed().as_secs_f64());
+    response
+}

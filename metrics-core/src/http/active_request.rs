@@ -1,0 +1,80 @@
+//! RAII guards: one per request in flight, one per open connection.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::counters::Counters;
+use super::{MethodLabel, Outcome, RouteHandle};
+
+/// A request being recorded (RAII): raises `http_server_active_requests` while alive.
+///
+/// Finish it with [`finish`](Self::finish) when the response body has ended or failed; if it is
+/// dropped unfinished (the client went away, a future was cancelled, a handler panicked), the
+/// request is recorded with `error_type="aborted"`. Either way the gauge is released exactly once.
+#[derive(Debug)]
+pub struct ActiveRequest {
+    route: RouteHandle,
+    start: Instant,
+    status: Option<u16>,
+    method: MethodLabel,
+    finished: bool,
+}
+
+impl ActiveRequest {
+    #[inline]
+    pub(super) fn start(route: RouteHandle, method: MethodLabel) -> Self {
+        route.0.counters.request_started(method.index());
+        Self {
+            route,
+            start: Instant::now(),
+            status: None,
+            method,
+            finished: false,
+        }
+    }
+
+    /// Records the status code sent (call when the response head is ready).
+    #[inline]
+    pub fn set_status(&mut self, status: u16) {
+        self.status = Some(status);
+    }
+
+    /// Ends the request with the given outcome, recording its duration up to now.
+    #[inline]
+    pub fn finish(mut self, outcome: Outcome) {
+        self.end(outcome);
+    }
+
+    #[inline]
+    fn end(&mut self, outcome: Outcome) {
+        if self.finished {
+            return;
+        }
+        self.finished = true;
+        let seconds = self.start.elapsed().as_secs_f64();
+        let slot = &self.route.0;
+        slot.record(self.method, self.status, outcome, seconds);
+        slot.counters.request_ended(self.method.index());
+    }
+}
+
+impl Drop for ActiveRequest {
+    fn drop(&mut self) {
+        self.end(Outcome::Aborted);
+    }
+}
+
+/// An open connection (RAII): `http_server_active_connections` is lowered when it is dropped.
+#[derive(Debug)]
+pub struct ConnectionGuard {
+    pub(super) counters: Arc<Counters>,
+}
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        self.counters
+            .active_connections
+            .fetch_sub(1, Ordering::Relaxed);
+    }
+}

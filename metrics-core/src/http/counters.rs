@@ -1,0 +1,65 @@
+//! The state every route of one `HttpServerMetrics` shares: gauges, connection counters, the
+//! cardinality budget and the overflow series.
+
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+
+use super::series::{Series, SeriesKey, SeriesLabelSet};
+use crate::metric::Buckets;
+
+#[derive(Debug)]
+pub(super) struct Counters {
+    pub(super) buckets: Buckets,
+    pub(super) max_label_sets: usize,
+    /// Label sets created so far, across routes (the cardinality budget).
+    pub(super) series_count: AtomicUsize,
+    /// Where new label sets go once `max_label_sets` is reached.
+    pub(super) overflow_series: Series,
+    pub(super) active_requests: [AtomicI64; 10],
+    /// Which methods have been seen, so idle methods are not exported.
+    pub(super) methods_seen: [AtomicBool; 10],
+    pub(super) active_connections: AtomicI64,
+    pub(super) connections_total: AtomicU64,
+}
+
+impl Counters {
+    pub(super) fn new(buckets: Buckets, max_label_sets: usize) -> Self {
+        Self {
+            overflow_series: Series::new(
+                SeriesKey::OVERFLOW,
+                SeriesLabelSet::Overflow,
+                buckets.clone(),
+            ),
+            buckets,
+            max_label_sets,
+            series_count: AtomicUsize::new(0),
+            active_requests: Default::default(),
+            methods_seen: Default::default(),
+            active_connections: AtomicI64::new(0),
+            connections_total: AtomicU64::new(0),
+        }
+    }
+
+    /// Takes one label set from the budget; false when the cap is reached.
+    pub(super) fn reserve_label_set(&self) -> bool {
+        let taken = self.series_count.fetch_add(1, Ordering::Relaxed);
+        if taken >= self.max_label_sets {
+            self.series_count.fetch_sub(1, Ordering::Relaxed);
+            return false;
+        }
+        true
+    }
+
+    #[inline]
+    pub(super) fn request_started(&self, method: usize) {
+        // Read first: after the first request the flag is set and the line stays shared.
+        if !self.methods_seen[method].load(Ordering::Relaxed) {
+            self.methods_seen[method].store(true, Ordering::Relaxed);
+        }
+        self.active_requests[method].fetch_add(1, Ordering::Relaxed);
+    }
+
+    #[inline]
+    pub(super) fn request_ended(&self, method: usize) {
+        self.active_requests[method].fetch_sub(1, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,112 @@
+//! Routes and the series under each: found once, then reached without hashing.
+
+use std::sync::{Arc, OnceLock};
+
+use super::counters::Counters;
+use super::series::{Series, SeriesKey, SeriesLabelSet, SeriesLabels};
+use super::{MethodLabel, Outcome};
+use crate::metric::CowMap;
+
+/// Slots of the per-route cache in front of the series map. Most routes see a handful of
+/// method/status pairs, so nearly every request hits here.
+const CACHE_SLOTS: usize = 16;
+
+/// A route (`http_route` value) of one [`HttpServerMetrics`](super::HttpServerMetrics),
+/// resolved once: starting a request on a handle hashes no string.
+///
+/// Cheap to clone. Integrations that know their route ahead of time (one service per route)
+/// keep a handle and call [`start_request`](Self::start_request) on it.
+///
+/// ```
+/// use metrics_core::HttpServerMetrics;
+///
+/// let http = HttpServerMetrics::builder().build();
+/// let users = http.route(Some("/users/{id}"));
+/// assert_eq!(users.name(), "/users/{id}");
+/// let request = users.start_request(&http::Method::GET);
+/// # drop(request);
+/// ```
+#[derive(Clone, Debug)]
+pub struct RouteHandle(pub(super) Arc<RouteSlot>);
+
+#[derive(Debug)]
+pub(super) struct RouteSlot {
+    pub(super) name: Arc<str>,
+    pub(super) series: CowMap<SeriesKey, Series>,
+    cache: [OnceLock<Arc<Series>>; CACHE_SLOTS],
+    pub(super) counters: Arc<Counters>,
+    /// The slot that collects routes beyond the cardinality cap.
+    is_overflow: bool,
+}
+
+impl RouteHandle {
+    pub(super) fn new(name: Arc<str>, counters: Arc<Counters>, is_overflow: bool) -> Self {
+        Self(Arc::new(RouteSlot {
+            name,
+            series: CowMap::new(),
+            cache: Default::default(),
+            counters,
+            is_overflow,
+        }))
+    }
+
+    /// The route's label value.
+    pub fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Starts recording a request on this route; see
+    /// [`HttpServerMetrics::start_request`](super::HttpServerMetrics::start_request).
+    #[inline]
+    pub fn start_request(&self, method: &http::Method) -> super::ActiveRequest {
+        super::ActiveRequest::start(self.clone(), MethodLabel::from_method(method))
+    }
+}
+
+impl RouteSlot {
+    /// Records one finished request.
+    #[inline]
+    pub(super) fn record(
+        &self,
+        method: MethodLabel,
+        status: Option<u16>,
+        outcome: Outcome,
+        seconds: f64,
+    ) {
+        let key = SeriesKey::new(method, status, outcome);
+        let slot = &self.cache[key.cache_index(CACHE_SLOTS)];
+        if let Some(series) = slot.get().filter(|s| s.key == key) {
+            series.duration.observe(seconds);
+            return;
+        }
+        match self.series_for(key, method, status, outcome) {
+            Some(series) => {
+                series.duration.observe(seconds);
+                // First come keeps the slot; a colliding key goes through the map.
+                let _ = slot.set(series);
+            }
+            None => self.counters.overflow_series.duration.observe(seconds),
+        }
+    }
+
+    fn series_for(
+        &self,
+        key: SeriesKey,
+        method: MethodLabel,
+        status: Option<u16>,
+        outcome: Outcome,
+    ) -> Option<Arc<Series>> {
+        if self.is_overflow {
+            return None;
+        }
+        self.series.get_or_try_insert(&key, |_| {
+            if !self.counters.reserve_label_set() {
+                return None;
+            }
+            let labels = SeriesLabels::new(self.name.clone(), method, status, outcome);
+            let labels = SeriesLabelSet::Regular(labels);
+            let series = Series::new(key, labels, self.counters.buckets.clone());
+            Some((key, Arc::new(series)))
+        })
+    }
+}

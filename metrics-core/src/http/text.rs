@@ -1,0 +1,150 @@
+//! The fast text encoding of the HTTP server families (see [`EncodeText`]).
+
+use std::sync::atomic::Ordering;
+
+use super::collector::{
+    ACTIVE_CONNECTIONS_HELP, ACTIVE_REQUESTS_HELP, CONNECTIONS_HELP, DURATION_HELP, OVERFLOW_HELP,
+    REQUESTS_HELP,
+};
+use super::series::Series;
+use super::{HttpServerMetrics, MethodLabel};
+use crate::encoding::{EncodeText, Kind, TextWriter, Value};
+
+const DURATION: &str = "http_server_request_duration_seconds";
+const REQUESTS: &str = "http_server_requests";
+
+impl EncodeText for HttpServerMetrics {
+    fn encode_text(&self, w: &mut TextWriter<'_>) {
+        let shared = &self.shared;
+        let counters = &shared.counters;
+        let le = counters.buckets.le_labels();
+
+        // Load every route's series map once: both passes below walk the same snapshot in the
+        // same order, so each counter equals its histogram's `_count` exactly.
+        let routes = shared.routes.load();
+        let maps: Vec<_> = routes
+            .values()
+            .map(|route| route.0.series.load())
+            .chain(std::iter::once(shared.unmatched.0.series.load()))
+            .collect();
+        let overflow = &counters.overflow_series;
+        let series_count: usize = maps.iter().map(|m| m.len()).sum();
+        // Roughly 120 bytes per line, buckets + 2 lines per histogram, 1 per counter.
+        w.reserve(series_count * (le.len() + 3) * 120);
+
+        let mut totals: Vec<u64> = Vec::with_capacity(series_count + 1);
+        let mut counts: Vec<u64> = Vec::with_capacity(le.len());
+        w.family(DURATION, Kind::Histogram, DURATION_HELP, Some("seconds"));
+        let mut write_histogram = |series: &Series, totals: &mut Vec<u64>| {
+            let sum = series.duration.read_into(&mut counts);
+            let mut cumulative = 0;
+            for (count, le) in counts.iter().zip(le) {
+                cumulative += count;
+                w.sample(
+                    DURATION,
+                    "_bucket",
+                    &series.labels_text,
+                    Some(("le", le)),
+                    Value::Unsigned(cumulative),
+                );
+            }
+            w.sample(
+                DURATION,
+                "_sum",
+                &series.labels_text,
+                None,
+                Value::Float(sum),
+            );
+            w.sample(
+                DURATION,
+                "_count",
+                &series.labels_text,
+                None,
+                Value::Unsigned(cumulative),
+            );
+            totals.push(cumulative);
+        };
+        for map in &maps {
+            for series in map.values() {
+                write_histogram(series, &mut totals);
+            }
+        }
+        let overflowed = overflow.duration.snapshot().count();
+        if overflowed > 0 {
+            write_histogram(overflow, &mut totals);
+        }
+
+        w.family(REQUESTS, Kind::Counter, REQUESTS_HELP, None);
+        let regular = maps.iter().flat_map(|map| map.values().map(|s| &**s));
+        let with_overflow = regular.chain((overflowed > 0).then_some(overflow));
+        for (series, total) in with_overflow.zip(&totals) {
+            w.sample(
+                REQUESTS,
+                "_total",
+                &series.labels_text,
+                None,
+                Value::Unsigned(*total),
+            );
+        }
+
+        w.family(
+            "http_server_active_requests",
+            Kind::Gauge,
+            ACTIVE_REQUESTS_HELP,
+            None,
+        );
+        for method in MethodLabel::ALL {
+            let index = method.index();
+            if counters.methods_seen[index].load(Ordering::Relaxed) {
+                let value = counters.active_requests[index].load(Ordering::Relaxed);
+                w.sample(
+                    "http_server_active_requests",
+                    "",
+                    METHOD_LABELS[index],
+                    None,
+                    Value::Signed(value),
+                );
+            }
+        }
+
+        let unlabelled = [
+            (
+                "http_server_active_connections",
+                Kind::Gauge,
+                ACTIVE_CONNECTIONS_HELP,
+                Value::Signed(counters.active_connections.load(Ordering::Relaxed)),
+            ),
+            (
+                "http_server_connections",
+                Kind::Counter,
+                CONNECTIONS_HELP,
+                Value::Unsigned(counters.connections_total.load(Ordering::Relaxed)),
+            ),
+            (
+                "http_server_request_overflow",
+                Kind::Counter,
+                OVERFLOW_HELP,
+                Value::Unsigned(overflowed),
+            ),
+        ];
+        for (name, kind, help, value) in unlabelled {
+            w.family(name, kind, help, None);
+            let suffix = if kind == Kind::Counter { "_total" } else { "" };
+            w.sample(name, suffix, "", None, value);
+        }
+    }
+}
+
+/// `http_request_method="..."` for each method, in [`MethodLabel::ALL`] order.
+const METHOD_LABELS: [&str; 10] = [
+    "http_request_method=\"GET\"",
+    "http_request_method=\"HEAD\"",
+    "http_request_method=\"POST\"",
+    "http_request_method=\"PUT\"",
+    "http_request_method=\"DELETE\"",
+    "http_request_method=\"CONNECT\"",
+    "http_request_method=\"OPTIONS\"",
+    "http_request_method=\"TRACE\"",
+    "http_request_method=\"PATCH\"",
+    "http_request_method=\"_OTHER\"",
+];

@@ -1,0 +1,103 @@
+//! The fast text encoder and the prometheus-client `Collector` path write the same samples, in
+//! both formats, so a user's choice of registry never changes the data.
+
+use metrics_core::http::Outcome;
+use metrics_core::prometheus_client::registry::Registry;
+use metrics_core::{Format, HttpServerMetrics, MetricsRegistry};
+use test_support::Scrape;
+
+/// Method, route, status, outcome, times.
+type Step = (&'static str, Option<&'static str>, Option<u16>, Outcome, usize);
+
+fn record(http: &HttpServerMetrics) {
+    let plan: [Step; 6] = [
+        ("GET", Some("/users/{id}"), Some(200), Outcome::Completed, 5),
+        (
+            "POST",
+            Some("/users/{id}"),
+            Some(201),
+            Outcome::Completed,
+            2,
+        ),
+        ("GET", Some("/q\"uote\\d"), Some(500), Outcome::Completed, 1),
+        ("GET", None, Some(404), Outcome::Completed, 3),
+        ("DELETE", Some("/x"), None, Outcome::Aborted, 1),
+        ("BREW", Some("/x"), Some(200), Outcome::Failed, 1),
+    ];
+    for (method, route, status, outcome, times) in plan {
+        let method = http::Method::from_bytes(method.as_bytes()).expect("method");
+        for _ in 0..times {
+            let mut request = http.start_request(&method, route);
+            if let Some(status) = status {
+                request.set_status(status);
+            }
+            request.finish(outcome);
+        }
+    }
+    let _open = http.open_connection();
+    std::mem::forget(http.open_connection());
+}
+
+fn sorted_samples(text: &str) -> Vec<String> {
+    let mut samples: Vec<String> = Scrape::parse(text)
+        .samples
+        .into_iter()
+        // Sums are measured durations, different in each registry; everything else is exact.
+        .map(|s| {
+            let value = if s.name.ends_with("_sum") {
+                -1.0
+            } else {
+                s.value
+            };
+            format!("{} {:?} {}", s.name, s.labels, value)
+        })
+        .collect();
+    samples.sort();
+    samples
+}
+
+#[test]
+fn fast_and_collector_encoders_write_the_same_samples() {
+    let fast_registry = MetricsRegistry::builder()
+        .process_metrics(false)
+        .const_label("env", "test")
+        .build()
+        .expect("registry");
+    let fast = HttpServerMetrics::builder().register(&fast_registry);
+    record(&fast);
+
+    let collector_registry = MetricsRegistry::builder()
+        .process_metrics(false)
+        .const_label("env", "test")
+        .build()
+        .expect("registry");
+    let collected = HttpServerMetrics::builder().build();
+    collector_registry.register_collector(collected.clone());
+    record(&collected);
+
+    for format in [Format::PrometheusText, Format::OpenMetrics] {
+        let a = fast_registry.encode(format).expect("fast");
+        let b = collector_registry.encode(format).expect("collector");
+        let (a_samples, b_samples) = (sorted_samples(&a), sorted_samples(&b));
+        assert!(a_samples.len() > 50, "{a}");
+        assert_eq!(
+            a_samples, b_samples,
+            "{format:?}\n--- fast\n{a}\n--- collector\n{b}"
+        );
+        assert!(a.contains("env=\"test\""));
+    }
+    let om = fast_registry.encode(Format::OpenMetrics).expect("fast");
+    assert!(om.ends_with("# EOF\n"));
+    assert_eq!(om.matches("# EOF").count(), 1);
+}
+
+#[test]
+fn a_plain_prometheus_client_registry_can_hold_the_metrics() {
+    let http = HttpServerMetrics::builder().build();
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(http.clone()));
+    drop(http.start_request(&http::Method::GET, Some("/a")));
+    let mut text = String::new();
+    metrics_core::prometheus_client::encoding::text::encode(&mut text, &registry).expect("encode");
+    assert!(text.contains("error_type=\"aborted\""));
+}
