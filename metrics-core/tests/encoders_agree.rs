@@ -7,7 +7,13 @@ use metrics_core::{Format, HttpServerMetrics, MetricsRegistry};
 use test_support::Scrape;
 
 /// Method, route, status, outcome, times.
-type Step = (&'static str, Option<&'static str>, Option<u16>, Outcome, usize);
+type Step = (
+    &'static str,
+    Option<&'static str>,
+    Option<u16>,
+    Outcome,
+    usize,
+);
 
 fn record(http: &HttpServerMetrics) {
     let plan: [Step; 6] = [
