@@ -1,11 +1,13 @@
 //! Quickstart: an axum service instrumented by `MetricsLayer`, with `/metrics`, `/health`,
-//! `/live` and `/ready` on a separate port, and graceful shutdown on Ctrl-C or SIGTERM.
+//! `/live` and `/ready` on a separate port, a health check, host metrics, and graceful shutdown
+//! on Ctrl-C or SIGTERM.
 //!
 //! Run it with `cargo run --example quickstart`, then:
 //!
 //! ```text
 //! curl http://127.0.0.1:3000/users/42
 //! curl http://127.0.0.1:9464/metrics
+//! curl http://127.0.0.1:9464/health?verbose
 //! ```
 //!
 //! `APP_ADDR` and `METRICS_ADDR` change the addresses (defaults `127.0.0.1:3000` and
@@ -20,6 +22,8 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
 use metrics_axum::{CountingListener, MetricsLayer};
+use metrics_core::collectors::SystemCollector;
+use metrics_core::health::{HealthCheck, HealthRegistry};
 use metrics_core::{HttpServerMetrics, MetricsRegistry};
 use metrics_exporter::{Exporter, Lifecycle};
 use tokio::net::TcpListener;
@@ -80,10 +84,31 @@ pub async fn run(
         .build()
         .map_err(std::io::Error::other)?;
     let http = HttpServerMetrics::builder().register(&registry);
-    let exporter = Exporter::new(registry, lifecycle.clone()).service_name("quickstart");
+    // Host metrics, read every 10 s in the background.
+    registry.register_collector(SystemCollector::start(Duration::from_secs(10)));
+    // A closure check runs anything async: here it stands in for a database ping
+    // (`pool.ping().await.map_err(|e| e.to_string())`). Checks run in the background every
+    // interval; /health and /ready read the cached result.
+    let health = HealthRegistry::builder()
+        .check(
+            HealthCheck::new("database", || async {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+                Ok(())
+            })
+            .timeout(Duration::from_secs(1))
+            .interval(Duration::from_secs(5)),
+        )
+        .build()
+        .map_err(std::io::Error::other)?;
+    health.start().map_err(std::io::Error::other)?;
+    let exporter = Exporter::new(registry, lifecycle.clone())
+        .service_name("quickstart")
+        .health(health.clone());
 
     let app_server = axum::serve(CountingListener::new(app_listener, http.clone()), app(http))
         .with_graceful_shutdown(lifecycle.drained());
+    // Ready once every check has a first result (a critical check without one fails /ready).
+    health.wait_for_first_round(Duration::from_secs(5)).await;
     lifecycle.mark_ready();
     let (app_result, exporter_result) =
         tokio::join!(async { app_server.await }, exporter.serve(metrics_listener));

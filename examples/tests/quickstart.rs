@@ -5,13 +5,11 @@
 #[path = "../quickstart.rs"]
 mod quickstart;
 
-use std::io::Write;
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use metrics_exporter::Lifecycle;
-use test_support::{binaries, prometheus::Prometheus};
+use test_support::prometheus::Prometheus;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
@@ -48,6 +46,27 @@ impl Quickstart {
         format!("http://{}{path}", self.app)
     }
 
+    /// Scrapes `/metrics` until the text contains `needle` (at most 20 s); returns the text.
+    async fn scrape_until(&self, needle: &str) -> String {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let text = reqwest::get(format!("http://{}/metrics", self.metrics))
+                .await
+                .expect("scrape")
+                .text()
+                .await
+                .expect("body");
+            if text.contains(needle) {
+                return text;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no {needle} in:\n{text}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Some of everything: templated, nested, slow, failing, unknown path, unknown method.
     async fn traffic(&self) {
         let client = reqwest::Client::new();
@@ -79,7 +98,6 @@ impl Drop for Quickstart {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn promtool_finds_no_problem_in_a_live_scrape() {
-    let promtool = binaries::require("promtool");
     let quickstart = Quickstart::start(Duration::ZERO).await;
     quickstart.traffic().await;
     // A plain client (no Accept header) gets text 0.0.4, the format promtool reads.
@@ -90,31 +108,15 @@ async fn promtool_finds_no_problem_in_a_live_scrape() {
         response.headers()["content-type"],
         "text/plain; version=0.0.4; charset=utf-8"
     );
-    let text = response.text().await.expect("body");
+    // Wait for the first host reading so the system_* names are linted too.
+    let text = quickstart
+        .scrape_until("system_cpu_utilization_ratio")
+        .await;
     assert!(text.contains("http_route=\"/api/orders/{id}\""));
     assert!(text.contains("process_cpu_seconds_total"));
+    assert!(text.contains("health_check_status{check=\"database\"}"));
 
-    let mut child = Command::new(promtool)
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run promtool");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(text.as_bytes())
-        .expect("feed promtool");
-    let output = child.wait_with_output().expect("promtool output");
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(output.status.success(), "promtool: {said}");
-    assert_eq!(said.trim(), "", "promtool reported lint problems");
+    test_support::promtool::assert_lint_clean(&text);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -207,4 +209,28 @@ async fn shutdown_turns_readiness_off_first_then_drains_in_flight_requests() {
             .is_err(),
         "listener closed"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_reports_the_database_check_and_system_metrics_appear() {
+    let quickstart = Quickstart::start(Duration::ZERO).await;
+    let client = reqwest::Client::new();
+    let health = format!("http://{}/health", quickstart.metrics);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let response = client.get(&health).send().await.expect("health");
+        let status = response.status();
+        let json: serde_json::Value = response.json().await.expect("health json");
+        if json["checks"]["database"][0]["status"] == "pass" {
+            assert_eq!(status, 200);
+            assert_eq!(json["status"], "pass");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{json}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let text = quickstart
+        .scrape_until("system_cpu_utilization_ratio{cpu=\"total\"}")
+        .await;
+    assert!(text.contains("health_check_status{check=\"database\"} 1"));
 }

@@ -3,7 +3,9 @@
 //! - [`http`]: the `http_server_*` families (DESIGN section 3) and the recording API the Tower
 //!   layer drives: [`HttpServerMetrics`], [`ActiveRequest`](http::ActiveRequest).
 //! - [`metric`]: lock-free types that plug into prometheus-client's registry and encoders.
-//! - [`collectors`]: `process_*` and `build_info`.
+//! - [`collectors`]: `process_*`, `build_info` and host `system_*` metrics.
+//! - [`health`]: health checks run in the background, cached, with a circuit breaker.
+//! - [`net`]: a GET client timed by phase, for HTTP checks and probes.
 //! - [`MetricsRegistry`]: a shareable prometheus-client registry, encoded as OpenMetrics or
 //!   Prometheus text 0.0.4 ([`Format`]).
 //!
@@ -21,8 +23,10 @@
 
 pub mod collectors;
 pub mod encoding;
+pub mod health;
 pub mod http;
 pub mod metric;
+pub mod net;
 mod registry;
 
 pub use encoding::Format;

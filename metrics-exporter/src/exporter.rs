@@ -1,9 +1,10 @@
-//! [`Exporter`]: the router for `/metrics`, `/health`, `/live`, `/ready` and `/`.
+//! [`Exporter`]: the router for `/metrics`, `/health`, `/live`, `/ready`, `/startup` and `/`.
 
 use std::sync::Arc;
 
 use axum::routing::get;
 use axum::Router;
+use metrics_core::health::HealthRegistry;
 use metrics_core::MetricsRegistry;
 use tokio::net::TcpListener;
 
@@ -54,6 +55,8 @@ pub(crate) struct Shared {
     pub(crate) lifecycle: Lifecycle,
     pub(crate) gzip: bool,
     pub(crate) service_name: Arc<str>,
+    pub(crate) health: HealthRegistry,
+    pub(crate) health_details: bool,
 }
 
 impl Exporter {
@@ -65,6 +68,8 @@ impl Exporter {
                 lifecycle,
                 gzip: true,
                 service_name: Arc::from(""),
+                health: HealthRegistry::empty(),
+                health_details: true,
             },
         }
     }
@@ -81,6 +86,41 @@ impl Exporter {
         self
     }
 
+    /// The health checks behind `/health`, `/health/{check}`, `/live`, `/ready` and
+    /// `/startup`. Registers them as metrics (`health_check_status`,
+    /// `health_check_duration_seconds`) in the exporter's registry, and starts them when the
+    /// router is built inside a Tokio runtime (or call [`HealthRegistry::start`] yourself).
+    /// Call it once per exporter: each call registers the metrics again. `/health` reports the
+    /// service's phase under `lifecycle`, so do not name a check `lifecycle`.
+    ///
+    /// ```
+    /// use metrics_core::health::{HealthCheck, HealthRegistry};
+    /// use metrics_core::MetricsRegistry;
+    /// use metrics_exporter::{Exporter, Lifecycle};
+    ///
+    /// let health = HealthRegistry::builder()
+    ///     .check(HealthCheck::tcp("postgres", "127.0.0.1:5432"))
+    ///     .build()
+    ///     .unwrap();
+    /// let registry = MetricsRegistry::builder().build().unwrap();
+    /// let exporter = Exporter::new(registry, Lifecycle::new())
+    ///     .health(health)
+    ///     .health_details(false);
+    /// ```
+    pub fn health(mut self, health: HealthRegistry) -> Self {
+        self.shared.registry.register_collector(health.clone());
+        self.shared.health = health;
+        self
+    }
+
+    /// Whether `/health` shows each check's result, duration and output (default true). When
+    /// false it answers only the overall status: use it when `/health` is reachable by people
+    /// who should not read the dependencies' error messages.
+    pub fn health_details(mut self, shown: bool) -> Self {
+        self.shared.health_details = shown;
+        self
+    }
+
     /// The lifecycle this exporter reports.
     pub fn lifecycle(&self) -> &Lifecycle {
         &self.shared.lifecycle
@@ -88,12 +128,16 @@ impl Exporter {
 
     /// The exporter's routes, to merge into an app or serve alone.
     pub fn router<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
+        // Outside a runtime the checks stay pending until `HealthRegistry::start` is called.
+        let _ = self.shared.health.start();
         Router::new()
             .route("/", get(handlers::landing))
             .route("/metrics", get(handlers::metrics))
             .route("/health", get(handlers::health))
+            .route("/health/{check}", get(handlers::health_check))
             .route("/live", get(handlers::live))
             .route("/ready", get(handlers::ready))
+            .route("/startup", get(handlers::startup))
             .with_state(self.shared.clone())
     }
 

@@ -4,8 +4,10 @@
 //!
 //! - `/metrics` answers OpenMetrics 1.0 when the scraper prefers it (Prometheus does), else
 //!   Prometheus text 0.0.4, always with the exact `Content-Type`, gzip-compressed when accepted.
-//! - `/ready` is 503 during startup and from the shutdown signal on; `/live` never checks
-//!   dependencies; `/health` answers `application/health+json`.
+//! - `/ready` is 503 during startup and from the shutdown signal on, and follows the `ready`
+//!   health checks; `/startup` follows the `startup` checks; `/live` never checks dependencies;
+//!   `/health` answers `application/health+json` from cached check results
+//!   ([`metrics_core::health`]).
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
@@ -27,6 +29,9 @@ mod exporter;
 mod handlers;
 mod lifecycle;
 mod negotiate;
+pub mod prober;
+pub mod standalone;
+mod time;
 
 pub use exporter::{Exporter, DEFAULT_ADDR};
 pub use lifecycle::{Lifecycle, Phase};

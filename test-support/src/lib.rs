@@ -3,6 +3,7 @@
 
 pub mod binaries;
 pub mod prometheus;
+pub mod promtool;
 pub mod raw_http;
 pub mod scrape;
 

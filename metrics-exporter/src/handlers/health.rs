@@ -1,98 +1,240 @@
-//! `GET /health`, `/live` and `/ready`.
+//! `GET /health`, `/health/{check}`, `/live`, `/ready` and `/startup`.
+//!
+//! Every answer is read from the health registry's cache: no request runs a check.
 
-use axum::extract::State;
+use std::fmt::Write as _;
+
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use metrics_core::health::{CheckReport, Group, HealthReport, Status};
+use serde_json::{json, Map, Value};
 
 use crate::exporter::Shared;
+use crate::time::rfc3339;
 use crate::Phase;
 
-/// `/health` in the `application/health+json` format (draft-inadarei-api-health-check).
-pub(crate) async fn health(State(shared): State<Shared>) -> Response {
-    let phase = shared.lifecycle.phase();
-    let (status, output) = match phase {
-        Phase::Ready => ("pass", "ready"),
-        Phase::Starting => ("warn", "starting"),
-        Phase::Draining => ("warn", "shutting down"),
+const HEALTH_JSON: &str = "application/health+json";
+const TEXT: &str = "text/plain; charset=utf-8";
+
+/// `/health` in the `application/health+json` format (draft-inadarei-api-health-check), or a
+/// line per check with `?verbose`.
+pub(crate) async fn health(State(shared): State<Shared>, RawQuery(query): RawQuery) -> Response {
+    let report = shared.health.report(None);
+    let (lifecycle_status, lifecycle_output) = match shared.lifecycle.phase() {
+        Phase::Ready => (Status::Pass, "ready"),
+        Phase::Starting => (Status::Warn, "starting"),
+        Phase::Draining => (Status::Warn, "shutting down"),
     };
-    let body = serde_json::json!({
-        "status": status,
-        "serviceId": &*shared.service_name,
-        "checks": {
-            "lifecycle": [{
-                "status": status,
-                "observedValue": output,
-                "time": now_rfc3339(),
-            }]
+    let status = report.status.max(lifecycle_status);
+    if wants_verbose(query.as_deref()) {
+        return verbose(&shared, status, lifecycle_status, lifecycle_output, &report);
+    }
+    let mut body = Map::new();
+    body.insert("status".into(), status.as_str().into());
+    body.insert("serviceId".into(), (*shared.service_name).into());
+    if shared.health_details {
+        let mut checks = Map::new();
+        checks.insert(
+            "lifecycle".into(),
+            json!([{
+                "status": lifecycle_status.as_str(),
+                "observedValue": lifecycle_output,
+                "time": rfc3339(std::time::SystemTime::now()),
+            }]),
+        );
+        for check in &report.checks {
+            checks.insert(check.name.clone(), json!([check_json(check)]));
         }
-    });
-    let mut response = (StatusCode::OK, body.to_string()).into_response();
-    set_headers(&mut response, "application/health+json");
-    response
+        body.insert("checks".into(), Value::Object(checks));
+    }
+    respond(status, Value::Object(body).to_string(), HEALTH_JSON)
 }
 
-/// `/live`: the process answers; never checks dependencies.
-pub(crate) async fn live() -> Response {
-    let mut response = (StatusCode::OK, "ok\n").into_response();
-    set_headers(&mut response, "text/plain; charset=utf-8");
-    response
-}
-
-/// `/ready`: 200 once startup is done, 503 before that and from the shutdown signal on.
-pub(crate) async fn ready(State(shared): State<Shared>) -> Response {
-    let (status, text) = match shared.lifecycle.phase() {
-        Phase::Ready => (StatusCode::OK, "ready\n"),
-        Phase::Starting => (StatusCode::SERVICE_UNAVAILABLE, "starting\n"),
-        Phase::Draining => (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n"),
+/// `/health/{check}`: one check's cached result; 404 for an unknown name.
+pub(crate) async fn health_check(
+    State(shared): State<Shared>,
+    Path(name): Path<String>,
+) -> Response {
+    let Some(check) = shared.health.check(&name) else {
+        let mut response = (StatusCode::NOT_FOUND, "no such health check\n").into_response();
+        set_headers(&mut response, TEXT);
+        return response;
     };
-    let mut response = (status, text).into_response();
-    set_headers(&mut response, "text/plain; charset=utf-8");
+    let body = if shared.health_details {
+        let mut body = check_json(&check);
+        if let Value::Object(map) = &mut body {
+            map.insert("componentId".into(), check.name.clone().into());
+        }
+        body
+    } else {
+        json!({ "status": check.status.as_str() })
+    };
+    respond(check.status, body.to_string(), HEALTH_JSON)
+}
+
+/// `/live`: the process answers. Only checks in the `live` group count (none by default), and
+/// only their cached results: dependencies are never checked here.
+pub(crate) async fn live(State(shared): State<Shared>) -> Response {
+    let live = shared.health.report(Some(&Group::Live));
+    group_answer(&live, "ok")
+}
+
+/// `/ready`: 503 during startup and from the shutdown signal on; otherwise follows the `ready`
+/// group.
+pub(crate) async fn ready(State(shared): State<Shared>) -> Response {
+    match shared.lifecycle.phase() {
+        Phase::Ready => group_answer(&shared.health.report(Some(&Group::Ready)), "ready"),
+        Phase::Starting => text(StatusCode::SERVICE_UNAVAILABLE, "starting\n".to_owned()),
+        Phase::Draining => text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "shutting down\n".to_owned(),
+        ),
+    }
+}
+
+/// `/startup`: 503 until startup is done; then follows the `startup` group.
+pub(crate) async fn startup(State(shared): State<Shared>) -> Response {
+    match shared.lifecycle.phase() {
+        Phase::Starting => text(StatusCode::SERVICE_UNAVAILABLE, "starting\n".to_owned()),
+        Phase::Ready | Phase::Draining => {
+            group_answer(&shared.health.report(Some(&Group::Startup)), "started")
+        }
+    }
+}
+
+/// 503 naming the failing checks when the group fails; 200 otherwise.
+fn group_answer(report: &HealthReport, ok: &str) -> Response {
+    if report.status == Status::Fail {
+        let failing: Vec<&str> = report
+            .checks
+            .iter()
+            .filter(|c| c.status == Status::Fail)
+            .map(|c| c.name.as_str())
+            .collect();
+        text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("failing: {}\n", failing.join(", ")),
+        )
+    } else {
+        text(StatusCode::OK, format!("{ok}\n"))
+    }
+}
+
+fn check_json(check: &CheckReport) -> Value {
+    let mut entry = Map::new();
+    entry.insert("status".into(), check.status.as_str().into());
+    entry.insert(
+        "componentType".into(),
+        match check.kind {
+            metrics_core::health::Kind::Critical => "critical",
+            metrics_core::health::Kind::NonCritical => "non-critical",
+        }
+        .into(),
+    );
+    entry.insert(
+        "observedValue".into(),
+        json!(check.duration.as_secs_f64() * 1000.0),
+    );
+    entry.insert("observedUnit".into(), "ms".into());
+    if let Some(time) = check.time {
+        entry.insert("time".into(), rfc3339(time).into());
+    }
+    if let Some(output) = &check.output {
+        entry.insert("output".into(), output.clone().into());
+    }
+    Value::Object(entry)
+}
+
+/// `?verbose`, `?verbose=`, `?verbose=1`, `?verbose=true`, also among other parameters.
+fn wants_verbose(query: Option<&str>) -> bool {
+    query.is_some_and(|q| {
+        q.split('&').any(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            key == "verbose" && !matches!(value, "0" | "false")
+        })
+    })
+}
+
+/// One line per check: `[+]` pass, `[!]` warn, `[-]` fail, then the overall status.
+fn verbose(
+    shared: &Shared,
+    status: Status,
+    lifecycle: Status,
+    lifecycle_output: &str,
+    report: &HealthReport,
+) -> Response {
+    let mut body = String::new();
+    if shared.health_details {
+        let _ = writeln!(
+            body,
+            "{}lifecycle {} ({lifecycle_output})",
+            mark(lifecycle),
+            lifecycle.as_str()
+        );
+        for check in &report.checks {
+            let _ = write!(
+                body,
+                "{}{} {} ({:.1}ms)",
+                mark(check.status),
+                check.name,
+                check.status.as_str(),
+                check.duration.as_secs_f64() * 1000.0
+            );
+            if let Some(output) = &check.output {
+                // One line per check, whatever the output holds.
+                let _ = write!(body, ": {}", output.replace(['\n', '\r'], " "));
+            }
+            body.push('\n');
+        }
+    }
+    let _ = writeln!(body, "health: {}", status.as_str());
+    respond(status, body, TEXT)
+}
+
+fn mark(status: Status) -> &'static str {
+    match status {
+        Status::Pass => "[+]",
+        Status::Warn => "[!]",
+        Status::Fail => "[-]",
+    }
+}
+
+/// 200 for pass and warn, 503 for fail.
+fn respond(status: Status, body: String, content_type: &'static str) -> Response {
+    let code = if status == Status::Fail {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    let mut response = (code, body).into_response();
+    set_headers(&mut response, content_type);
+    response
+}
+
+fn text(code: StatusCode, body: String) -> Response {
+    let mut response = (code, body).into_response();
+    set_headers(&mut response, TEXT);
     response
 }
 
 fn set_headers(response: &mut Response, content_type: &'static str) {
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    // Results are already cached server-side; a proxy cache would only serve stale health.
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-}
-
-/// The current UTC time as RFC 3339, without a date-time dependency.
-fn now_rfc3339() -> String {
-    let seconds = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let (days, secs) = (seconds / 86_400, seconds % 86_400);
-    let (year, month, day) = civil_from_days(days as i64);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
-}
-
-/// Days since 1970-01-01 to (year, month, day), Howard Hinnant's civil-from-days algorithm.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::civil_from_days;
+    use super::wants_verbose;
 
     #[test]
-    fn converts_days_to_dates() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(19_723), (2024, 1, 1));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    fn reads_the_verbose_parameter() {
+        assert!(wants_verbose(Some("verbose")));
+        assert!(wants_verbose(Some("a=b&verbose=1")));
+        assert!(!wants_verbose(Some("verbose=0")));
+        assert!(!wants_verbose(Some("verbosity")));
+        assert!(!wants_verbose(None));
     }
 }

@@ -4,6 +4,6 @@ mod health;
 mod landing;
 mod metrics;
 
-pub(crate) use health::{health, live, ready};
+pub(crate) use health::{health, health_check, live, ready, startup};
 pub(crate) use landing::landing;
 pub(crate) use metrics::metrics;

@@ -1,0 +1,9 @@
+//! A small HTTP/1.1 GET client that times each phase of a request, shared by the HTTP health
+//! check and the prober: name resolution, TCP connect, TLS handshake, server processing (request
+//! sent to response head) and transfer (the body).
+
+mod http_get;
+mod tls;
+
+pub use http_get::{HttpError, HttpErrorKind, HttpGet, HttpResponse, Timings, UrlError};
+pub use tls::TlsError;

@@ -1,0 +1,233 @@
+//! Health checks against real dependencies on loopback: a server that stops answering, a
+//! dependency that goes away and comes back (the circuit breaker), panicking checks.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::Router;
+use metrics_core::health::{BreakerConfig, HealthCheck, HealthRegistry, Kind, Status};
+use metrics_core::{Format, MetricsRegistry};
+use tokio::net::TcpListener;
+
+/// Polls `registry`'s report of `name` until `done` holds; panics after `limit`.
+async fn wait_until(
+    registry: &HealthRegistry,
+    name: &str,
+    limit: Duration,
+    done: impl Fn(&metrics_core::health::CheckReport) -> bool,
+) -> metrics_core::health::CheckReport {
+    let deadline = Instant::now() + limit;
+    loop {
+        let report = registry.check(name).expect("registered");
+        if done(&report) {
+            return report;
+        }
+        assert!(Instant::now() < deadline, "gave up waiting: {report:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_stops_answering_fails_within_the_timeout() {
+    let hang = Arc::new(AtomicBool::new(false));
+    let app = Router::new().route(
+        "/healthz",
+        get({
+            let hang = Arc::clone(&hang);
+            move || async move {
+                if hang.load(Ordering::SeqCst) {
+                    std::future::pending::<()>().await;
+                }
+                "ok"
+            }
+        }),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let timeout = Duration::from_millis(300);
+    let check = HealthCheck::http_get(
+        "upstream",
+        &format!("http://{addr}/healthz"),
+        StatusCode::OK,
+    )
+    .expect("url")
+    .timeout(timeout)
+    .interval(Duration::from_millis(100))
+    .breaker(BreakerConfig::new(1000, Duration::from_secs(60)));
+    let health = HealthRegistry::builder()
+        .check(check)
+        .build()
+        .expect("valid");
+    health.start().expect("runtime");
+    assert!(health.wait_for_first_round(Duration::from_secs(10)).await);
+    let passing = health.check("upstream").expect("registered");
+    assert_eq!(passing.status, Status::Pass, "{passing:?}");
+
+    hang.store(true, Ordering::SeqCst);
+    let failing = wait_until(&health, "upstream", Duration::from_secs(10), |r| {
+        r.status == Status::Fail
+    })
+    .await;
+    let output = failing.output.clone().unwrap_or_default();
+    assert!(output.contains("timed out"), "{failing:?}");
+    // The run was cut at the timeout (give or take a busy scheduler), not left hanging.
+    assert!(failing.duration >= timeout, "{failing:?}");
+    assert!(
+        failing.duration < timeout + Duration::from_secs(3),
+        "{failing:?}"
+    );
+    server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_breaker_opens_after_consecutive_failures_and_closes_after_a_pass() {
+    // A dependency on a port we own; it goes away and comes back on the same port.
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let cooldown = Duration::from_secs(2);
+    let check = HealthCheck::tcp("cache", addr.to_string())
+        .non_critical()
+        .interval(Duration::from_millis(50))
+        .timeout(Duration::from_secs(2))
+        .breaker(BreakerConfig::new(3, cooldown));
+    let health = HealthRegistry::builder()
+        .check(check)
+        .build()
+        .expect("valid");
+    health.start().expect("runtime");
+    let up = wait_until(&health, "cache", Duration::from_secs(10), |r| r.runs >= 1).await;
+    assert_eq!(up.status, Status::Pass, "{up:?}");
+
+    drop(listener);
+    let open = wait_until(&health, "cache", Duration::from_secs(10), |r| {
+        r.breaker_open
+    })
+    .await;
+    // Not critical: failing makes it warn.
+    assert_eq!(open.status, Status::Warn);
+    let failures_before_opening = open.runs - up.runs;
+    assert!(
+        failures_before_opening >= 3,
+        "opened after {failures_before_opening} runs, expected 3 consecutive failures"
+    );
+    assert!(open
+        .output
+        .as_deref()
+        .unwrap_or("")
+        .contains("circuit open"));
+
+    // While open, the check is not run.
+    tokio::time::sleep(cooldown / 4).await;
+    let still_open = health.check("cache").expect("registered");
+    if still_open.breaker_open {
+        assert_eq!(
+            still_open.runs, open.runs,
+            "no run while the breaker is open"
+        );
+    }
+
+    // The dependency comes back: after the cooldown one trial run passes and closes it.
+    let _listener = TcpListener::bind(addr).await.expect("rebind the same port");
+    let closed = wait_until(&health, "cache", cooldown * 5, |r| r.status == Status::Pass).await;
+    assert!(!closed.breaker_open);
+    assert!(closed.runs > open.runs);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn panics_and_unexpected_statuses_fail_and_show_as_metrics() {
+    let app = Router::new().route(
+        "/",
+        get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "no") }),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let health = HealthRegistry::builder()
+        .check(HealthCheck::new("panics", || async {
+            panic!("a bug in the check")
+        }))
+        .check(
+            HealthCheck::http_get("api", &format!("http://{addr}/"), StatusCode::OK)
+                .expect("url")
+                .kind(Kind::NonCritical),
+        )
+        .check(HealthCheck::new("fine", || async { Ok(()) }))
+        .build()
+        .expect("valid");
+    let metrics = MetricsRegistry::builder()
+        .process_metrics(false)
+        .build()
+        .expect("registry");
+    metrics.register_collector(health.clone());
+    health.start().expect("runtime");
+    assert!(health.wait_for_first_round(Duration::from_secs(10)).await);
+
+    let report = health.report(None);
+    assert_eq!(report.status, Status::Fail);
+    let panics = health.check("panics").expect("registered");
+    assert_eq!(panics.output.as_deref(), Some("the check panicked"));
+    let api = health.check("api").expect("registered");
+    assert_eq!(api.status, Status::Warn);
+    assert!(
+        api.output
+            .as_deref()
+            .unwrap_or("")
+            .contains("answered 500, expected 200"),
+        "{api:?}"
+    );
+
+    let text = metrics.encode(Format::PrometheusText).expect("encode");
+    assert!(
+        text.contains("health_check_status{check=\"panics\"} 0.0\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("health_check_status{check=\"api\"} 0.5\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("health_check_status{check=\"fine\"} 1.0\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("# TYPE health_check_duration_seconds gauge\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("health_check_duration_seconds{check=\"fine\"} "),
+        "{text}"
+    );
+    server.abort();
+}
+
+#[test]
+fn rejects_duplicate_and_invalid_names_and_zero_durations() {
+    let ok = || async { Ok(()) };
+    let twice = HealthRegistry::builder()
+        .check(HealthCheck::new("a", ok))
+        .check(HealthCheck::new("a", ok))
+        .build();
+    assert!(twice.is_err());
+    for name in ["", "a/b", "a\nb"] {
+        assert!(HealthRegistry::builder()
+            .check(HealthCheck::new(name, ok))
+            .build()
+            .is_err());
+    }
+    let zero = HealthRegistry::builder()
+        .check(HealthCheck::new("z", ok).interval(Duration::ZERO))
+        .build();
+    assert!(zero.is_err());
+    // Outside a runtime, start reports it instead of panicking.
+    let health = HealthRegistry::builder()
+        .check(HealthCheck::new("a", ok))
+        .build()
+        .expect("valid");
+    assert!(health.start().is_err());
+}

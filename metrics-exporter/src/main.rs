@@ -1,0 +1,42 @@
+//! `metrics-exporter`: probes the targets named in `TARGETS` (and `TARGETS_FILE`) and serves
+//! `/metrics`, `/health`, `/live` and `/ready` on `METRICS_ADDR`. See the README for every
+//! variable and its default.
+#![deny(unsafe_code)]
+
+use std::process::ExitCode;
+
+use metrics_exporter::standalone::{Settings, Standalone};
+use metrics_exporter::Lifecycle;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let standalone = match Settings::from_env()
+        .map_err(|e| e.to_string())
+        .and_then(|settings| Standalone::new(settings).map_err(|e| e.to_string()))
+    {
+        Ok(standalone) => standalone,
+        Err(message) => {
+            eprintln!("metrics-exporter: invalid configuration: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let listener = match standalone.bind().await {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("metrics-exporter: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Ok(addr) = listener.local_addr() {
+        eprintln!("metrics-exporter: serving http://{addr}/metrics");
+    }
+    let lifecycle = Lifecycle::new().drain_delay(standalone.shutdown_delay());
+    tokio::spawn(lifecycle.clone().shutdown_on_signals());
+    match standalone.serve(listener, lifecycle).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("metrics-exporter: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! When a target is probed: every fixed duration, or on a six-field cron expression.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// How often a target is probed.
+///
+/// Parsed from a duration (`30s`, `500ms`, `1m 30s`) or a six-field cron expression with
+/// seconds first (`*/30 * * * * *`, evaluated in UTC).
+///
+/// ```
+/// use std::time::Duration;
+/// use metrics_exporter::prober::Schedule;
+///
+/// let every: Schedule = "30s".parse().unwrap();
+/// assert_eq!(every, Schedule::Every(Duration::from_secs(30)));
+/// let cron: Schedule = "*/30 * * * * *".parse().unwrap();
+/// assert!(cron.next_delay() <= Duration::from_secs(30));
+/// assert!("every now and then".parse::<Schedule>().is_err());
+/// ```
+#[derive(Clone, PartialEq)]
+pub enum Schedule {
+    /// A fixed period between the starts of two probes.
+    Every(Duration),
+    /// The instants a cron expression names.
+    Cron(Box<cron::Schedule>),
+}
+
+/// The accepted forms, for error messages.
+pub const SCHEDULE_FORMS: &str =
+    "a duration such as 30s, 500ms or 1m, or a six-field cron expression such as */30 * * * * *";
+
+impl Schedule {
+    /// Time from now to the next probe.
+    pub fn next_delay(&self) -> Duration {
+        match self {
+            Self::Every(period) => *period,
+            Self::Cron(schedule) => {
+                let now = chrono::Utc::now();
+                schedule
+                    .after(&now)
+                    .next()
+                    .and_then(|next| (next - now).to_std().ok())
+                    // A cron expression with no future instant (a past year) never fires again.
+                    .unwrap_or(Duration::from_secs(365 * 24 * 3600))
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Schedule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Every(period) => write!(f, "Every({period:?})"),
+            Self::Cron(schedule) => write!(f, "Cron({})", schedule.source()),
+        }
+    }
+}
+
+/// A schedule that could not be parsed; the message names the accepted forms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduleError(String);
+
+impl fmt::Display for ScheduleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ScheduleError {}
+
+impl FromStr for Schedule {
+    type Err = ScheduleError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.trim();
+        let fields = text.split_whitespace().count();
+        if fields == 6 {
+            return cron::Schedule::from_str(text)
+                .map(|s| Self::Cron(Box::new(s)))
+                .map_err(|e| {
+                    ScheduleError(format!(
+                        "{text:?} is not a valid cron expression ({e}): use {SCHEDULE_FORMS}"
+                    ))
+                });
+        }
+        match parse_positive_duration(text) {
+            Some(period) => Ok(Self::Every(period)),
+            None => Err(ScheduleError(format!(
+                "{text:?} is not valid: use {SCHEDULE_FORMS}"
+            ))),
+        }
+    }
+}
+
+/// Parses a positive duration such as `30s`, `500ms` or `1m 30s`; `None` for anything else
+/// (including zero).
+///
+/// ```
+/// use std::time::Duration;
+/// use metrics_exporter::prober::parse_positive_duration;
+///
+/// assert_eq!(parse_positive_duration("1m 30s"), Some(Duration::from_secs(90)));
+/// assert_eq!(parse_positive_duration("0s"), None);
+/// ```
+pub fn parse_positive_duration(text: &str) -> Option<Duration> {
+    humantime::parse_duration(text.trim())
+        .ok()
+        .filter(|d| !d.is_zero())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_durations_and_six_field_cron_only() {
+        assert_eq!(
+            "500ms".parse(),
+            Ok(Schedule::Every(Duration::from_millis(500)))
+        );
+        assert_eq!(
+            "1m 30s".parse(),
+            Ok(Schedule::Every(Duration::from_secs(90)))
+        );
+        assert!(matches!("0 */5 * * * *".parse(), Ok(Schedule::Cron(_))));
+        for bad in [
+            "",
+            "0s",
+            "30",
+            "-5s",
+            "*/5 * * * *",
+            "61 * * * * *",
+            "30 parsecs",
+        ] {
+            let error = bad.parse::<Schedule>().unwrap_err().to_string();
+            assert!(error.contains("six-field cron"), "{bad:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn cron_delays_stay_within_the_period() {
+        let every_second: Schedule = "* * * * * *".parse().unwrap();
+        for _ in 0..5 {
+            assert!(every_second.next_delay() <= Duration::from_secs(1));
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! The standalone exporter (the `metrics-exporter` binary): probes configured targets and
+//! serves `/metrics` (probe, process and system metrics), `/health`, `/live` and `/ready`,
+//! configured by environment variables ([`Settings`]).
+
+mod settings;
+
+use std::fmt;
+
+use metrics_core::collectors::SystemCollector;
+use metrics_core::MetricsRegistry;
+use tokio::net::TcpListener;
+
+use crate::prober::{Prober, TargetError};
+use crate::{Exporter, Lifecycle};
+
+pub use settings::{Settings, SettingsError};
+
+/// Why the standalone exporter could not run.
+#[derive(Debug)]
+pub enum RunError {
+    /// A target cannot be probed (bad URL, unreadable CA file, duplicate name).
+    Targets(TargetError),
+    /// `METRICS_ADDR` cannot be listened on.
+    Listen(std::net::SocketAddr, std::io::Error),
+    /// The server failed.
+    Serve(std::io::Error),
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Targets(e) => write!(f, "TARGETS or TARGETS_FILE: {e}"),
+            Self::Listen(addr, e) => write!(f, "METRICS_ADDR: cannot listen on {addr}: {e}"),
+            Self::Serve(e) => write!(f, "serving: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for RunError {}
+
+/// The registry and prober of the standalone exporter, before it listens.
+#[derive(Debug)]
+pub struct Standalone {
+    registry: MetricsRegistry,
+    prober: Prober,
+    settings: Settings,
+}
+
+impl Standalone {
+    /// Builds the registry (with process and system metrics) and the prober.
+    pub fn new(settings: Settings) -> Result<Self, RunError> {
+        let registry = MetricsRegistry::builder()
+            .service_name("metrics-exporter")
+            .version(env!("CARGO_PKG_VERSION"))
+            .build()
+            .map_err(|e| RunError::Serve(std::io::Error::other(e)))?;
+        registry.register_collector(SystemCollector::start(settings.system_interval));
+        let prober = Prober::new(settings.targets.clone(), settings.concurrency)
+            .map_err(RunError::Targets)?;
+        registry.register_collector(prober.clone());
+        Ok(Self {
+            registry,
+            prober,
+            settings,
+        })
+    }
+
+    /// Binds `METRICS_ADDR`.
+    pub async fn bind(&self) -> Result<TcpListener, RunError> {
+        TcpListener::bind(self.settings.addr)
+            .await
+            .map_err(|e| RunError::Listen(self.settings.addr, e))
+    }
+
+    /// Starts probing and serves on `listener` until `lifecycle` has drained.
+    pub async fn serve(self, listener: TcpListener, lifecycle: Lifecycle) -> Result<(), RunError> {
+        self.prober.start();
+        let exporter =
+            Exporter::new(self.registry, lifecycle.clone()).service_name("metrics-exporter");
+        lifecycle.mark_ready();
+        exporter.serve(listener).await.map_err(RunError::Serve)
+    }
+
+    /// The configured shutdown delay, for the [`Lifecycle`].
+    pub fn shutdown_delay(&self) -> std::time::Duration {
+        self.settings.shutdown_delay
+    }
+}

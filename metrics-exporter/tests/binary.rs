@@ -1,0 +1,161 @@
+//! The `metrics-exporter` binary: configured by environment variables, it probes, serves
+//! probe, process and system metrics and health, exits 0 on SIGTERM, and refuses invalid
+//! configuration with a message naming the variable.
+
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use axum::routing::get;
+use axum::Router;
+use test_support::binaries::free_port;
+use test_support::Scrape;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_metrics-exporter");
+
+/// Kills the child if the test ends before it exited.
+struct Running(Option<Child>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn run_with(vars: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(BINARY);
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    for (name, value) in vars {
+        command.env(name, value);
+    }
+    command
+        .stdin(Stdio::null())
+        .output()
+        .expect("run the binary")
+}
+
+#[test]
+fn invalid_configuration_exits_non_zero_naming_the_variable_and_the_form() {
+    let cases = [
+        ("METRICS_ADDR", "nowhere", "IP:PORT"),
+        ("TARGETS", "api=", "name=URL"),
+        ("TARGETS", "ftp://example.invalid/", "http or https"),
+        ("PROBE_INTERVAL", "sometimes", "six-field cron expression"),
+        ("PROBE_TIMEOUT", "-1s", "duration"),
+        ("PROBE_CONCURRENCY", "many", "whole number"),
+        ("TARGETS_FILE", "/nonexistent/targets.toml", "cannot read"),
+    ];
+    for (variable, value, form) in cases {
+        let output = run_with(&[(variable, value)]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            !output.status.success(),
+            "{variable}={value:?} was accepted"
+        );
+        assert_eq!(output.status.code(), Some(2), "{variable}: {stderr}");
+        assert!(stderr.contains(variable), "{variable}={value:?}: {stderr}");
+        assert!(stderr.contains(form), "{variable}={value:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probes_serves_metrics_and_health_and_stops_on_sigterm() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let target = format!("http://{}/", listener.local_addr().expect("addr"));
+    let upstream = tokio::spawn(async move {
+        let app = Router::new().route("/", get(|| async { "up" }));
+        let _ = axum::serve(listener, app).await;
+    });
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("targets.toml");
+    std::fs::write(
+        &file,
+        format!("[[target]]\nname = \"from-file\"\nurl = \"{target}\"\nexpected_status = 404\n"),
+    )
+    .expect("write targets file");
+    let addr = format!("127.0.0.1:{}", free_port());
+    let child = Command::new(BINARY)
+        .env("METRICS_ADDR", &addr)
+        .env("TARGETS", format!("upstream={target},http://gone.invalid/"))
+        .env("TARGETS_FILE", &file)
+        .env("PROBE_INTERVAL", "500ms")
+        .env("PROBE_TIMEOUT", "2s")
+        .env("PROBE_CONCURRENCY", "2")
+        .env("SYSTEM_METRICS_INTERVAL", "1s")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the binary");
+    let mut running = Running(Some(child));
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .expect("client");
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let scrape = loop {
+        let text = match client.get(format!("http://{addr}/metrics")).send().await {
+            Ok(response) => response.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        let scrape = Scrape::parse(&text);
+        let ready = scrape.get("probe_success", &[("target", "upstream")]) == Some(1.0)
+            && scrape.count("system_cpu_utilization_ratio", &[]) > 0
+            && scrape.count("probe_success", &[("target", "from-file")]) == 1;
+        if ready {
+            break scrape;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no probe results in time:\n{text}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(
+        scrape.get("probe_success", &[("target", "http://gone.invalid/")]),
+        Some(0.0)
+    );
+    assert_eq!(
+        scrape.get("probe_success", &[("target", "from-file")]),
+        Some(0.0),
+        "expects 404"
+    );
+    assert!(scrape.get("process_resident_memory_bytes", &[]).is_some());
+    assert!(scrape.count("system_memory_usage_bytes", &[]) > 0);
+    for path in ["/health", "/live", "/ready"] {
+        let status = client
+            .get(format!("http://{addr}{path}"))
+            .send()
+            .await
+            .expect("request")
+            .status();
+        assert_eq!(status, 200, "{path}");
+    }
+
+    let child = running.0.as_mut().expect("running");
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "did not stop after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "exit status {status:?}");
+    running.0 = None;
+    upstream.abort();
+}

@@ -1,0 +1,347 @@
+//! The prober against local servers: fast, slow past the timeout, 500, refusing, an
+//! unresolvable `.invalid` name, and https with a self-signed certificate of known expiry
+//! trusted through a per-target CA file; probes stay within the concurrency limit.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::Router;
+use metrics_core::{Format, MetricsRegistry};
+use metrics_exporter::prober::{FailureCause, ProbeTarget, Prober, Schedule};
+use test_support::Scrape;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// 2040-01-01T00:00:00Z, the test certificate's notAfter.
+const CERT_EXPIRY: i64 = 2_208_988_800;
+
+/// A server stopped when dropped.
+struct Server {
+    url: String,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn http_server(app: Router) -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}/", listener.local_addr().expect("addr"));
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Server { url, task }
+}
+
+/// An https server on 127.0.0.1 with a fresh self-signed certificate for `localhost`, valid
+/// until [`CERT_EXPIRY`]; returns it and the certificate's PEM.
+async fn https_server() -> (Server, String) {
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).expect("params");
+    params.not_after = rcgen::date_time_ymd(2040, 1, 1);
+    let key = rcgen::KeyPair::generate().expect("key");
+    let cert = params.self_signed(&key).expect("certificate");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        )
+        .expect("server config");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let task = tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(stream).await else {
+                    return;
+                };
+                // Read the request head, answer a fixed response.
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tls.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = tls
+                    .write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\nsecure",
+                    )
+                    .await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    let server = Server {
+        url: format!("https://localhost:{port}/"),
+        task,
+    };
+    (server, cert.pem())
+}
+
+async fn refused_url() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    drop(listener);
+    format!("http://{addr}/")
+}
+
+fn scrape(registry: &MetricsRegistry) -> Scrape {
+    Scrape::parse(&registry.encode(Format::PrometheusText).expect("encode"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_kind_of_target_lands_in_the_right_result() {
+    let fast = http_server(Router::new().route("/", get(|| async { "fast" }))).await;
+    let slow = http_server(Router::new().route(
+        "/",
+        get(|| async {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            "too late"
+        }),
+    ))
+    .await;
+    let failing = http_server(Router::new().route(
+        "/",
+        get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "broken") }),
+    ))
+    .await;
+    let (https, ca_pem) = https_server().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca_pem).expect("write CA file");
+
+    let timeout = Duration::from_millis(500);
+    let target = |name: &str, url: &str| ProbeTarget::new(name, url).timeout(timeout);
+    let targets = vec![
+        target("fast", &fast.url),
+        target("slow", &slow.url),
+        target("failing", &failing.url),
+        target("refused", &refused_url().await),
+        target("nxdomain", "http://service.invalid/health"),
+        target("https", &https.url).ca_file(&ca_file),
+        // The same server without its CA: the certificate is not trusted.
+        target("untrusted", &https.url),
+    ];
+    let prober = Prober::new(targets, 8).expect("valid targets");
+    let registry = MetricsRegistry::builder()
+        .process_metrics(false)
+        .build()
+        .expect("registry");
+    registry.register_collector(prober.clone());
+    prober.probe_all().await;
+    let s = scrape(&registry);
+
+    let expect = |name: &str, success: f64, code: f64, cause: Option<FailureCause>| {
+        let t = [("target", name)];
+        assert_eq!(s.get("probe_success", &t), Some(success), "{name} success");
+        assert_eq!(
+            s.get("probe_http_status_code", &t),
+            Some(code),
+            "{name} status"
+        );
+        let outcome = prober.last_outcome(name).expect("probed");
+        assert_eq!(outcome.cause, cause, "{name}: {outcome:?}");
+        match cause {
+            None => assert_eq!(
+                s.get(
+                    "probe_checks_total",
+                    &[("target", name), ("result", "success")]
+                ),
+                Some(1.0)
+            ),
+            Some(cause) => {
+                let labels = [
+                    ("target", name),
+                    ("result", "failure"),
+                    ("cause", cause.as_str()),
+                ];
+                assert_eq!(s.get("probe_checks_total", &labels), Some(1.0), "{name}");
+                assert_eq!(
+                    s.get(
+                        "probe_checks_total",
+                        &[("target", name), ("result", "success")]
+                    ),
+                    Some(0.0)
+                );
+            }
+        }
+    };
+    expect("fast", 1.0, 200.0, None);
+    expect("slow", 0.0, 0.0, Some(FailureCause::Timeout));
+    expect("failing", 0.0, 500.0, Some(FailureCause::Status));
+    expect("refused", 0.0, 0.0, Some(FailureCause::Refused));
+    expect("nxdomain", 0.0, 0.0, Some(FailureCause::Dns));
+    expect("https", 1.0, 200.0, None);
+    expect("untrusted", 0.0, 0.0, Some(FailureCause::Tls));
+
+    // The timeout cut the slow probe: it took about the timeout, not the server's 30 s.
+    let slow_took = s
+        .get("probe_duration_seconds", &[("target", "slow")])
+        .expect("duration");
+    assert!(
+        slow_took >= timeout.as_secs_f64() && slow_took < 10.0,
+        "{slow_took}"
+    );
+
+    assert_eq!(
+        s.get("probe_ssl_earliest_cert_expiry", &[("target", "https")]),
+        Some(CERT_EXPIRY as f64)
+    );
+    assert_eq!(
+        s.count("probe_ssl_earliest_cert_expiry", &[("target", "fast")]),
+        0
+    );
+    let tls_phase = s
+        .get(
+            "probe_http_duration_seconds",
+            &[("target", "https"), ("phase", "tls")],
+        )
+        .expect("tls phase");
+    assert!(tls_phase > 0.0);
+    for phase in ["resolve", "connect", "tls", "processing", "transfer"] {
+        assert!(
+            s.get(
+                "probe_http_duration_seconds",
+                &[("target", "fast"), ("phase", phase)]
+            )
+            .is_some(),
+            "{phase}"
+        );
+    }
+    assert_eq!(
+        s.get(
+            "probe_http_duration_seconds",
+            &[("target", "fast"), ("phase", "tls")]
+        ),
+        Some(0.0),
+        "no TLS on http"
+    );
+    assert!(s
+        .get(
+            "probe_last_success_timestamp_seconds",
+            &[("target", "fast")]
+        )
+        .is_some_and(|t| t > 1.7e9));
+    assert_eq!(
+        s.count(
+            "probe_last_success_timestamp_seconds",
+            &[("target", "slow")]
+        ),
+        0
+    );
+    assert_eq!(
+        s.types.get("probe_checks_total").map(String::as_str),
+        Some("counter")
+    );
+    test_support::promtool::assert_lint_clean(
+        &registry.encode(Format::PrometheusText).expect("encode"),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probes_run_concurrently_within_the_limit() {
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let app = Router::new().route(
+        "/",
+        get({
+            let (in_flight, most) = (Arc::clone(&in_flight), Arc::clone(&most));
+            move || async move {
+                let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                // Long enough for the second probe to arrive even on a busy machine.
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                in_flight.fetch_sub(1, Ordering::SeqCst);
+                "ok"
+            }
+        }),
+    );
+    let server = http_server(app).await;
+    let targets = (0..6)
+        .map(|i| ProbeTarget::new(format!("t{i}"), &server.url).timeout(Duration::from_secs(20)))
+        .collect();
+    let prober = Prober::new(targets, 2).expect("valid");
+    prober.probe_all().await;
+    for i in 0..6 {
+        let outcome = prober.last_outcome(&format!("t{i}")).expect("probed");
+        assert!(outcome.success, "{outcome:?}");
+    }
+    assert_eq!(
+        most.load(Ordering::SeqCst),
+        2,
+        "two probes at a time, never more"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn targets_are_probed_on_their_schedule() {
+    let server = http_server(Router::new().route("/", get(|| async { "ok" }))).await;
+    let targets = vec![
+        ProbeTarget::new("every", &server.url)
+            .schedule(Schedule::Every(Duration::from_millis(200))),
+        ProbeTarget::new("cron", &server.url).schedule("* * * * * *".parse().expect("cron")),
+    ];
+    let prober = Prober::new(targets, 4).expect("valid");
+    let registry = MetricsRegistry::builder()
+        .process_metrics(false)
+        .build()
+        .expect("registry");
+    registry.register_collector(prober.clone());
+    assert!(prober.start());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let s = scrape(&registry);
+        let checks = |name| {
+            s.get(
+                "probe_checks_total",
+                &[("target", name), ("result", "success")],
+            )
+        };
+        if checks("every") >= Some(3.0) && checks("cron") >= Some(2.0) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "too few probes: {:?}", s.samples);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[test]
+fn invalid_targets_are_rejected_with_their_name() {
+    let cases = [
+        (vec![ProbeTarget::new("a", "ftp://x/")], "\"a\""),
+        (
+            vec![ProbeTarget::new("b", "https://x/").ca_file("/nonexistent/ca.pem")],
+            "CA file",
+        ),
+        (
+            vec![
+                ProbeTarget::new("c", "http://x/"),
+                ProbeTarget::new("c", "http://y/"),
+            ],
+            "two targets",
+        ),
+        (
+            vec![ProbeTarget::new("d", "http://x/").timeout(Duration::ZERO)],
+            "timeout",
+        ),
+    ];
+    for (targets, expected) in cases {
+        let error = Prober::new(targets, 1).expect_err("invalid").to_string();
+        assert!(error.contains(expected), "{error}");
+    }
+    assert!(Prober::new(Vec::new(), 0).is_err(), "zero concurrency");
+}
