@@ -65,12 +65,18 @@ fn every_alert_rule_has_a_unit_test_where_it_fires_and_one_where_it_must_not() {
     for case in tests["tests"].as_sequence().expect("tests").iter() {
         for check in case["alert_rule_test"].as_sequence().into_iter().flatten() {
             let name = text(&check["alertname"]).to_owned();
-            let expected = check["exp_alerts"].as_sequence().cloned().unwrap_or_default();
+            let expected = check["exp_alerts"]
+                .as_sequence()
+                .cloned()
+                .unwrap_or_default();
             if expected.is_empty() {
                 quiet.insert(name.clone());
             }
             for alert in expected {
-                fires.insert((name.clone(), text(&alert["exp_labels"]["severity"]).to_owned()));
+                fires.insert((
+                    name.clone(),
+                    text(&alert["exp_labels"]["severity"]).to_owned(),
+                ));
             }
         }
     }
@@ -83,7 +89,10 @@ fn every_alert_rule_has_a_unit_test_where_it_fires_and_one_where_it_must_not() {
         );
         // The Watchdog fires always, by design: there is no case where it must not.
         if name != "Watchdog" {
-            assert!(quiet.contains(&name), "no unit test where {name} must not fire");
+            assert!(
+                quiet.contains(&name),
+                "no unit test where {name} must not fire"
+            );
         }
     }
 }
@@ -96,7 +105,11 @@ fn every_alert_has_a_severity_a_summary_a_description_and_a_runbook_section() {
         .filter_map(|line| line.strip_prefix("## "))
         .collect();
     let rules = alert_rules();
-    assert!(rules.len() >= 13, "fewer alert rules than shipped: {}", rules.len());
+    assert!(
+        rules.len() >= 13,
+        "fewer alert rules than shipped: {}",
+        rules.len()
+    );
     for rule in rules {
         let name = text(&rule["alert"]);
         let severity = text(&rule["labels"]["severity"]);
@@ -166,14 +179,25 @@ fn the_commented_email_slack_and_pagerduty_receivers_are_valid_once_uncommented(
     let dir = tempfile::tempdir().expect("temp dir");
     let secrets = dir.path().join("secrets");
     std::fs::create_dir(&secrets).expect("secrets dir");
-    for name in ["smtp_password", "slack_webhook_url", "pagerduty_routing_key"] {
+    for name in [
+        "smtp_password",
+        "slack_webhook_url",
+        "pagerduty_routing_key",
+    ] {
         std::fs::write(secrets.join(name), "filled-in\n").expect("write a secret");
     }
     let config = uncomment_settings(&deploy::read("alertmanager/alertmanager.yml"))
         .replace("/etc/alertmanager/secrets", &secrets.display().to_string());
-    for receiver in ["email_configs:", "slack_configs:", "pagerduty_configs:", "smtp_smarthost:"] {
+    for receiver in [
+        "email_configs:",
+        "slack_configs:",
+        "pagerduty_configs:",
+        "smtp_smarthost:",
+    ] {
         assert!(
-            config.lines().any(|line| line.trim_start().starts_with(receiver)),
+            config
+                .lines()
+                .any(|line| line.trim_start().starts_with(receiver)),
             "{receiver} was not uncommented"
         );
     }
@@ -187,8 +211,22 @@ fn alerts_are_routed_by_severity() {
     let amtool = require("amtool");
     let config = deploy::dir().join("alertmanager/alertmanager.yml");
     for (labels, receiver) in [
-        (&["alertname=HTTPErrorRatioHigh", "job=quickstart", "severity=critical"][..], "critical"),
-        (&["alertname=HTTPErrorRatioHigh", "job=quickstart", "severity=warning"], "warning"),
+        (
+            &[
+                "alertname=HTTPErrorRatioHigh",
+                "job=quickstart",
+                "severity=critical",
+            ][..],
+            "critical",
+        ),
+        (
+            &[
+                "alertname=HTTPErrorRatioHigh",
+                "job=quickstart",
+                "severity=warning",
+            ],
+            "warning",
+        ),
         (&["alertname=Watchdog", "severity=none"], "watchdog"),
         (&["alertname=Unknown", "severity=info"], "default"),
     ] {
@@ -238,23 +276,39 @@ fn every_file_the_stack_mounts_or_builds_from_exists() {
                 long => text(&long["source"]).to_owned(),
             };
             if source.starts_with('/') {
-                assert!(Path::new(&source).exists(), "{name:?} mounts missing {source}");
+                assert!(
+                    Path::new(&source).exists(),
+                    "{name:?} mounts missing {source}"
+                );
                 mounts += 1;
             }
         }
         if let Some(context) = service["build"]["context"].as_str() {
             let dockerfile = Path::new(context).join(text(&service["build"]["dockerfile"]));
-            assert!(dockerfile.is_file(), "{name:?}: no {}", dockerfile.display());
+            assert!(
+                dockerfile.is_file(),
+                "{name:?}: no {}",
+                dockerfile.display()
+            );
         }
     }
-    assert!(mounts >= 7, "expected the config, rules, routing and Grafana mounts, got {mounts}");
+    assert!(
+        mounts >= 7,
+        "expected the config, rules, routing and Grafana mounts, got {mounts}"
+    );
 }
 
 #[test]
 fn every_service_has_a_healthcheck_and_publishes_only_on_loopback() {
     let compose = resolved_compose();
     let services = compose["services"].as_mapping().expect("services");
-    for wanted in ["prometheus", "alertmanager", "grafana", "node-exporter", "quickstart"] {
+    for wanted in [
+        "prometheus",
+        "alertmanager",
+        "grafana",
+        "node-exporter",
+        "quickstart",
+    ] {
         assert!(services.contains_key(wanted), "no service {wanted}");
     }
     for (name, service) in services {
@@ -262,7 +316,10 @@ fn every_service_has_a_healthcheck_and_publishes_only_on_loopback() {
             service["healthcheck"]["test"].is_sequence(),
             "{name:?} has no healthcheck"
         );
-        assert!(service["networks"].get("monitoring").is_some(), "{name:?} not on the private network");
+        assert!(
+            service["networks"].get("monitoring").is_some(),
+            "{name:?} not on the private network"
+        );
         for port in service["ports"].as_sequence().into_iter().flatten() {
             let host_ip = match port {
                 Value::String(short) => short.split(':').next().unwrap_or_default().to_owned(),
@@ -272,18 +329,27 @@ fn every_service_has_a_healthcheck_and_publishes_only_on_loopback() {
         }
     }
     for volume in ["prometheus-data", "alertmanager-data", "grafana-data"] {
-        assert!(compose["volumes"].get(volume).is_some(), "no named volume {volume}");
+        assert!(
+            compose["volumes"].get(volume).is_some(),
+            "no named volume {volume}"
+        );
     }
 }
 
 #[test]
 fn the_demo_image_is_multi_stage_non_root_and_listens_on_all_interfaces() {
     let dockerfile = deploy::read("quickstart/Dockerfile");
-    let stages = dockerfile.lines().filter(|l| l.starts_with("FROM ")).count();
+    let stages = dockerfile
+        .lines()
+        .filter(|l| l.starts_with("FROM "))
+        .count();
     assert!(stages >= 2, "single-stage Dockerfile");
     assert!(dockerfile.contains("cargo build --release --locked"));
     assert!(dockerfile.contains("--example quickstart"));
-    assert!(dockerfile.lines().any(|l| l == "USER nonroot"), "runs as root");
+    assert!(
+        dockerfile.lines().any(|l| l == "USER nonroot"),
+        "runs as root"
+    );
     assert!(dockerfile.contains("APP_ADDR=0.0.0.0:3000"));
     assert!(dockerfile.contains("METRICS_ADDR=0.0.0.0:9464"));
 }

@@ -96,10 +96,21 @@ impl NativeStack {
             state,
         };
         let ready = async {
-            wait_until_ok(&format!("{}/-/ready", stack.alertmanager_url), Duration::from_secs(30)).await;
-            wait_until_ok(&format!("{}/-/ready", stack.prometheus_url), Duration::from_secs(30)).await;
+            wait_until_ok(
+                &format!("{}/-/ready", stack.alertmanager_url),
+                Duration::from_secs(30),
+            )
+            .await;
+            wait_until_ok(
+                &format!("{}/-/ready", stack.prometheus_url),
+                Duration::from_secs(30),
+            )
+            .await;
         };
-        if tokio::time::timeout(Duration::from_secs(40), ready).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(40), ready)
+            .await
+            .is_err()
+        {
             panic!("the native stack did not start:\n{}", stack.logs());
         }
         stack
@@ -115,7 +126,8 @@ impl NativeStack {
         ["run-native.log", "prometheus.log", "alertmanager.log"]
             .iter()
             .map(|name| {
-                let text = std::fs::read_to_string(self.state.path().join(name)).unwrap_or_default();
+                let text =
+                    std::fs::read_to_string(self.state.path().join(name)).unwrap_or_default();
                 let tail: Vec<&str> = text.lines().rev().take(15).collect();
                 let tail: Vec<&str> = tail.into_iter().rev().collect();
                 format!("--- {name}\n{}", tail.join("\n"))
@@ -130,7 +142,13 @@ pub fn dashboards() -> Vec<(String, serde_json::Value)> {
     let folder = dir().join("grafana/dashboards");
     let mut names: Vec<String> = std::fs::read_dir(&folder)
         .unwrap_or_else(|e| panic!("list {}: {e}", folder.display()))
-        .map(|entry| entry.expect("directory entry").file_name().to_string_lossy().into_owned())
+        .map(|entry| {
+            entry
+                .expect("directory entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
         .filter(|name| name.ends_with(".json"))
         .collect();
     names.sort();
@@ -171,13 +189,24 @@ pub fn queries(panel: &serde_json::Value) -> Vec<&str> {
 
 /// A dashboard query as Grafana would send it with every variable at "All": each template
 /// variable becomes its `allValue` (`.+`) and `$__rate_interval` becomes `rate_interval`.
-pub fn substitute_variables(expr: &str, dashboard: &serde_json::Value, rate_interval: &str) -> String {
+pub fn substitute_variables(
+    expr: &str,
+    dashboard: &serde_json::Value,
+    rate_interval: &str,
+) -> String {
     let mut expr = expr.replace("$__rate_interval", rate_interval);
-    for variable in dashboard["templating"]["list"].as_array().into_iter().flatten() {
-        let (Some(name), Some(all)) = (variable["name"].as_str(), variable["allValue"].as_str()) else {
+    for variable in dashboard["templating"]["list"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let (Some(name), Some(all)) = (variable["name"].as_str(), variable["allValue"].as_str())
+        else {
             continue;
         };
-        expr = expr.replace(&format!("${{{name}}}"), all).replace(&format!("${name}"), all);
+        expr = expr
+            .replace(&format!("${{{name}}}"), all)
+            .replace(&format!("${name}"), all);
     }
     expr
 }

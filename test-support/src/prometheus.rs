@@ -131,7 +131,10 @@ pub async fn wait_until_ok(url: &str, timeout: Duration) {
         if ok {
             return;
         }
-        assert!(Instant::now() < deadline, "{url} did not answer 200 in {timeout:?}");
+        assert!(
+            Instant::now() < deadline,
+            "{url} did not answer 200 in {timeout:?}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
