@@ -104,11 +104,23 @@ async fn wait_for(what: &str, timeout: Duration, mut done: impl AsyncFnMut() -> 
     }
 }
 
+async fn get_json(url: &str) -> Value {
+    reqwest::get(url)
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: not JSON: {e}"))
+}
+
 fn is_alert(alert: &Value, name: &str, severity: &str) -> bool {
     alert["labels"]["alertname"] == name
         && alert["labels"]["severity"] == severity
         && alert["labels"]["job"] == "quickstart"
 }
+
+const RUNBOOK_URL: &str =
+    "https://example.invalid/rust-prometheus-toolkit/blob/main/deploy/RUNBOOK.md#httperrorratiohigh";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_stack_scrapes_evaluates_shows_and_alerts_on_the_quickstart() {
@@ -125,10 +137,10 @@ async fn the_stack_scrapes_evaluates_shows_and_alerts_on_the_quickstart() {
         extra_rules: Some(write_fast_http_alerts(rules_dir.path())),
     })
     .await;
-    let prometheus = stack.prometheus_url.clone();
 
     // Counters only show a rate once Prometheus has seen them before the traffic: wait for the
     // first scrape (5 to 6 s after start).
+    let prometheus = stack.prometheus_url.clone();
     wait_for(
         "first scrape of the quickstart",
         Duration::from_secs(20),
@@ -143,149 +155,11 @@ async fn the_stack_scrapes_evaluates_shows_and_alerts_on_the_quickstart() {
     let stop = Arc::new(AtomicBool::new(false));
     let traffic = generate_traffic(app, stop.clone());
 
-    // The alert the errors drive, delivered through the critical route.
-    let notification = webhook
-        .wait_for(Duration::from_secs(45), |n| {
-            n["status"] == "firing"
-                && n["alerts"].as_array().is_some_and(|alerts| {
-                    alerts
-                        .iter()
-                        .any(|a| is_alert(a, "HTTPErrorRatioHigh", "critical"))
-                })
-        })
-        .await
-        .unwrap_or_else(|| {
-            panic!(
-                "HTTPErrorRatioHigh (critical) never reached the webhook; got {:?}\n{}",
-                webhook.received(),
-                stack.logs()
-            )
-        });
-    assert_eq!(notification["receiver"], "critical", "{notification}");
-    let alert = notification["alerts"]
-        .as_array()
-        .and_then(|alerts| {
-            alerts
-                .iter()
-                .find(|a| is_alert(a, "HTTPErrorRatioHigh", "critical"))
-        })
-        .expect("the alert");
-    assert!(
-        alert["annotations"]["summary"]
-            .as_str()
-            .is_some_and(|s| s.starts_with("quickstart: ")),
-        "{alert}"
-    );
-    assert!(
-        alert["annotations"]["description"]
-            .as_str()
-            .is_some_and(|s| s.contains("critical threshold is 20 %")),
-        "{alert}"
-    );
-    assert_eq!(
-        alert["annotations"]["runbook_url"],
-        "https://example.invalid/rust-prometheus-toolkit/blob/main/deploy/RUNBOOK.md#httperrorratiohigh"
-    );
-
-    // The warning of the same alert and job is inhibited by the critical one.
-    let alertmanager = stack.alertmanager_url.clone();
-    wait_for(
-        "HTTPErrorRatioHigh (warning) inhibited",
-        Duration::from_secs(15),
-        async || {
-            let alerts: Value = reqwest::get(format!("{alertmanager}/api/v2/alerts"))
-                .await
-                .expect("Alertmanager alerts")
-                .json()
-                .await
-                .expect("JSON");
-            alerts.as_array().into_iter().flatten().any(|a| {
-                is_alert(a, "HTTPErrorRatioHigh", "warning")
-                    && a["status"]["state"] == "suppressed"
-                    && a["status"]["inhibitedBy"]
-                        .as_array()
-                        .is_some_and(|by| !by.is_empty())
-            })
-        },
-    )
-    .await;
-    assert!(
-        !webhook
-            .received()
-            .iter()
-            .flat_map(|n| n["alerts"].as_array().cloned().unwrap_or_default())
-            .any(|a| is_alert(&a, "HTTPErrorRatioHigh", "warning")),
-        "the inhibited warning was delivered"
-    );
-
-    // Every shipped rule (and the test-only copy) has evaluated, none with an error.
-    wait_for(
-        "every rule evaluated without error",
-        Duration::from_secs(15),
-        async || {
-            let rules: Value = reqwest::get(format!("{prometheus}/api/v1/rules"))
-                .await
-                .expect("rules")
-                .json()
-                .await
-                .expect("JSON");
-            let all: Vec<&Value> = rules["data"]["groups"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .flat_map(|g| g["rules"].as_array().into_iter().flatten())
-                .collect();
-            for rule in &all {
-                assert_ne!(
-                    rule["health"], "err",
-                    "rule {} fails: {}",
-                    rule["name"], rule["lastError"]
-                );
-            }
-            all.len() >= 36 + 13 + 3 && all.iter().all(|rule| rule["health"] == "ok")
-        },
-    )
-    .await;
-
-    // Every query of every dashboard panel runs; the service and process panels return data.
-    // Host panels (node_*) need node-exporter and probe panels the prober: they only must run.
-    for (name, dashboard) in deploy::dashboards() {
-        for panel in deploy::panels(&dashboard) {
-            let queries: Vec<String> = deploy::queries(panel)
-                .into_iter()
-                .map(|expr| deploy::substitute_variables(expr, &dashboard, RATE_INTERVAL))
-                .collect();
-            let needs_data =
-                name != "probes-uptime.json" && !queries.iter().any(|q| q.contains("node_"));
-            let what = format!("{name}: panel {}", panel["title"]);
-            let deadline = Instant::now() + Duration::from_secs(20);
-            loop {
-                let mut with_data = 0;
-                for expr in &queries {
-                    assert!(
-                        !expr.contains('$'),
-                        "{what}: unsubstituted variable in {expr}"
-                    );
-                    let response = query_response(&prometheus, expr).await;
-                    assert_eq!(response["status"], "success", "{what}: {expr}: {response}");
-                    if response["data"]["result"]
-                        .as_array()
-                        .is_some_and(|r| !r.is_empty())
-                    {
-                        with_data += 1;
-                    }
-                }
-                if !needs_data || with_data > 0 {
-                    break;
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "{what}: no data from {queries:?}"
-                );
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-        }
-    }
+    assert_critical_error_alert_delivered(&webhook, &stack).await;
+    assert_warning_inhibited(&webhook, &stack.alertmanager_url).await;
+    assert_watchdog_delivered(&webhook).await;
+    assert_every_rule_evaluates(&prometheus).await;
+    assert_dashboard_queries_run(&prometheus).await;
 
     stop.store(true, Ordering::Relaxed);
     traffic.await.expect("traffic task");
@@ -300,4 +174,150 @@ async fn the_stack_scrapes_evaluates_shows_and_alerts_on_the_quickstart() {
         "took {:?}",
         started.elapsed()
     );
+}
+
+/// HTTPErrorRatioHigh (critical) for the quickstart reaches the webhook through the critical
+/// route, with the shipped annotations.
+async fn assert_critical_error_alert_delivered(webhook: &WebhookReceiver, stack: &NativeStack) {
+    let critical = |alert: &Value| is_alert(alert, "HTTPErrorRatioHigh", "critical");
+    let notification = webhook
+        .wait_for(Duration::from_secs(45), |n| {
+            n["status"] == "firing"
+                && n["alerts"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(critical))
+        })
+        .await
+        .unwrap_or_else(|| {
+            panic!(
+                "HTTPErrorRatioHigh (critical) never reached the webhook; got {:?}\n{}",
+                webhook.received(),
+                stack.logs()
+            )
+        });
+    assert_eq!(notification["receiver"], "critical", "{notification}");
+    let alert = notification["alerts"]
+        .as_array()
+        .and_then(|alerts| alerts.iter().find(|a| critical(a)))
+        .expect("the alert");
+    let annotation = |name: &str| alert["annotations"][name].as_str().unwrap_or_default();
+    assert!(annotation("summary").starts_with("quickstart: "), "{alert}");
+    assert!(
+        annotation("description").contains("critical threshold is 20 %"),
+        "{alert}"
+    );
+    assert_eq!(annotation("runbook_url"), RUNBOOK_URL);
+}
+
+/// The warning of the same alert and job is inhibited by the critical one, and not delivered.
+async fn assert_warning_inhibited(webhook: &WebhookReceiver, alertmanager: &str) {
+    let warning = |alert: &Value| is_alert(alert, "HTTPErrorRatioHigh", "warning");
+    wait_for(
+        "HTTPErrorRatioHigh (warning) inhibited",
+        Duration::from_secs(15),
+        async || {
+            let alerts = get_json(&format!("{alertmanager}/api/v2/alerts")).await;
+            alerts.as_array().into_iter().flatten().any(|a| {
+                warning(a)
+                    && a["status"]["state"] == "suppressed"
+                    && a["status"]["inhibitedBy"]
+                        .as_array()
+                        .is_some_and(|by| !by.is_empty())
+            })
+        },
+    )
+    .await;
+    let delivered = webhook
+        .received()
+        .iter()
+        .flat_map(|n| n["alerts"].as_array().cloned().unwrap_or_default())
+        .any(|a| warning(&a));
+    assert!(!delivered, "the inhibited warning was delivered");
+}
+
+/// The shipped Watchdog (no `for:`, so not from the test-only file) went its own route.
+async fn assert_watchdog_delivered(webhook: &WebhookReceiver) {
+    let watchdog = webhook
+        .wait_for(Duration::from_secs(15), |n| {
+            n["alerts"].as_array().is_some_and(|alerts| {
+                alerts
+                    .iter()
+                    .any(|a| a["labels"]["alertname"] == "Watchdog")
+            })
+        })
+        .await
+        .expect("the Watchdog reached the webhook");
+    assert_eq!(watchdog["receiver"], "watchdog", "{watchdog}");
+}
+
+/// Every shipped rule (and the test-only copy) has evaluated against real data without error.
+async fn assert_every_rule_evaluates(prometheus: &str) {
+    wait_for(
+        "every rule evaluated without error",
+        Duration::from_secs(15),
+        async || {
+            let rules = get_json(&format!("{prometheus}/api/v1/rules")).await;
+            let all: Vec<&Value> = rules["data"]["groups"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|group| group["rules"].as_array().into_iter().flatten())
+                .collect();
+            for rule in &all {
+                assert_ne!(
+                    rule["health"], "err",
+                    "rule {} fails: {}",
+                    rule["name"], rule["lastError"]
+                );
+            }
+            // 36 recording rules, 13 alerts, and the test-only copy of the 3 `http` alerts.
+            all.len() == 36 + 13 + 3 && all.iter().all(|rule| rule["health"] == "ok")
+        },
+    )
+    .await;
+}
+
+/// Every query of every dashboard panel runs, with the variables at All; the service and process
+/// panels return data. Host panels (node_*) need node-exporter and probe panels the prober:
+/// they only must run.
+async fn assert_dashboard_queries_run(prometheus: &str) {
+    for (name, dashboard) in deploy::dashboards() {
+        for panel in deploy::panels(&dashboard) {
+            let queries: Vec<String> = deploy::queries(panel)
+                .into_iter()
+                .map(|expr| deploy::substitute_variables(expr, &dashboard, RATE_INTERVAL))
+                .collect();
+            let what = format!("{name}: panel {}", panel["title"]);
+            let needs_data =
+                name != "probes-uptime.json" && !queries.iter().any(|q| q.contains("node_"));
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while count_queries_with_data(prometheus, &queries, &what).await == 0 && needs_data {
+                assert!(
+                    Instant::now() < deadline,
+                    "{what}: no data from {queries:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    }
+}
+
+/// Runs each query (each must succeed); returns how many returned at least one series.
+async fn count_queries_with_data(prometheus: &str, queries: &[String], what: &str) -> usize {
+    let mut with_data = 0;
+    for expr in queries {
+        assert!(
+            !expr.contains('$'),
+            "{what}: unsubstituted variable in {expr}"
+        );
+        let response = query_response(prometheus, expr).await;
+        assert_eq!(response["status"], "success", "{what}: {expr}: {response}");
+        if response["data"]["result"]
+            .as_array()
+            .is_some_and(|r| !r.is_empty())
+        {
+            with_data += 1;
+        }
+    }
+    with_data
 }
