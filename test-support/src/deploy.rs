@@ -3,10 +3,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::binaries::{free_port, require, ProcessGroup};
-use crate::prometheus::wait_until_ok;
 
 /// The repository's `deploy/` directory.
 pub fn dir() -> PathBuf {
@@ -89,31 +88,26 @@ impl NativeStack {
         if let Some(rules) = &config.extra_rules {
             command.env("EXTRA_RULES", rules);
         }
-        let stack = Self {
+        let mut stack = Self {
             prometheus_url: format!("http://{prometheus_addr}"),
             alertmanager_url: format!("http://{alertmanager_addr}"),
             script: ProcessGroup::spawn(&mut command),
             state,
         };
-        let ready = async {
-            wait_until_ok(
-                &format!("{}/-/ready", stack.alertmanager_url),
-                Duration::from_secs(30),
-            )
-            .await;
-            wait_until_ok(
-                &format!("{}/-/ready", stack.prometheus_url),
-                Duration::from_secs(30),
-            )
-            .await;
-        };
-        if tokio::time::timeout(Duration::from_secs(40), ready)
-            .await
-            .is_err()
-        {
-            panic!("the native stack did not start:\n{}", stack.logs());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let ready =
+                is_ready(&stack.alertmanager_url).await && is_ready(&stack.prometheus_url).await;
+            if ready {
+                return stack;
+            }
+            assert!(
+                stack.is_running() && Instant::now() < deadline,
+                "the native stack stopped, or was not ready within 30 s:\n{}",
+                stack.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        stack
     }
 
     /// Whether the script is still running.
@@ -128,13 +122,20 @@ impl NativeStack {
             .map(|name| {
                 let text =
                     std::fs::read_to_string(self.state.path().join(name)).unwrap_or_default();
-                let tail: Vec<&str> = text.lines().rev().take(15).collect();
-                let tail: Vec<&str> = tail.into_iter().rev().collect();
+                let lines: Vec<&str> = text.lines().collect();
+                let tail = &lines[lines.len().saturating_sub(15)..];
                 format!("--- {name}\n{}", tail.join("\n"))
             })
             .collect::<Vec<_>>()
             .join("\n")
     }
+}
+
+/// Whether `{url}/-/ready` answers 200.
+async fn is_ready(url: &str) -> bool {
+    reqwest::get(format!("{url}/-/ready"))
+        .await
+        .is_ok_and(|response| response.status().is_success())
 }
 
 /// Every bundled dashboard: file name and JSON, sorted by name.
