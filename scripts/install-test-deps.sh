@@ -1,22 +1,38 @@
 #!/usr/bin/env bash
 # Installs what the tests run for real: Prometheus and promtool (Debian package `prometheus`),
-# Alertmanager and amtool (`prometheus-alertmanager`). Skips apt when they are already there.
+# Alertmanager and amtool (`prometheus-alertmanager`), node-exporter
+# (`prometheus-node-exporter`, for the native stack's host panels), docker-compose (only to
+# validate deploy/docker-compose.yml: without recommends, so no Docker engine comes along), and
+# the dashboard checker's npm packages (deploy/grafana/check, pinned by its package-lock.json).
+# Skips what is already there.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 missing=()
 command -v prometheus >/dev/null || missing+=(prometheus)
 command -v promtool >/dev/null || missing+=(prometheus)
 command -v prometheus-alertmanager >/dev/null || missing+=(prometheus-alertmanager)
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+command -v amtool >/dev/null || missing+=(prometheus-alertmanager)
+command -v prometheus-node-exporter >/dev/null || missing+=(prometheus-node-exporter)
+command -v docker-compose >/dev/null || missing+=(docker-compose)
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then
+    SUDO="sudo"
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  echo "installing: ${missing[*]}"
+  $SUDO apt-get update -qq
+  # shellcheck disable=SC2068 # word splitting of package names is intended
+  $SUDO apt-get install -y -qq --no-install-recommends $(printf '%s\n' "${missing[@]}" | sort -u) >/dev/null
 fi
 
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-  SUDO="sudo"
+# npm ci only when the installed packages are not those of the current lock file (a copy of the
+# lock it installed is kept in node_modules).
+check=deploy/grafana/check
+if ! cmp -s "$check/package-lock.json" "$check/node_modules/.installed-from-lock.json" 2>/dev/null; then
+  command -v npm >/dev/null || { echo "npm is needed for the dashboard check (Node 20)" >&2; exit 1; }
+  echo "installing the dashboard checker's npm packages"
+  npm ci --prefix "$check" --no-audit --no-fund --loglevel=error
+  cp "$check/package-lock.json" "$check/node_modules/.installed-from-lock.json"
 fi
-export DEBIAN_FRONTEND=noninteractive
-echo "installing: ${missing[*]}"
-$SUDO apt-get update -qq
-# shellcheck disable=SC2068 # word splitting of package names is intended
-$SUDO apt-get install -y -qq --no-install-recommends $(printf '%s\n' "${missing[@]}" | sort -u) >/dev/null

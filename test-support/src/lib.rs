@@ -1,10 +1,13 @@
 //! Helpers for the workspace's integration tests: parsing scrapes, talking HTTP over raw TCP,
-//! and running the real Prometheus and promtool binaries.
+//! running the real Prometheus, promtool and Alertmanager binaries, the `deploy/` stack, and a
+//! webhook receiver for its notifications.
 
 pub mod binaries;
+pub mod deploy;
 pub mod prometheus;
 pub mod promtool;
 pub mod raw_http;
 pub mod scrape;
+pub mod webhook;
 
 pub use scrape::Scrape;

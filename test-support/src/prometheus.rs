@@ -49,50 +49,17 @@ impl Prometheus {
             _child: child,
             _dir: dir,
         };
-        let client = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let ready = client
-                .get(format!("{}/-/ready", prometheus.url))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success());
-            if ready {
-                return prometheus;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "Prometheus did not become ready in 20 s"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        wait_until_ok(
+            &format!("{}/-/ready", prometheus.url),
+            Duration::from_secs(20),
+        )
+        .await;
+        prometheus
     }
 
     /// Runs an instant query; returns each series' labels and value.
     pub async fn query(&self, expr: &str) -> Vec<(serde_json::Value, f64)> {
-        let response: serde_json::Value = reqwest::Client::new()
-            .get(format!("{}/api/v1/query", self.url))
-            .query(&[("query", expr)])
-            .send()
-            .await
-            .expect("query Prometheus")
-            .json()
-            .await
-            .expect("query result is JSON");
-        assert_eq!(response["status"], "success", "query {expr}: {response}");
-        response["data"]["result"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .into_iter()
-            .map(|series| {
-                let value = series["value"][1]
-                    .as_str()
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(f64::NAN);
-                (series["metric"].clone(), value)
-            })
-            .collect()
+        query(&self.url, expr).await
     }
 
     /// Polls `expr` until its single value equals `expected` or `timeout` passes; returns the
@@ -114,5 +81,60 @@ impl Prometheus {
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
         last
+    }
+}
+
+/// Runs an instant query against the Prometheus at `url` and returns its whole JSON answer,
+/// whatever its status (for asserting on errors).
+pub async fn query_response(url: &str, expr: &str) -> serde_json::Value {
+    reqwest::Client::new()
+        .get(format!("{url}/api/v1/query"))
+        .query(&[("query", expr)])
+        .send()
+        .await
+        .expect("query Prometheus")
+        .json()
+        .await
+        .expect("query result is JSON")
+}
+
+/// Runs an instant query against the Prometheus at `url`; panics unless it succeeds. Returns each
+/// series' labels and value.
+pub async fn query(url: &str, expr: &str) -> Vec<(serde_json::Value, f64)> {
+    let response = query_response(url, expr).await;
+    assert_eq!(response["status"], "success", "query {expr}: {response}");
+    response["data"]["result"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|series| {
+            let value = series["value"][1]
+                .as_str()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(f64::NAN);
+            (series["metric"].clone(), value)
+        })
+        .collect()
+}
+
+/// Waits until `GET url` answers 200 (e.g. a server's `/-/ready`), for at most `timeout`.
+pub async fn wait_until_ok(url: &str, timeout: Duration) {
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + timeout;
+    loop {
+        let ok = client
+            .get(url)
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success());
+        if ok {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{url} did not answer 200 in {timeout:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

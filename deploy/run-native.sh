@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Runs the monitoring stack without Docker: Prometheus and Alertmanager from the system (Debian:
+# apt-get install prometheus prometheus-alertmanager), with this directory's configuration, rules
+# and routing, scraping a service that runs locally (e.g. `cargo run --example quickstart`).
+# node-exporter joins when `prometheus-node-exporter` is installed. Grafana is not started: see
+# README.md ("Without Docker") to point a Grafana at this Prometheus. Stops everything on Ctrl-C.
+#
+# Settings (environment variables, defaults in brackets):
+#   DEMO_TARGET         host:port of the service's /metrics [127.0.0.1:9464]
+#   PROMETHEUS_ADDR     where Prometheus listens [127.0.0.1:9090]
+#   ALERTMANAGER_ADDR   where Alertmanager listens [127.0.0.1:9093]
+#   NODE_EXPORTER_ADDR  where node-exporter listens, if installed [127.0.0.1:9100]
+#   SCRAPE_INTERVAL     scrape and rule evaluation interval [15s]
+#   WEBHOOK_URL         where every receiver posts [http://127.0.0.1:5001/alerts]
+#   GROUP_WAIT          Alertmanager's group_wait (how long it gathers a new group) [30s]
+#   RESEND_DELAY        how often Prometheus resends firing alerts [1m]
+#   EXTRA_RULES         one more rule file (or glob) to load [none]
+#   STATE_DIR           data and logs [${XDG_STATE_HOME:-~/.local/state}/rust-monitoring]
+set -euo pipefail
+
+deploy="$(cd "$(dirname "$0")" && pwd)"
+DEMO_TARGET="${DEMO_TARGET:-127.0.0.1:9464}"
+PROMETHEUS_ADDR="${PROMETHEUS_ADDR:-127.0.0.1:9090}"
+ALERTMANAGER_ADDR="${ALERTMANAGER_ADDR:-127.0.0.1:9093}"
+NODE_EXPORTER_ADDR="${NODE_EXPORTER_ADDR:-127.0.0.1:9100}"
+SCRAPE_INTERVAL="${SCRAPE_INTERVAL:-15s}"
+WEBHOOK_URL="${WEBHOOK_URL:-http://127.0.0.1:5001/alerts}"
+GROUP_WAIT="${GROUP_WAIT:-30s}"
+RESEND_DELAY="${RESEND_DELAY:-1m}"
+EXTRA_RULES="${EXTRA_RULES:-}"
+STATE_DIR="${STATE_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/rust-monitoring}"
+
+die() {
+  echo "run-native.sh: $*" >&2
+  exit 1
+}
+
+find_binary() {
+  local name
+  for name in "$@"; do
+    if command -v "$name" >/dev/null; then
+      command -v "$name"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# `true` when http://ADDR/PATH answers 200. Plain bash (/dev/tcp), so no curl is needed.
+http_ok() {
+  local addr="$1" path="$2"
+  # A subshell: a refused connection ends it, not the script.
+  (
+    exec 3<>"/dev/tcp/${addr%:*}/${addr##*:}"
+    printf 'GET %s HTTP/1.0\r\nHost: %s\r\n\r\n' "$path" "$addr" >&3
+    IFS= read -r status <&3
+    [[ "$status" == *" 200 "* ]]
+  ) 2>/dev/null
+}
+
+wait_ready() {
+  local name="$1" addr="$2" path="$3" pid="$4" log="$5"
+  for _ in $(seq 1 100); do
+    if http_ok "$addr" "$path"; then
+      return 0
+    fi
+    kill -0 "$pid" 2>/dev/null || die "$name exited; its log ($log) ends with: $(tail -n 5 "$log")"
+    sleep 0.2
+  done
+  die "$name is not ready at http://$addr$path after 20 s; see $log"
+}
+
+prometheus_bin="$(find_binary prometheus)" || die "prometheus is not installed (apt-get install prometheus)"
+alertmanager_bin="$(find_binary prometheus-alertmanager alertmanager)" ||
+  die "Alertmanager is not installed (apt-get install prometheus-alertmanager)"
+
+mkdir -p "$STATE_DIR/prometheus" "$STATE_DIR/alertmanager"
+
+# The compose files address services by name; here everything is local. Rewrite the targets,
+# the rule file paths and the intervals, then check that no compose name is left.
+sed -e "s|\"quickstart:9464\"|\"$DEMO_TARGET\"|" \
+  -e "s|\"node-exporter:9100\"|\"$NODE_EXPORTER_ADDR\"|" \
+  -e "s|\"prometheus:9090\"|\"$PROMETHEUS_ADDR\"|" \
+  -e "s|\"alertmanager:9093\"|\"$ALERTMANAGER_ADDR\"|" \
+  -e "s|^  scrape_interval: 15s$|  scrape_interval: $SCRAPE_INTERVAL|" \
+  -e "s|^  evaluation_interval: 15s$|  evaluation_interval: $SCRAPE_INTERVAL|" \
+  -e "s|^  - rules/\*\.yml$|  - \"$deploy/prometheus/rules/*.yml\"|" \
+  "$deploy/prometheus/prometheus.yml" >"$STATE_DIR/prometheus.yml"
+if [ -n "$EXTRA_RULES" ]; then
+  sed -i "s|^rule_files:$|rule_files:\n  - \"$EXTRA_RULES\"|" "$STATE_DIR/prometheus.yml"
+fi
+if grep -Eq '"(quickstart|node-exporter|prometheus|alertmanager):[0-9]+"|^  - rules/' "$STATE_DIR/prometheus.yml"; then
+  die "prometheus/prometheus.yml changed shape: update the rewrites in run-native.sh"
+fi
+
+sed -e "s|http://host.docker.internal:5001/alerts|$WEBHOOK_URL|" \
+  -e "s|^  group_wait: 30s$|  group_wait: $GROUP_WAIT|" \
+  -e "s|/etc/alertmanager/secrets/|$deploy/alertmanager/secrets/|" \
+  "$deploy/alertmanager/alertmanager.yml" >"$STATE_DIR/alertmanager.yml"
+if grep -q "host.docker.internal" "$STATE_DIR/alertmanager.yml"; then
+  die "alertmanager/alertmanager.yml changed shape: update the rewrites in run-native.sh"
+fi
+
+# Stop whatever this script started, however it ends.
+trap 'trap - EXIT; kill $(jobs -p) 2>/dev/null; wait' EXIT INT TERM
+
+# Alertmanager first, so Prometheus' first alerts are not lost.
+"$alertmanager_bin" --config.file="$STATE_DIR/alertmanager.yml" \
+  --storage.path="$STATE_DIR/alertmanager" \
+  --web.listen-address="$ALERTMANAGER_ADDR" \
+  --cluster.listen-address= >"$STATE_DIR/alertmanager.log" 2>&1 &
+wait_ready Alertmanager "$ALERTMANAGER_ADDR" /-/ready $! "$STATE_DIR/alertmanager.log"
+
+if node_exporter_bin="$(find_binary prometheus-node-exporter node_exporter)"; then
+  "$node_exporter_bin" --web.listen-address="$NODE_EXPORTER_ADDR" >"$STATE_DIR/node-exporter.log" 2>&1 &
+else
+  echo "run-native.sh: node-exporter is not installed: the node job stays down (apt-get install prometheus-node-exporter)" >&2
+fi
+
+"$prometheus_bin" --config.file="$STATE_DIR/prometheus.yml" \
+  --storage.tsdb.path="$STATE_DIR/prometheus" \
+  --storage.tsdb.retention.time=30d \
+  --rules.alert.resend-delay="$RESEND_DELAY" \
+  --web.listen-address="$PROMETHEUS_ADDR" >"$STATE_DIR/prometheus.log" 2>&1 &
+wait_ready Prometheus "$PROMETHEUS_ADDR" /-/ready $! "$STATE_DIR/prometheus.log"
+
+echo "Prometheus:   http://$PROMETHEUS_ADDR (scraping $DEMO_TARGET every $SCRAPE_INTERVAL)"
+echo "Alertmanager: http://$ALERTMANAGER_ADDR (notifications to $WEBHOOK_URL)"
+echo "Logs and data: $STATE_DIR. Ctrl-C stops everything."
+# Exit (and so stop the rest) as soon as one of them stops.
+wait -n

@@ -1,0 +1,355 @@
+//! The deploy/ stack's configuration, checked by the real tools: promtool (config, rules, rule
+//! unit tests), amtool (routing, receivers) and docker-compose (the compose file, without a
+//! Docker daemon); plus the conventions every alert follows.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+
+use serde_yaml::Value;
+use test_support::binaries::{require, run_ok};
+use test_support::deploy;
+
+const RUNBOOK_BASE: &str =
+    "https://example.invalid/rust-prometheus-toolkit/blob/main/deploy/RUNBOOK.md";
+
+/// Every alerting rule of the shipped rule files.
+fn alert_rules() -> Vec<Value> {
+    let rules = deploy::yaml("prometheus/rules/alerts.yml");
+    rules["groups"]
+        .as_sequence()
+        .expect("alerts.yml has groups")
+        .iter()
+        .flat_map(|group| group["rules"].as_sequence().cloned().unwrap_or_default())
+        .filter(|rule| rule.get("alert").is_some())
+        .collect()
+}
+
+fn text(value: &Value) -> &str {
+    value.as_str().unwrap_or_default()
+}
+
+#[test]
+fn promtool_accepts_the_prometheus_config_and_its_rule_files() {
+    let promtool = require("promtool");
+    let dir = deploy::dir().join("prometheus");
+    let said = run_ok(
+        Command::new(&promtool)
+            .args(["check", "config", "prometheus.yml"])
+            .current_dir(&dir),
+    );
+    assert!(said.contains("2 rule files found"), "{said}");
+    let said = run_ok(
+        Command::new(&promtool)
+            .args(["check", "rules", "rules/recording.yml", "rules/alerts.yml"])
+            .current_dir(&dir),
+    );
+    assert_eq!(said.matches("SUCCESS").count(), 2, "{said}");
+}
+
+#[test]
+fn promtool_unit_tests_of_the_alert_rules_pass() {
+    let said = run_ok(
+        Command::new(require("promtool"))
+            .args(["test", "rules", "alerts_test.yml"])
+            .current_dir(deploy::dir().join("prometheus/tests")),
+    );
+    assert!(said.contains("SUCCESS"), "{said}");
+}
+
+#[test]
+fn every_alert_rule_has_a_unit_test_where_it_fires_and_one_where_it_must_not() {
+    let tests = deploy::yaml("prometheus/tests/alerts_test.yml");
+    let mut fires = BTreeSet::new();
+    let mut quiet = BTreeSet::new();
+    for case in tests["tests"].as_sequence().expect("tests").iter() {
+        for check in case["alert_rule_test"].as_sequence().into_iter().flatten() {
+            let name = text(&check["alertname"]).to_owned();
+            let expected = check["exp_alerts"]
+                .as_sequence()
+                .cloned()
+                .unwrap_or_default();
+            if expected.is_empty() {
+                quiet.insert(name.clone());
+            }
+            for alert in expected {
+                fires.insert((
+                    name.clone(),
+                    text(&alert["exp_labels"]["severity"]).to_owned(),
+                ));
+            }
+        }
+    }
+    for rule in alert_rules() {
+        let name = text(&rule["alert"]).to_owned();
+        let severity = text(&rule["labels"]["severity"]).to_owned();
+        assert!(
+            fires.contains(&(name.clone(), severity.clone())),
+            "no unit test where {name} ({severity}) fires"
+        );
+        // The Watchdog fires always, by design: there is no case where it must not.
+        if name != "Watchdog" {
+            assert!(
+                quiet.contains(&name),
+                "no unit test where {name} must not fire"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_alert_has_a_severity_a_summary_a_description_and_a_runbook_section() {
+    let runbook = deploy::read("RUNBOOK.md");
+    let headings: BTreeSet<&str> = runbook
+        .lines()
+        .filter_map(|line| line.strip_prefix("## "))
+        .collect();
+    let rules = alert_rules();
+    assert!(
+        rules.len() >= 13,
+        "fewer alert rules than shipped: {}",
+        rules.len()
+    );
+    for rule in rules {
+        let name = text(&rule["alert"]);
+        let severity = text(&rule["labels"]["severity"]);
+        assert!(
+            ["critical", "warning", "none"].contains(&severity),
+            "{name}: severity {severity:?}"
+        );
+        for annotation in ["summary", "description"] {
+            assert!(
+                !text(&rule["annotations"][annotation]).is_empty(),
+                "{name} has no {annotation}"
+            );
+        }
+        // GitHub's anchor for the heading "## Name" is "#name".
+        let anchor = name.to_lowercase();
+        assert_eq!(
+            text(&rule["annotations"]["runbook_url"]),
+            format!("{RUNBOOK_BASE}#{anchor}"),
+            "{name}: runbook_url"
+        );
+        assert!(
+            headings.contains(name),
+            "RUNBOOK.md has no section \"## {name}\""
+        );
+    }
+}
+
+#[test]
+fn amtool_accepts_the_routing() {
+    let said = run_ok(
+        Command::new(require("amtool"))
+            .args(["check-config", "alertmanager/alertmanager.yml"])
+            .current_dir(deploy::dir()),
+    );
+    assert!(said.contains("SUCCESS"), "{said}");
+    assert!(said.contains("1 inhibit rules"), "{said}");
+}
+
+/// Uncomments the commented-out settings (`# key:` and `# - key:` lines) and keeps prose
+/// comments.
+fn uncomment_settings(config: &str) -> String {
+    config
+        .lines()
+        .map(|line| {
+            let indent = line.len() - line.trim_start().len();
+            let Some(rest) = line.trim_start().strip_prefix("# ") else {
+                return line.to_owned();
+            };
+            let setting = rest.trim_start().trim_start_matches("- ");
+            let key = setting.split(':').next().unwrap_or_default();
+            let is_setting = setting.contains(':')
+                && !key.is_empty()
+                && key.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+            if is_setting {
+                format!("{}{rest}", " ".repeat(indent))
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn the_commented_email_slack_and_pagerduty_receivers_are_valid_once_uncommented() {
+    let amtool = require("amtool");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let secrets = dir.path().join("secrets");
+    std::fs::create_dir(&secrets).expect("secrets dir");
+    for name in [
+        "smtp_password",
+        "slack_webhook_url",
+        "pagerduty_routing_key",
+    ] {
+        std::fs::write(secrets.join(name), "filled-in\n").expect("write a secret");
+    }
+    let config = uncomment_settings(&deploy::read("alertmanager/alertmanager.yml"))
+        .replace("/etc/alertmanager/secrets", &secrets.display().to_string());
+    for receiver in [
+        "email_configs:",
+        "slack_configs:",
+        "pagerduty_configs:",
+        "smtp_smarthost:",
+    ] {
+        assert!(
+            config
+                .lines()
+                .any(|line| line.trim_start().starts_with(receiver)),
+            "{receiver} was not uncommented"
+        );
+    }
+    let path = dir.path().join("alertmanager.yml");
+    std::fs::write(&path, config).expect("write the filled-in config");
+    run_ok(Command::new(amtool).arg("check-config").arg(&path));
+}
+
+#[test]
+fn alerts_are_routed_by_severity() {
+    let amtool = require("amtool");
+    let config = deploy::dir().join("alertmanager/alertmanager.yml");
+    for (labels, receiver) in [
+        (
+            &[
+                "alertname=HTTPErrorRatioHigh",
+                "job=quickstart",
+                "severity=critical",
+            ][..],
+            "critical",
+        ),
+        (
+            &[
+                "alertname=HTTPErrorRatioHigh",
+                "job=quickstart",
+                "severity=warning",
+            ],
+            "warning",
+        ),
+        (&["alertname=Watchdog", "severity=none"], "watchdog"),
+        (&["alertname=Unknown", "severity=info"], "default"),
+    ] {
+        let said = run_ok(
+            Command::new(&amtool)
+                .args(["config", "routes", "test"])
+                .arg(format!("--config.file={}", config.display()))
+                // Exits non-zero when the alert would go elsewhere.
+                .arg(format!("--verify.receivers={receiver}"))
+                .args(labels),
+        );
+        assert_eq!(said.lines().next(), Some(receiver), "{labels:?}");
+    }
+}
+
+/// The compose file as docker-compose resolves it (relative paths made absolute, defaults
+/// applied), with no BIND_ADDRESS override.
+fn resolved_compose() -> Value {
+    let said = run_ok(
+        Command::new(require("docker-compose"))
+            .args(["-f", "docker-compose.yml", "config"])
+            .env_remove("BIND_ADDRESS")
+            .current_dir(deploy::dir()),
+    );
+    serde_yaml::from_str(&said).expect("docker-compose config prints YAML")
+}
+
+#[test]
+fn docker_compose_validates_the_stack() {
+    run_ok(
+        Command::new(require("docker-compose"))
+            .args(["-f", "docker-compose.yml", "config", "-q"])
+            .current_dir(deploy::dir()),
+    );
+}
+
+#[test]
+fn every_file_the_stack_mounts_or_builds_from_exists() {
+    let compose = resolved_compose();
+    let services = compose["services"].as_mapping().expect("services");
+    let mut mounts = 0;
+    for (name, service) in services {
+        for volume in service["volumes"].as_sequence().into_iter().flatten() {
+            // Short syntax "source:target[:mode]"; a source that is not a path is a named volume.
+            let source = match volume {
+                Value::String(short) => short.split(':').next().unwrap_or_default().to_owned(),
+                long => text(&long["source"]).to_owned(),
+            };
+            if source.starts_with('/') {
+                assert!(
+                    Path::new(&source).exists(),
+                    "{name:?} mounts missing {source}"
+                );
+                mounts += 1;
+            }
+        }
+        if let Some(context) = service["build"]["context"].as_str() {
+            let dockerfile = Path::new(context).join(text(&service["build"]["dockerfile"]));
+            assert!(
+                dockerfile.is_file(),
+                "{name:?}: no {}",
+                dockerfile.display()
+            );
+        }
+    }
+    assert!(
+        mounts >= 7,
+        "expected the config, rules, routing and Grafana mounts, got {mounts}"
+    );
+}
+
+#[test]
+fn every_service_has_a_healthcheck_and_publishes_only_on_loopback() {
+    let compose = resolved_compose();
+    let services = compose["services"].as_mapping().expect("services");
+    for wanted in [
+        "prometheus",
+        "alertmanager",
+        "grafana",
+        "node-exporter",
+        "quickstart",
+    ] {
+        assert!(services.contains_key(wanted), "no service {wanted}");
+    }
+    for (name, service) in services {
+        assert!(
+            service["healthcheck"]["test"].is_sequence(),
+            "{name:?} has no healthcheck"
+        );
+        assert!(
+            service["networks"].get("monitoring").is_some(),
+            "{name:?} not on the private network"
+        );
+        for port in service["ports"].as_sequence().into_iter().flatten() {
+            let host_ip = match port {
+                Value::String(short) => short.split(':').next().unwrap_or_default().to_owned(),
+                long => text(&long["host_ip"]).to_owned(),
+            };
+            assert_eq!(host_ip, "127.0.0.1", "{name:?} publishes {port:?}");
+        }
+    }
+    for volume in ["prometheus-data", "alertmanager-data", "grafana-data"] {
+        assert!(
+            compose["volumes"].get(volume).is_some(),
+            "no named volume {volume}"
+        );
+    }
+}
+
+#[test]
+fn the_demo_image_is_multi_stage_non_root_and_listens_on_all_interfaces() {
+    let dockerfile = deploy::read("quickstart/Dockerfile");
+    let stages = dockerfile
+        .lines()
+        .filter(|l| l.starts_with("FROM "))
+        .count();
+    assert!(stages >= 2, "single-stage Dockerfile");
+    assert!(dockerfile.contains("cargo build --release --locked"));
+    assert!(dockerfile.contains("--example quickstart"));
+    assert!(
+        dockerfile.lines().any(|l| l == "USER nonroot"),
+        "runs as root"
+    );
+    assert!(dockerfile.contains("APP_ADDR=0.0.0.0:3000"));
+    assert!(dockerfile.contains("METRICS_ADDR=0.0.0.0:9464"));
+}

@@ -1,0 +1,323 @@
+//! End to end: the quickstart (in-process, loopback), and the deploy/ stack run natively by
+//! deploy/run-native.sh: a real Prometheus with the shipped configuration and rule files
+//! (scraping and evaluating every second) and a real Alertmanager with the shipped routing
+//! (webhook URL pointed at this test, group_wait 1 s). Traffic with errors and slow requests
+//! flows; then every rule evaluates without error, every dashboard query runs, the service and
+//! process panels return data, and an alert driven by the errors reaches the webhook.
+//!
+//! Which alert fires, and why a test-only rule file: the shipped alerts wait minutes (`for:`)
+//! before firing, longer than a test should run. So besides the shipped rule files (proving they
+//! load and their expressions evaluate against real data), Prometheus loads one test-only file:
+//! the shipped `http` group with every `for:` set to 0s, generated from alerts.yml at run time,
+//! so its expressions, labels and annotations are exactly the shipped ones. The errors make
+//! HTTPErrorRatioHigh fire at both severities; the test expects the critical one at the webhook
+//! through the "critical" receiver, and the warning one inhibited by it.
+
+#[allow(dead_code)]
+#[path = "../quickstart.rs"]
+mod quickstart;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use metrics_exporter::Lifecycle;
+use serde_json::Value;
+use test_support::deploy::{self, NativeStack, NativeStackConfig};
+use test_support::prometheus::{query, query_response};
+use test_support::webhook::WebhookReceiver;
+use tokio::net::TcpListener;
+
+/// Scrape and evaluation interval of the test stack; Grafana's `$__rate_interval` would be at
+/// least four of them.
+const SCRAPE_INTERVAL: &str = "1s";
+const RATE_INTERVAL: &str = "10s";
+
+/// The quickstart on loopback ports; returns its app and metrics addresses.
+async fn start_quickstart(lifecycle: Lifecycle) -> (SocketAddr, SocketAddr) {
+    let app = TcpListener::bind("127.0.0.1:0").await.expect("bind app");
+    let metrics = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind metrics");
+    let addresses = (
+        app.local_addr().expect("app address"),
+        metrics.local_addr().expect("metrics address"),
+    );
+    tokio::spawn(quickstart::run(app, metrics, lifecycle));
+    addresses
+}
+
+/// Sends requests until `stop`: per round four that succeed, two that fail (/fail, 500), and
+/// every tenth round a slow one (/slow, ~300 ms), so a third of the requests are errors.
+fn generate_traffic(app: SocketAddr, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let client = reqwest::Client::new();
+        let mut round = 0u64;
+        while !stop.load(Ordering::Relaxed) {
+            if round.is_multiple_of(10) {
+                let slow = client.get(format!("http://{app}/slow")).send();
+                tokio::spawn(async move {
+                    if let Ok(response) = slow.await {
+                        let _ = response.bytes().await;
+                    }
+                });
+            }
+            for path in [
+                "/",
+                &format!("/users/{round}"),
+                &format!("/api/orders/{round}"),
+                "/users/1",
+                "/fail",
+                "/fail",
+            ] {
+                let _ = client.get(format!("http://{app}{path}")).send().await;
+            }
+            round += 1;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+}
+
+/// The shipped `http` alert group with every `for:` removed (see the module docs).
+fn write_fast_http_alerts(dir: &Path) -> std::path::PathBuf {
+    let mut rules = deploy::yaml("prometheus/rules/alerts.yml");
+    let groups = rules["groups"].as_sequence_mut().expect("groups");
+    groups.retain(|group| group["name"].as_str() == Some("http"));
+    assert_eq!(groups.len(), 1, "alerts.yml has no group named http");
+    let group = &mut groups[0];
+    group["name"] = "e2e-http-without-for".into();
+    for rule in group["rules"].as_sequence_mut().expect("rules") {
+        rule["for"] = "0s".into();
+    }
+    let path = dir.join("e2e-fast-alerts.yml");
+    std::fs::write(&path, serde_yaml::to_string(&rules).expect("YAML")).expect("write rule file");
+    path
+}
+
+async fn wait_for(what: &str, timeout: Duration, mut done: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !done().await {
+        assert!(Instant::now() < deadline, "{what}: not within {timeout:?}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+async fn get_json(url: &str) -> Value {
+    reqwest::get(url)
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: not JSON: {e}"))
+}
+
+fn is_alert(alert: &Value, name: &str, severity: &str) -> bool {
+    alert["labels"]["alertname"] == name
+        && alert["labels"]["severity"] == severity
+        && alert["labels"]["job"] == "quickstart"
+}
+
+const RUNBOOK_URL: &str =
+    "https://example.invalid/rust-prometheus-toolkit/blob/main/deploy/RUNBOOK.md#httperrorratiohigh";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stack_scrapes_evaluates_shows_and_alerts_on_the_quickstart() {
+    let started = Instant::now();
+    let webhook = WebhookReceiver::start().await;
+    let lifecycle = Lifecycle::new();
+    let (app, metrics) = start_quickstart(lifecycle.clone()).await;
+    let rules_dir = tempfile::tempdir().expect("temp dir");
+    let mut stack = NativeStack::start(&NativeStackConfig {
+        demo_target: metrics.to_string(),
+        webhook_url: webhook.url.clone(),
+        scrape_interval: SCRAPE_INTERVAL.to_owned(),
+        group_wait: "1s".to_owned(),
+        extra_rules: Some(write_fast_http_alerts(rules_dir.path())),
+    })
+    .await;
+
+    // Counters only show a rate once Prometheus has seen them before the traffic: wait for the
+    // first scrape (5 to 6 s after start).
+    let prometheus = stack.prometheus_url.clone();
+    wait_for(
+        "first scrape of the quickstart",
+        Duration::from_secs(20),
+        async || {
+            query(&prometheus, r#"up{job="quickstart"} == 1"#)
+                .await
+                .len()
+                == 1
+        },
+    )
+    .await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let traffic = generate_traffic(app, stop.clone());
+
+    assert_critical_error_alert_delivered(&webhook, &stack).await;
+    assert_warning_inhibited(&webhook, &stack.alertmanager_url).await;
+    assert_watchdog_delivered(&webhook).await;
+    assert_every_rule_evaluates(&prometheus).await;
+    assert_dashboard_queries_run(&prometheus).await;
+
+    stop.store(true, Ordering::Relaxed);
+    traffic.await.expect("traffic task");
+    assert!(
+        stack.is_running(),
+        "the native stack stopped early:\n{}",
+        stack.logs()
+    );
+    lifecycle.begin_shutdown();
+    assert!(
+        started.elapsed() < Duration::from_secs(90),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+/// HTTPErrorRatioHigh (critical) for the quickstart reaches the webhook through the critical
+/// route, with the shipped annotations.
+async fn assert_critical_error_alert_delivered(webhook: &WebhookReceiver, stack: &NativeStack) {
+    let critical = |alert: &Value| is_alert(alert, "HTTPErrorRatioHigh", "critical");
+    let notification = webhook
+        .wait_for(Duration::from_secs(45), |n| {
+            n["status"] == "firing"
+                && n["alerts"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(critical))
+        })
+        .await
+        .unwrap_or_else(|| {
+            panic!(
+                "HTTPErrorRatioHigh (critical) never reached the webhook; got {:?}\n{}",
+                webhook.received(),
+                stack.logs()
+            )
+        });
+    assert_eq!(notification["receiver"], "critical", "{notification}");
+    let alert = notification["alerts"]
+        .as_array()
+        .and_then(|alerts| alerts.iter().find(|a| critical(a)))
+        .expect("the alert");
+    let annotation = |name: &str| alert["annotations"][name].as_str().unwrap_or_default();
+    assert!(annotation("summary").starts_with("quickstart: "), "{alert}");
+    assert!(
+        annotation("description").contains("critical threshold is 20 %"),
+        "{alert}"
+    );
+    assert_eq!(annotation("runbook_url"), RUNBOOK_URL);
+}
+
+/// The warning of the same alert and job is inhibited by the critical one, and not delivered.
+async fn assert_warning_inhibited(webhook: &WebhookReceiver, alertmanager: &str) {
+    let warning = |alert: &Value| is_alert(alert, "HTTPErrorRatioHigh", "warning");
+    wait_for(
+        "HTTPErrorRatioHigh (warning) inhibited",
+        Duration::from_secs(15),
+        async || {
+            let alerts = get_json(&format!("{alertmanager}/api/v2/alerts")).await;
+            alerts.as_array().into_iter().flatten().any(|a| {
+                warning(a)
+                    && a["status"]["state"] == "suppressed"
+                    && a["status"]["inhibitedBy"]
+                        .as_array()
+                        .is_some_and(|by| !by.is_empty())
+            })
+        },
+    )
+    .await;
+    let delivered = webhook
+        .received()
+        .iter()
+        .flat_map(|n| n["alerts"].as_array().cloned().unwrap_or_default())
+        .any(|a| warning(&a));
+    assert!(!delivered, "the inhibited warning was delivered");
+}
+
+/// The shipped Watchdog (no `for:`, so not from the test-only file) went its own route.
+async fn assert_watchdog_delivered(webhook: &WebhookReceiver) {
+    let watchdog = webhook
+        .wait_for(Duration::from_secs(15), |n| {
+            n["alerts"].as_array().is_some_and(|alerts| {
+                alerts
+                    .iter()
+                    .any(|a| a["labels"]["alertname"] == "Watchdog")
+            })
+        })
+        .await
+        .expect("the Watchdog reached the webhook");
+    assert_eq!(watchdog["receiver"], "watchdog", "{watchdog}");
+}
+
+/// Every shipped rule (and the test-only copy) has evaluated against real data without error.
+async fn assert_every_rule_evaluates(prometheus: &str) {
+    wait_for(
+        "every rule evaluated without error",
+        Duration::from_secs(15),
+        async || {
+            let rules = get_json(&format!("{prometheus}/api/v1/rules")).await;
+            let all: Vec<&Value> = rules["data"]["groups"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|group| group["rules"].as_array().into_iter().flatten())
+                .collect();
+            for rule in &all {
+                assert_ne!(
+                    rule["health"], "err",
+                    "rule {} fails: {}",
+                    rule["name"], rule["lastError"]
+                );
+            }
+            // 36 recording rules, 13 alerts, and the test-only copy of the 3 `http` alerts.
+            all.len() == 36 + 13 + 3 && all.iter().all(|rule| rule["health"] == "ok")
+        },
+    )
+    .await;
+}
+
+/// Every query of every dashboard panel runs, with the variables at All; the service and process
+/// panels return data. Host panels (node_*) need node-exporter and probe panels the prober:
+/// they only must run.
+async fn assert_dashboard_queries_run(prometheus: &str) {
+    for (name, dashboard) in deploy::dashboards() {
+        for panel in deploy::panels(&dashboard) {
+            let queries: Vec<String> = deploy::queries(panel)
+                .into_iter()
+                .map(|expr| deploy::substitute_variables(expr, &dashboard, RATE_INTERVAL))
+                .collect();
+            let what = format!("{name}: panel {}", panel["title"]);
+            let needs_data =
+                name != "probes-uptime.json" && !queries.iter().any(|q| q.contains("node_"));
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while count_queries_with_data(prometheus, &queries, &what).await == 0 && needs_data {
+                assert!(
+                    Instant::now() < deadline,
+                    "{what}: no data from {queries:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    }
+}
+
+/// Runs each query (each must succeed); returns how many returned at least one series.
+async fn count_queries_with_data(prometheus: &str, queries: &[String], what: &str) -> usize {
+    let mut with_data = 0;
+    for expr in queries {
+        assert!(
+            !expr.contains('$'),
+            "{what}: unsubstituted variable in {expr}"
+        );
+        let response = query_response(prometheus, expr).await;
+        assert_eq!(response["status"], "success", "{what}: {expr}: {response}");
+        if response["data"]["result"]
+            .as_array()
+            .is_some_and(|r| !r.is_empty())
+        {
+            with_data += 1;
+        }
+    }
+    with_data
+}
