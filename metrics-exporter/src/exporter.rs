@@ -7,8 +7,11 @@ use axum::Router;
 use metrics_core::health::HealthRegistry;
 use metrics_core::MetricsRegistry;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
 use crate::handlers;
+use crate::security::guard::{self, Counters, Guard};
+use crate::security::{Limits, Security, SecurityError, TlsConfig, WebConfig};
 use crate::Lifecycle;
 
 /// The address the exporter listens on when served on its own port.
@@ -57,11 +60,20 @@ pub(crate) struct Shared {
     pub(crate) service_name: Arc<str>,
     pub(crate) health: HealthRegistry,
     pub(crate) health_details: bool,
+    pub(crate) guard: Arc<Guard>,
+    /// One permit per scrape being encoded ([`Limits::max_concurrent_scrapes`]).
+    pub(crate) scrape_slots: Arc<Semaphore>,
+    pub(crate) tls: Option<TlsConfig>,
+    pub(crate) http2: bool,
 }
 
 impl Exporter {
     /// Serves `registry`, with readiness from `lifecycle`.
+    /// Registers the exporter's own counters (`exporter_scrapes_total{result}`,
+    /// `exporter_auth_failures_total{reason}`) in `registry`: create one exporter per registry.
     pub fn new(registry: MetricsRegistry, lifecycle: Lifecycle) -> Self {
+        let counters = Counters::register(&registry);
+        let limits = Limits::default();
         Self {
             shared: Shared {
                 registry,
@@ -70,8 +82,58 @@ impl Exporter {
                 service_name: Arc::from(""),
                 health: HealthRegistry::empty(),
                 health_details: true,
+                scrape_slots: Arc::new(Semaphore::new(limits.concurrent_scrapes())),
+                guard: Arc::new(Guard {
+                    security: Security::new(),
+                    limits,
+                    counters,
+                }),
+                tls: None,
+                http2: true,
             },
         }
+    }
+
+    /// Protects the routes: credentials, allow-list, open probes (see [`Security`]).
+    pub fn security(mut self, security: Security) -> Self {
+        Arc::make_mut(&mut self.shared.guard).security = security;
+        self
+    }
+
+    /// Bounds concurrent scrapes, encoding time and request header size (see [`Limits`]; the
+    /// defaults apply otherwise).
+    pub fn limits(mut self, limits: Limits) -> Self {
+        Arc::make_mut(&mut self.shared.guard).limits = limits;
+        self.shared.scrape_slots = Arc::new(Semaphore::new(limits.concurrent_scrapes()));
+        self
+    }
+
+    /// Serves HTTPS from [`serve`](Self::serve) (has no effect on a merged router).
+    pub fn tls(mut self, tls: TlsConfig) -> Self {
+        self.shared.tls = Some(tls);
+        self
+    }
+
+    /// Applies a Prometheus `web-config.yml`: its TLS settings, its `basic_auth_users` (added to
+    /// the current [`Security`]) and `http_server_config.http2`.
+    ///
+    /// ```no_run
+    /// # fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use metrics_core::MetricsRegistry;
+    /// use metrics_exporter::security::WebConfig;
+    /// use metrics_exporter::{Exporter, Lifecycle};
+    ///
+    /// let web = WebConfig::from_file("/etc/metrics/web-config.yml")?;
+    /// let registry = MetricsRegistry::builder().build()?;
+    /// let exporter = Exporter::new(registry, Lifecycle::new()).web_config(&web)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn web_config(mut self, config: &WebConfig) -> Result<Self, SecurityError> {
+        let guard = Arc::make_mut(&mut self.shared.guard);
+        guard.security = guard.security.clone().web_config_users(config)?;
+        self.shared.tls = config.tls().cloned();
+        self.shared.http2 = config.http2();
+        Ok(self)
     }
 
     /// Whether `/metrics` may answer gzip when the scraper accepts it (default true).
@@ -138,15 +200,24 @@ impl Exporter {
             .route("/live", get(handlers::live))
             .route("/ready", get(handlers::ready))
             .route("/startup", get(handlers::startup))
+            .layer(axum::middleware::from_fn_with_state(
+                self.shared.guard.clone(),
+                guard::guard,
+            ))
             .with_state(self.shared.clone())
     }
 
-    /// Serves the exporter on `listener` until the lifecycle has drained
-    /// ([`Lifecycle::drained`]); `/ready` answers 503 throughout the drain delay.
+    /// Serves the exporter on `listener` (over TLS when [`tls`](Self::tls) was given) until
+    /// the lifecycle has drained ([`Lifecycle::drained`]); `/ready` answers 503 throughout the
+    /// drain delay. Request heads are bounded by [`Limits::max_header_bytes`] in hyper's read
+    /// buffer too, and each TLS handshake runs in its own task with a timeout.
     pub async fn serve(self, listener: TcpListener) -> std::io::Result<()> {
         let shutdown = self.shared.lifecycle.drained();
-        axum::serve(listener, self.router::<()>())
-            .with_graceful_shutdown(shutdown)
-            .await
+        let options = crate::server::Options {
+            tls: self.shared.tls.clone(),
+            max_header_bytes: self.shared.guard.limits.header_bytes(),
+            http2: self.shared.http2,
+        };
+        crate::server::serve(listener, self.router::<()>(), options, shutdown).await
     }
 }

@@ -30,6 +30,8 @@ mod handlers;
 mod lifecycle;
 mod negotiate;
 pub mod prober;
+pub mod security;
+mod server;
 pub mod standalone;
 mod time;
 

@@ -7,10 +7,12 @@ use std::fmt::Write as _;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use metrics_core::health::{CheckReport, Group, HealthReport, Status};
 use serde_json::{json, Map, Value};
 
 use crate::exporter::Shared;
+use crate::security::guard::Authenticated;
 use crate::time::rfc3339;
 use crate::Phase;
 
@@ -19,7 +21,12 @@ const TEXT: &str = "text/plain; charset=utf-8";
 
 /// `/health` in the `application/health+json` format (draft-inadarei-api-health-check), or a
 /// line per check with `?verbose`.
-pub(crate) async fn health(State(shared): State<Shared>, RawQuery(query): RawQuery) -> Response {
+pub(crate) async fn health(
+    State(shared): State<Shared>,
+    caller: Option<Extension<Authenticated>>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let details = shows_details(&shared, caller);
     let report = shared.health.report(None);
     let (lifecycle_status, lifecycle_output) = match shared.lifecycle.phase() {
         Phase::Ready => (Status::Pass, "ready"),
@@ -28,12 +35,12 @@ pub(crate) async fn health(State(shared): State<Shared>, RawQuery(query): RawQue
     };
     let status = report.status.max(lifecycle_status);
     if wants_verbose(query.as_deref()) {
-        return verbose(&shared, status, lifecycle_status, lifecycle_output, &report);
+        return verbose(details, status, lifecycle_status, lifecycle_output, &report);
     }
     let mut body = Map::new();
     body.insert("status".into(), status.as_str().into());
     body.insert("serviceId".into(), (*shared.service_name).into());
-    if shared.health_details {
+    if details {
         let mut checks = Map::new();
         checks.insert(
             "lifecycle".into(),
@@ -54,6 +61,7 @@ pub(crate) async fn health(State(shared): State<Shared>, RawQuery(query): RawQue
 /// `/health/{check}`: one check's cached result; 404 for an unknown name.
 pub(crate) async fn health_check(
     State(shared): State<Shared>,
+    caller: Option<Extension<Authenticated>>,
     Path(name): Path<String>,
 ) -> Response {
     let Some(check) = shared.health.check(&name) else {
@@ -61,7 +69,7 @@ pub(crate) async fn health_check(
         set_headers(&mut response, TEXT);
         return response;
     };
-    let body = if shared.health_details {
+    let body = if shows_details(&shared, caller) {
         let mut body = check_json(&check);
         if let Value::Object(map) = &mut body {
             map.insert("componentId".into(), check.name.clone().into());
@@ -101,6 +109,12 @@ pub(crate) async fn startup(State(shared): State<Shared>) -> Response {
             group_answer(&shared.health.report(Some(&Group::Startup)), "started")
         }
     }
+}
+
+/// Details when configured, and only to authenticated callers when credentials are set
+/// ([`crate::security::Security::public_health`]).
+fn shows_details(shared: &Shared, caller: Option<Extension<Authenticated>>) -> bool {
+    shared.health_details && caller.is_none_or(|Extension(Authenticated(yes))| yes)
 }
 
 /// 503 naming the failing checks when the group fails; 200 otherwise.
@@ -158,14 +172,14 @@ fn wants_verbose(query: Option<&str>) -> bool {
 
 /// One line per check: `[+]` pass, `[!]` warn, `[-]` fail, then the overall status.
 fn verbose(
-    shared: &Shared,
+    details: bool,
     status: Status,
     lifecycle: Status,
     lifecycle_output: &str,
     report: &HealthReport,
 ) -> Response {
     let mut body = String::new();
-    if shared.health_details {
+    if details {
         let _ = writeln!(
             body,
             "{}lifecycle {} ({lifecycle_output})",

@@ -11,31 +11,60 @@ use metrics_core::Format;
 
 use crate::exporter::Shared;
 use crate::negotiate::accepts_gzip;
+use crate::security::guard::ScrapeResult;
 
+/// Encodes (and compresses) on a blocking thread, holding one of the scrape slots until the
+/// encoding really ends: a timed-out scrape still counts against the limit while it runs.
 pub(crate) async fn metrics(State(shared): State<Shared>, headers: HeaderMap) -> Response {
+    let counters = &shared.guard.counters;
+    let Ok(slot) = shared.scrape_slots.clone().try_acquire_owned() else {
+        counters.scrape(ScrapeResult::Rejected);
+        let mut response = text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many concurrent scrapes\n",
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return response;
+    };
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let format = Format::negotiate(accept);
-    let body = match shared.registry.encode(format) {
-        Ok(body) => body,
-        Err(_) => {
-            return (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "a registered collector failed to encode its metrics\n",
-            )
-                .into_response()
-        }
-    };
     let encoding = headers
         .get(header::ACCEPT_ENCODING)
         .and_then(|v| v.to_str().ok());
-    let (body, gzipped) = if shared.gzip && accepts_gzip(encoding) {
-        match gzip(body.as_bytes()) {
-            Ok(compressed) => (compressed, true),
-            Err(_) => (body.into_bytes(), false),
+    let compress = shared.gzip && accepts_gzip(encoding);
+    let registry = shared.registry.clone();
+    let work = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        let body = registry.encode(format).ok()?;
+        Some(if compress {
+            match gzip(body.as_bytes()) {
+                Ok(compressed) => (compressed, true),
+                Err(_) => (body.into_bytes(), false),
+            }
+        } else {
+            (body.into_bytes(), false)
+        })
+    });
+    let (body, gzipped) = match tokio::time::timeout(shared.guard.limits.timeout(), work).await {
+        Ok(Ok(Some(done))) => done,
+        Ok(_) => {
+            counters.scrape(ScrapeResult::Error);
+            return text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "a registered collector failed to encode its metrics\n",
+            );
         }
-    } else {
-        (body.into_bytes(), false)
+        Err(_) => {
+            counters.scrape(ScrapeResult::Timeout);
+            return text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "encoding the metrics timed out\n",
+            );
+        }
     };
+    counters.scrape(ScrapeResult::Success);
     let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -50,6 +79,15 @@ pub(crate) async fn metrics(State(shared): State<Shared>, headers: HeaderMap) ->
     if gzipped {
         headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     }
+    response
+}
+
+fn text(status: StatusCode, body: &'static str) -> Response {
+    let mut response = (status, body).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     response
 }
 

@@ -1,0 +1,174 @@
+//! Protecting the exporter on its own, without a reverse proxy: bearer token, basic auth
+//! (bcrypt), TLS from a Prometheus `web-config.yml`, a client IP allow-list, and [`Limits`] on
+//! the work a caller can cause.
+//!
+//! A [`Security`] given to [`Exporter::security`](crate::Exporter::security) guards the
+//! exporter's routes. By default `/live`, `/ready` and `/startup` stay open (the kubelet's
+//! probes carry no credentials) while `/metrics`, `/health` and `/` need credentials; with
+//! [`Security::public_health`] `/health` answers everyone but shows the checks only to
+//! authenticated callers. The allow-list applies to every route.
+//!
+//! A request without credentials is answered 401 with `WWW-Authenticate`; wrong credentials
+//! are answered the same 401 whatever was wrong (user, password or token); a client outside
+//! the allow-list gets 403. Each is counted in `exporter_auth_failures_total{reason}`
+//! (`missing`, `invalid`, `forbidden`); no token, password or hash is ever logged, exported or
+//! shown by `Debug`.
+//!
+//! ```
+//! use metrics_core::MetricsRegistry;
+//! use metrics_exporter::security::{AllowList, Security};
+//! use metrics_exporter::{Exporter, Lifecycle};
+//!
+//! # fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let security = Security::new()
+//!     .bearer_token("s3cr3t-token")?
+//!     .allow_list(AllowList::new().allow("10.0.0.0/8")?.allow("127.0.0.1")?);
+//! let registry = MetricsRegistry::builder().build()?;
+//! let exporter = Exporter::new(registry, Lifecycle::new()).security(security);
+//! # Ok(()) }
+//! # run().unwrap();
+//! ```
+
+mod allow_list;
+mod auth;
+pub(crate) mod guard;
+mod limits;
+mod tls;
+mod web_config;
+
+use std::fmt;
+use std::path::Path;
+
+pub use allow_list::AllowList;
+pub use limits::{
+    Limits, DEFAULT_MAX_CONCURRENT_SCRAPES, DEFAULT_MAX_HEADER_BYTES, DEFAULT_SCRAPE_TIMEOUT,
+    MIN_HEADER_BYTES,
+};
+pub use tls::{ClientAuth, MinVersion, TlsConfig};
+pub use web_config::WebConfig;
+
+pub(crate) use auth::{Credentials, Verdict};
+
+/// An invalid security setting: the field (or file key) and what is wrong. Never holds a
+/// secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecurityError {
+    /// The setting, e.g. `tls_server_config.cert_file` or `bearer_token_file`.
+    pub field: &'static str,
+    /// What is wrong and which form is accepted.
+    pub message: String,
+}
+
+impl SecurityError {
+    pub(crate) fn new(field: &'static str, message: String) -> Self {
+        Self { field, message }
+    }
+}
+
+impl fmt::Display for SecurityError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+impl std::error::Error for SecurityError {}
+
+/// Who may reach the exporter's routes: credentials (bearer token, Basic users), an IP
+/// allow-list, and which routes stay open. The default protects nothing.
+#[derive(Debug, Clone)]
+pub struct Security {
+    pub(crate) credentials: Credentials,
+    pub(crate) allow_list: AllowList,
+    pub(crate) open_probes: bool,
+    pub(crate) public_health: bool,
+}
+
+impl Default for Security {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Security {
+    /// No credentials, no allow-list; probes open, `/health` protected once credentials are set.
+    pub fn new() -> Self {
+        Self {
+            credentials: Credentials::default(),
+            allow_list: AllowList::new(),
+            open_probes: true,
+            public_health: false,
+        }
+    }
+
+    /// Accepts `Authorization: Bearer <token>` (Prometheus' `authorization: {credentials: ..}`),
+    /// compared in constant time.
+    pub fn bearer_token(mut self, token: &str) -> Result<Self, SecurityError> {
+        self.credentials.set_bearer(token.trim().as_bytes())?;
+        Ok(self)
+    }
+
+    /// Reads the bearer token from a file (surrounding whitespace and the final newline are
+    /// ignored), as Prometheus' `authorization: {credentials_file: ..}` does.
+    ///
+    /// ```
+    /// use metrics_exporter::security::Security;
+    ///
+    /// let error = Security::new().bearer_token_file("/nonexistent/token").unwrap_err();
+    /// assert_eq!(error.field, "bearer_token_file");
+    /// ```
+    pub fn bearer_token_file(self, path: impl AsRef<Path>) -> Result<Self, SecurityError> {
+        let path = path.as_ref();
+        let token = std::fs::read_to_string(path).map_err(|e| {
+            SecurityError::new(
+                "bearer_token_file",
+                format!("cannot read {}: {e}", path.display()),
+            )
+        })?;
+        self.bearer_token(&token).map_err(|e| SecurityError {
+            field: "bearer_token_file",
+            message: format!("{}: {}", path.display(), e.message),
+        })
+    }
+
+    /// Accepts `Authorization: Basic` for `user` with a password matching `bcrypt_hash`
+    /// (`$2y$`, `$2b$` or `$2a$`, as `htpasswd -B` writes). A verified password is remembered
+    /// in memory so each scrape does not pay for bcrypt.
+    pub fn basic_auth_user(mut self, user: &str, bcrypt_hash: &str) -> Result<Self, SecurityError> {
+        self.credentials.add_user(user, bcrypt_hash)?;
+        Ok(self)
+    }
+
+    /// The users of a [`WebConfig`]'s `basic_auth_users`.
+    pub fn web_config_users(mut self, config: &WebConfig) -> Result<Self, SecurityError> {
+        for (user, hash) in config.basic_auth_users() {
+            self.credentials.add_user(user, hash)?;
+        }
+        Ok(self)
+    }
+
+    /// Only clients in the list reach any route (403 otherwise). Needs the peer address: the
+    /// exporter's own server gives it; when merging the router into an app, serve the app with
+    /// `into_make_service_with_connect_info::<SocketAddr>()`, or every request is refused.
+    pub fn allow_list(mut self, list: AllowList) -> Self {
+        self.allow_list = list;
+        self
+    }
+
+    /// Whether `/live`, `/ready` and `/startup` answer without credentials (default true).
+    pub fn open_probes(mut self, open: bool) -> Self {
+        self.open_probes = open;
+        self
+    }
+
+    /// Whether `/health` and `/health/{check}` answer without credentials, with the overall
+    /// status only; authenticated callers see every check (default false: protected).
+    pub fn public_health(mut self, public: bool) -> Self {
+        self.public_health = public;
+        self
+    }
+
+    /// Whether any credential is configured.
+    pub fn has_credentials(&self) -> bool {
+        !self.credentials.is_empty()
+    }
+}

@@ -1,0 +1,166 @@
+//! [`TlsConfig`]: the exporter's TLS server settings (rustls, TLS 1.2 at least).
+
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+
+use rustls::server::WebPkiClientVerifier;
+use rustls::{RootCertStore, ServerConfig};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+use super::SecurityError;
+
+/// Whether and how clients present certificates (the web-config.yml `client_auth_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ClientAuth {
+    /// `NoClientCert`: none asked (the default).
+    #[default]
+    None,
+    /// `VerifyClientCertIfGiven`: a certificate is optional, but verified against the CA
+    /// when given.
+    VerifyIfGiven,
+    /// `RequireAndVerifyClientCert`: every client must present a certificate the CA signed.
+    RequireAndVerify,
+}
+
+/// The lowest TLS version accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MinVersion {
+    /// TLS 1.2 (the default; older versions are never offered).
+    #[default]
+    Tls12,
+    /// TLS 1.3 only.
+    Tls13,
+}
+
+/// A TLS server configuration for [`Exporter::tls`](crate::Exporter::tls).
+///
+/// ```no_run
+/// use metrics_exporter::security::{ClientAuth, MinVersion, TlsConfig};
+///
+/// let tls = TlsConfig::from_pem_files("server.crt", "server.key", MinVersion::Tls12, ClientAuth::None, None)
+///     .unwrap();
+/// ```
+#[derive(Clone)]
+pub struct TlsConfig {
+    pub(crate) server: Arc<ServerConfig>,
+}
+
+impl fmt::Debug for TlsConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsConfig").finish_non_exhaustive()
+    }
+}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+pub(crate) fn read_certs(
+    pem: &[u8],
+    field: &'static str,
+    what: &str,
+) -> Result<Vec<CertificateDer<'static>>, SecurityError> {
+    let certs = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| SecurityError::new(field, format!("{what}: not PEM certificates: {e}")))?;
+    if certs.is_empty() {
+        return Err(SecurityError::new(
+            field,
+            format!("{what}: holds no PEM certificate"),
+        ));
+    }
+    Ok(certs)
+}
+
+pub(crate) fn read_file(path: &Path, field: &'static str) -> Result<Vec<u8>, SecurityError> {
+    std::fs::read(path)
+        .map_err(|e| SecurityError::new(field, format!("cannot read {}: {e}", path.display())))
+}
+
+impl TlsConfig {
+    /// Uses a rustls configuration as it is (e.g. with a certificate resolver that reloads).
+    pub fn from_rustls(server: Arc<ServerConfig>) -> Self {
+        Self { server }
+    }
+
+    /// Reads a PEM certificate chain and private key (PKCS#8, PKCS#1 or SEC1), and for client
+    /// verification the PEM CA bundle.
+    pub fn from_pem_files(
+        cert_file: impl AsRef<Path>,
+        key_file: impl AsRef<Path>,
+        min_version: MinVersion,
+        client_auth: ClientAuth,
+        client_ca_file: Option<&Path>,
+    ) -> Result<Self, SecurityError> {
+        let cert = read_file(cert_file.as_ref(), "cert_file")?;
+        let key = read_file(key_file.as_ref(), "key_file")?;
+        let ca = client_ca_file
+            .map(|p| read_file(p, "client_ca_file"))
+            .transpose()?;
+        Self::from_pem(&cert, &key, min_version, client_auth, ca.as_deref())
+    }
+
+    /// Like [`from_pem_files`](Self::from_pem_files), from PEM text.
+    pub fn from_pem(
+        cert: &[u8],
+        key: &[u8],
+        min_version: MinVersion,
+        client_auth: ClientAuth,
+        client_ca: Option<&[u8]>,
+    ) -> Result<Self, SecurityError> {
+        let chain = read_certs(cert, "cert_file", "the certificate")?;
+        let key = PrivateKeyDer::from_pem_slice(key).map_err(|_| {
+            SecurityError::new(
+                "key_file",
+                "holds no PEM private key (PKCS#8, PKCS#1 or SEC1)".into(),
+            )
+        })?;
+        let versions: &[&'static rustls::SupportedProtocolVersion] = match min_version {
+            MinVersion::Tls12 => &[&rustls::version::TLS13, &rustls::version::TLS12],
+            MinVersion::Tls13 => &[&rustls::version::TLS13],
+        };
+        let builder = ServerConfig::builder_with_provider(provider())
+            .with_protocol_versions(versions)
+            .map_err(|e| SecurityError::new("min_version", e.to_string()))?;
+        let builder = match client_auth {
+            ClientAuth::None => builder.with_no_client_auth(),
+            ClientAuth::VerifyIfGiven | ClientAuth::RequireAndVerify => {
+                let ca = client_ca.ok_or_else(|| {
+                    SecurityError::new(
+                        "client_ca_file",
+                        "is required to verify client certificates".into(),
+                    )
+                })?;
+                let mut roots = RootCertStore::empty();
+                for cert in read_certs(ca, "client_ca_file", "the client CA")? {
+                    roots
+                        .add(cert)
+                        .map_err(|e| SecurityError::new("client_ca_file", e.to_string()))?;
+                }
+                let verifier =
+                    WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider());
+                let verifier = if client_auth == ClientAuth::VerifyIfGiven {
+                    verifier.allow_unauthenticated()
+                } else {
+                    verifier
+                };
+                let verifier = verifier
+                    .build()
+                    .map_err(|e| SecurityError::new("client_ca_file", e.to_string()))?;
+                builder.with_client_cert_verifier(verifier)
+            }
+        };
+        let mut server = builder.with_single_cert(chain, key).map_err(|e| {
+            SecurityError::new(
+                "key_file",
+                format!("does not match the certificate or is unusable: {e}"),
+            )
+        })?;
+        server.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        Ok(Self {
+            server: Arc::new(server),
+        })
+    }
+}
