@@ -17,7 +17,7 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tower_service::Service;
 
-use crate::security::TlsConfig;
+use crate::security::{TlsConfig, MIN_HEADER_BYTES};
 
 /// A handshake not finished in this time is dropped (a client that connects and sends
 /// nothing holds only its own task, and only this long).
@@ -42,7 +42,9 @@ pub(crate) async fn serve(
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT)
-        .max_buf_size(options.max_header_bytes);
+        // Some room above the limit so the middleware answers (and counts) a modest overflow;
+        // anything longer is refused by hyper before it is buffered.
+        .max_buf_size(options.max_header_bytes + MIN_HEADER_BYTES);
     builder
         .http2()
         .timer(TokioTimer::new())

@@ -19,15 +19,25 @@ impl Prometheus {
     /// Starts Prometheus scraping `targets` (host:port) at `/metrics` every second, and waits
     /// until it is ready.
     pub async fn start(job: &str, targets: &[String]) -> Self {
-        let binary = require("prometheus");
-        let dir = tempfile::tempdir().expect("temp dir");
         let targets = targets
             .iter()
             .map(|t| format!("'{t}'"))
             .collect::<Vec<_>>()
             .join(", ");
+        Self::start_with_scrape_configs(&format!(
+            "  - job_name: '{job}'\n    static_configs:\n      - targets: [{targets}]\n"
+        ))
+        .await
+    }
+
+    /// Starts Prometheus with a scrape interval of one second and the given `scrape_configs`
+    /// entries (YAML list items indented by two spaces, e.g. with `authorization`, `basic_auth`
+    /// or `tls_config` whose files the test wrote), and waits until it is ready.
+    pub async fn start_with_scrape_configs(scrape_configs: &str) -> Self {
+        let binary = require("prometheus");
+        let dir = tempfile::tempdir().expect("temp dir");
         let config = format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: '{job}'\n    static_configs:\n      - targets: [{targets}]\n"
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\nscrape_configs:\n{scrape_configs}"
         );
         let config_path: PathBuf = dir.path().join("prometheus.yml");
         std::fs::write(&config_path, config).expect("write config");

@@ -58,7 +58,8 @@ impl Limits {
 
     /// Requests whose request line and headers exceed `bytes` are answered 431 (default
     /// 16 KiB; at least [`MIN_HEADER_BYTES`]). When the exporter serves its own port the bound
-    /// is also hyper's read buffer, so a longer head is never held in memory.
+    /// also sizes hyper's read buffer (the bound plus 8 KiB), so a longer head is never held in
+    /// memory.
     pub fn max_header_bytes(mut self, bytes: usize) -> Self {
         self.header_bytes = bytes.max(MIN_HEADER_BYTES);
         self

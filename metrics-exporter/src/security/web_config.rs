@@ -208,12 +208,14 @@ fn tls_config(
     let min_version = match tls.min_version.as_deref().unwrap_or("") {
         "" | "TLS12" => MinVersion::Tls12,
         "TLS13" => MinVersion::Tls13,
-        other => return Err(SecurityError::new(
-            "tls_server_config.min_version",
-            format!(
+        other => {
+            return Err(SecurityError::new(
+                "tls_server_config.min_version",
+                format!(
                 "{other:?} is not supported: use TLS12 or TLS13 (older versions are never offered)"
             ),
-        )),
+            ))
+        }
     };
     match tls.max_version.as_deref().unwrap_or("") {
         "" | "TLS13" => {}
