@@ -1,5 +1,6 @@
 //! `metrics-exporter`: probes the targets named in `TARGETS` (and `TARGETS_FILE`) and serves
-//! `/metrics`, `/health`, `/live` and `/ready` on `METRICS_ADDR`. See the README for every
+//! `/metrics`, `/health`, `/live` and `/ready` on `METRICS_ADDR`, protected as
+//! `--web.config.file` and the `METRICS_*` security variables say. See the README for every
 //! variable and its default.
 #![deny(unsafe_code)]
 
@@ -10,7 +11,7 @@ use metrics_exporter::Lifecycle;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let standalone = match Settings::from_env()
+    let standalone = match Settings::from_env_and_args(std::env::args().skip(1))
         .map_err(|e| e.to_string())
         .and_then(|settings| Standalone::new(settings).map_err(|e| e.to_string()))
     {
@@ -28,7 +29,10 @@ async fn main() -> ExitCode {
         }
     };
     if let Ok(addr) = listener.local_addr() {
-        eprintln!("metrics-exporter: serving http://{addr}/metrics");
+        eprintln!(
+            "metrics-exporter: serving {}://{addr}/metrics",
+            standalone.scheme()
+        );
     }
     let lifecycle = Lifecycle::new().drain_delay(standalone.shutdown_delay());
     tokio::spawn(lifecycle.clone().shutdown_on_signals());

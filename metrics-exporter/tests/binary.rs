@@ -48,6 +48,13 @@ fn invalid_configuration_exits_non_zero_naming_the_variable_and_the_form() {
         ("PROBE_TIMEOUT", "-1s", "duration"),
         ("PROBE_CONCURRENCY", "many", "whole number"),
         ("TARGETS_FILE", "/nonexistent/targets.toml", "cannot read"),
+        (
+            "WEB_CONFIG_FILE",
+            "/nonexistent/web-config.yml",
+            "cannot read",
+        ),
+        ("METRICS_ALLOW", "everyone", "CIDR"),
+        ("MAX_CONCURRENT_SCRAPES", "0", "whole number"),
     ];
     for (variable, value, form) in cases {
         let output = run_with(&[(variable, value)]);
@@ -158,4 +165,86 @@ async fn probes_serves_metrics_and_health_and_stops_on_sigterm() {
     assert!(status.success(), "exit status {status:?}");
     running.0 = None;
     upstream.abort();
+}
+
+#[test]
+fn an_invalid_web_config_file_flag_exits_2_naming_the_flag_and_field() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("web-config.yml");
+    std::fs::write(
+        &file,
+        "basic_auth_users:\n  prometheus: plaintext-password\n",
+    )
+    .expect("write");
+    let output = Command::new(BINARY)
+        .env_clear()
+        .arg(format!("--web.config.file={}", file.display()))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run the binary");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--web.config.file"), "{stderr}");
+    assert!(stderr.contains("basic_auth_users"), "{stderr}");
+    // Never echo what might be a password.
+    assert!(!stderr.contains("plaintext-password"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protected_by_web_config_flag_and_bearer_token_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let hash = bcrypt::hash("pw", 4).expect("hash");
+    let web = dir.path().join("web-config.yml");
+    std::fs::write(&web, format!("basic_auth_users:\n  prometheus: {hash}\n")).expect("write");
+    let token = dir.path().join("token");
+    std::fs::write(&token, "bin-token\n").expect("write");
+    let addr = format!("127.0.0.1:{}", free_port());
+    let child = Command::new(BINARY)
+        .arg("--web.config.file")
+        .arg(&web)
+        .env("METRICS_ADDR", &addr)
+        .env("METRICS_BEARER_TOKEN_FILE", &token)
+        .env("METRICS_ALLOW", "127.0.0.0/8,::1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the binary");
+    let _running = Running(Some(child));
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .expect("client");
+    let url = format!("http://{addr}/metrics");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Ok(response) = client.get(&url).send().await {
+            break response.status();
+        }
+        assert!(Instant::now() < deadline, "the binary did not listen");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(status, 401);
+    let bearer = client
+        .get(&url)
+        .bearer_auth("bin-token")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(bearer.status(), 200);
+    let basic = client
+        .get(&url)
+        .basic_auth("prometheus", Some("pw"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(basic.status(), 200);
+    let body = basic.text().await.expect("body");
+    assert!(!body.contains("bin-token") && !body.contains(&hash));
+    let live = client
+        .get(format!("http://{addr}/live"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(live.status(), 200);
 }

@@ -76,11 +76,25 @@ struct HttpFile {
 /// assert!(config.tls().is_none());
 /// assert_eq!(config.basic_auth_users().count(), 1);
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct WebConfig {
     tls: Option<TlsConfig>,
     users: Vec<(String, String)>,
     http2: bool,
+}
+
+impl std::fmt::Debug for WebConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // User names only: the hashes are secrets too.
+        f.debug_struct("WebConfig")
+            .field("tls", &self.tls.is_some())
+            .field(
+                "basic_auth_users",
+                &self.users.iter().map(|(u, _)| u).collect::<Vec<_>>(),
+            )
+            .field("http2", &self.http2)
+            .finish()
+    }
 }
 
 fn field(name: &'static str) -> impl Fn(SecurityError) -> SecurityError {
@@ -107,7 +121,13 @@ impl WebConfig {
             File::default()
         } else {
             serde_yaml::from_str(text).map_err(|e| {
-                SecurityError::new("web config", format!("not a valid web-config.yml: {e}"))
+                SecurityError::new(
+                    "web config",
+                    format!(
+                        "not a valid web-config.yml: {}",
+                        redact_quoted(&e.to_string())
+                    ),
+                )
             })?
         };
         let resolve = |p: &str| -> PathBuf {
@@ -154,6 +174,24 @@ impl WebConfig {
     pub fn http2(&self) -> bool {
         self.http2
     }
+}
+
+/// Replaces double-quoted values in a YAML error (they may be passwords or keys) while
+/// keeping the field names, which serde quotes with backticks.
+fn redact_quoted(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut parts = message.split('"');
+    if let Some(first) = parts.next() {
+        out.push_str(first);
+    }
+    for (i, part) in parts.enumerate() {
+        if i % 2 == 0 {
+            out.push_str("\"...\"");
+        } else {
+            out.push_str(part);
+        }
+    }
+    out
 }
 
 fn tls_config(
@@ -259,6 +297,25 @@ mod tests {
 
     fn parse(text: &str) -> Result<WebConfig, SecurityError> {
         WebConfig::from_yaml(text, Path::new("/nonexistent"))
+    }
+
+    #[test]
+    fn parse_errors_do_not_echo_values() {
+        let error = parse("basic_auth_users: \"hunter2\"\n").unwrap_err();
+        assert!(!error.to_string().contains("hunter2"), "{error}");
+        let error = parse("unknown_key: 1\n").unwrap_err();
+        assert!(error.to_string().contains("unknown_key"), "{error}");
+    }
+
+    #[test]
+    fn debug_shows_no_hash() {
+        let hash = "$2y$10$X0h1gDsPszWURQaxFh.zoubFi6DXncSjhoQNJgRrnGs7EsimhC7zG";
+        let config = parse(&format!("basic_auth_users:\n  prometheus: {hash}\n")).unwrap();
+        let debug = format!("{config:?}");
+        assert!(
+            debug.contains("prometheus") && !debug.contains(hash),
+            "{debug}"
+        );
     }
 
     #[test]

@@ -11,9 +11,10 @@ use metrics_core::MetricsRegistry;
 use tokio::net::TcpListener;
 
 use crate::prober::{Prober, TargetError};
+use crate::security::SecurityError;
 use crate::{Exporter, Lifecycle};
 
-pub use settings::{Settings, SettingsError};
+pub use settings::{Settings, SettingsError, WEB_CONFIG_FLAG};
 
 /// Why the standalone exporter could not run.
 #[derive(Debug)]
@@ -22,6 +23,8 @@ pub enum RunError {
     Targets(TargetError),
     /// `METRICS_ADDR` cannot be listened on.
     Listen(std::net::SocketAddr, std::io::Error),
+    /// The security settings cannot be applied.
+    Security(SecurityError),
     /// The server failed.
     Serve(std::io::Error),
 }
@@ -31,6 +34,7 @@ impl fmt::Display for RunError {
         match self {
             Self::Targets(e) => write!(f, "TARGETS or TARGETS_FILE: {e}"),
             Self::Listen(addr, e) => write!(f, "METRICS_ADDR: cannot listen on {addr}: {e}"),
+            Self::Security(e) => write!(f, "{WEB_CONFIG_FLAG} or WEB_CONFIG_FILE: {e}"),
             Self::Serve(e) => write!(f, "serving: {e}"),
         }
     }
@@ -75,10 +79,25 @@ impl Standalone {
     /// Starts probing and serves on `listener` until `lifecycle` has drained.
     pub async fn serve(self, listener: TcpListener, lifecycle: Lifecycle) -> Result<(), RunError> {
         self.prober.start();
-        let exporter =
-            Exporter::new(self.registry, lifecycle.clone()).service_name("metrics-exporter");
+        let mut exporter = Exporter::new(self.registry, lifecycle.clone())
+            .service_name("metrics-exporter")
+            .security(self.settings.security)
+            .limits(self.settings.limits);
+        if let Some(web_config) = &self.settings.web_config {
+            exporter = exporter
+                .web_config(web_config)
+                .map_err(RunError::Security)?;
+        }
         lifecycle.mark_ready();
         exporter.serve(listener).await.map_err(RunError::Serve)
+    }
+
+    /// `https` when the web config enables TLS, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        match &self.settings.web_config {
+            Some(web) if web.tls().is_some() => "https",
+            _ => "http",
+        }
     }
 
     /// The configured shutdown delay, for the [`Lifecycle`].

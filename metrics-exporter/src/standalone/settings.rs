@@ -11,7 +11,11 @@ use crate::prober::{
     parse_target_file, parse_target_list, ProbeTarget, Schedule, DEFAULT_PROBE_CONCURRENCY,
     SCHEDULE_FORMS,
 };
+use crate::security::{AllowList, Limits, Security, WebConfig};
 use crate::DEFAULT_ADDR;
+
+/// The command-line flag naming a Prometheus `web-config.yml` (as node-exporter's).
+pub const WEB_CONFIG_FLAG: &str = "--web.config.file";
 
 /// Everything the binary needs, validated.
 #[derive(Debug, Clone)]
@@ -26,6 +30,14 @@ pub struct Settings {
     pub system_interval: Duration,
     /// `SHUTDOWN_DELAY`: how long `/ready` answers 503 before the listener closes.
     pub shutdown_delay: Duration,
+    /// `METRICS_BEARER_TOKEN` or `METRICS_BEARER_TOKEN_FILE`, `METRICS_ALLOW`,
+    /// `METRICS_TRUSTED_PROXIES`, `METRICS_OPEN_PROBES` and `METRICS_PUBLIC_HEALTH` (its
+    /// `Debug` shows no secret).
+    pub security: Security,
+    /// `--web.config.file` or `WEB_CONFIG_FILE`: TLS and basic auth users, loaded and checked.
+    pub web_config: Option<WebConfig>,
+    /// `MAX_CONCURRENT_SCRAPES`, `SCRAPE_TIMEOUT` and `MAX_HEADER_BYTES`.
+    pub limits: Limits,
 }
 
 /// An environment variable with an invalid value.
@@ -76,7 +88,54 @@ impl Settings {
     /// assert_eq!(bad.unwrap_err().variable, "PROBE_TIMEOUT");
     /// ```
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        Self::from_lookup_and_args(lookup, std::iter::empty())
+    }
+
+    /// Reads the process environment and the command line (without the program name):
+    /// `--web.config.file PATH` (or `=PATH`) takes precedence over `WEB_CONFIG_FILE`.
+    pub fn from_env_and_args(
+        args: impl IntoIterator<Item = String>,
+    ) -> Result<Self, SettingsError> {
+        Self::from_lookup_and_args(
+            |name| std::env::var_os(name).map(|value| value.to_string_lossy().into_owned()),
+            args,
+        )
+    }
+
+    /// Like [`from_lookup`](Self::from_lookup), with command-line arguments.
+    ///
+    /// ```
+    /// use metrics_exporter::standalone::Settings;
+    ///
+    /// let args = ["--web.config.file=/nonexistent/web.yml".to_owned()];
+    /// let error = Settings::from_lookup_and_args(|_| None, args).unwrap_err();
+    /// assert_eq!(error.variable, "--web.config.file");
+    /// ```
+    pub fn from_lookup_and_args(
+        lookup: impl Fn(&str) -> Option<String>,
+        args: impl IntoIterator<Item = String>,
+    ) -> Result<Self, SettingsError> {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let mut web_config_flag = None;
+        let mut args = args.into_iter();
+        while let Some(arg) = args.next() {
+            if let Some(path) = arg.strip_prefix("--web.config.file=") {
+                web_config_flag = Some(path.to_owned());
+            } else if arg == WEB_CONFIG_FLAG {
+                web_config_flag = Some(args.next().ok_or_else(|| {
+                    invalid(
+                        WEB_CONFIG_FLAG,
+                        "needs a path: --web.config.file=/etc/metrics-exporter/web-config.yml"
+                            .into(),
+                    )
+                })?);
+            } else {
+                return Err(invalid(
+                    "command line",
+                    format!("unknown argument {arg:?}: the only flag is --web.config.file=PATH; everything else is set by environment variables"),
+                ));
+            }
+        }
 
         let addr_text = get("METRICS_ADDR").unwrap_or_else(|| DEFAULT_ADDR.to_owned());
         let addr = addr_text.trim().parse().map_err(|_| {
@@ -164,14 +223,137 @@ impl Settings {
             Some(text) if text.trim() == "0" => Duration::ZERO,
             Some(text) => duration("SHUTDOWN_DELAY", &text)?,
         };
+        let (web_config_variable, web_config_path) = match web_config_flag {
+            Some(path) => (WEB_CONFIG_FLAG, Some(path)),
+            None => ("WEB_CONFIG_FILE", get("WEB_CONFIG_FILE")),
+        };
+        let web_config = web_config_path
+            .map(|path| {
+                WebConfig::from_file(path.trim())
+                    .map_err(|e| invalid(web_config_variable, e.to_string()))
+            })
+            .transpose()?;
         Ok(Self {
             addr,
             targets,
             concurrency,
             system_interval,
             shutdown_delay,
+            security: security(&get)?,
+            web_config,
+            limits: limits(&get)?,
         })
     }
+}
+
+fn security(get: &dyn Fn(&str) -> Option<String>) -> Result<Security, SettingsError> {
+    let mut security = Security::new();
+    match (
+        get("METRICS_BEARER_TOKEN"),
+        get("METRICS_BEARER_TOKEN_FILE"),
+    ) {
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                "METRICS_BEARER_TOKEN_FILE",
+                "set either METRICS_BEARER_TOKEN or METRICS_BEARER_TOKEN_FILE, not both".into(),
+            ))
+        }
+        (Some(token), None) => {
+            security = security
+                .bearer_token(&token)
+                .map_err(|e| invalid("METRICS_BEARER_TOKEN", e.message))?;
+        }
+        (None, Some(path)) => {
+            security = security
+                .bearer_token_file(path.trim())
+                .map_err(|e| invalid("METRICS_BEARER_TOKEN_FILE", e.message))?;
+        }
+        (None, None) => {}
+    }
+    let mut list = AllowList::new();
+    for cidr in get("METRICS_ALLOW").iter().flat_map(|v| v.split(',')) {
+        list = list.allow(cidr).map_err(|e| {
+            invalid(
+                "METRICS_ALLOW",
+                format!("{}; use comma-separated ranges", e.message),
+            )
+        })?;
+    }
+    for cidr in get("METRICS_TRUSTED_PROXIES")
+        .iter()
+        .flat_map(|v| v.split(','))
+    {
+        list = list.trust_forwarded_for_from(cidr).map_err(|e| {
+            invalid(
+                "METRICS_TRUSTED_PROXIES",
+                format!("{}; use comma-separated ranges", e.message),
+            )
+        })?;
+    }
+    Ok(security
+        .allow_list(list)
+        .open_probes(flag(get, "METRICS_OPEN_PROBES", true)?)
+        .public_health(flag(get, "METRICS_PUBLIC_HEALTH", false)?))
+}
+
+fn flag(
+    get: &dyn Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: bool,
+) -> Result<bool, SettingsError> {
+    match get(variable)
+        .map(|v| v.trim().to_ascii_lowercase())
+        .as_deref()
+    {
+        None => Ok(default),
+        Some("true" | "1" | "yes") => Ok(true),
+        Some("false" | "0" | "no") => Ok(false),
+        Some(other) => Err(invalid(
+            variable,
+            format!("{other:?} is not valid: use true or false"),
+        )),
+    }
+}
+
+fn limits(get: &dyn Fn(&str) -> Option<String>) -> Result<Limits, SettingsError> {
+    let mut limits = Limits::default();
+    if let Some(text) = get("MAX_CONCURRENT_SCRAPES") {
+        let n = whole_number("MAX_CONCURRENT_SCRAPES", &text, 1, 10_000, "4")?;
+        limits = limits.max_concurrent_scrapes(n);
+    }
+    if let Some(text) = get("SCRAPE_TIMEOUT") {
+        limits = limits.scrape_timeout(duration("SCRAPE_TIMEOUT", &text)?);
+    }
+    if let Some(text) = get("MAX_HEADER_BYTES") {
+        let n = whole_number(
+            "MAX_HEADER_BYTES",
+            &text,
+            crate::security::MIN_HEADER_BYTES,
+            1 << 20,
+            "16384",
+        )?;
+        limits = limits.max_header_bytes(n);
+    }
+    Ok(limits)
+}
+
+fn whole_number(
+    variable: &'static str,
+    text: &str,
+    min: usize,
+    max: usize,
+    example: &str,
+) -> Result<usize, SettingsError> {
+    text.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| (min..=max).contains(n))
+        .ok_or_else(|| {
+            invalid(
+                variable,
+                format!("{text:?} is not valid: use a whole number from {min} to {max}, such as {example}"),
+            )
+        })
 }
 
 fn duration(variable: &'static str, text: &str) -> Result<Duration, SettingsError> {
@@ -227,6 +409,37 @@ mod tests {
     }
 
     #[test]
+    fn security_variables_and_the_web_config_flag() {
+        let dir = tempfile::tempdir().unwrap();
+        let token = dir.path().join("token");
+        std::fs::write(&token, "tok\n").unwrap();
+        let web = dir.path().join("web.yml");
+        std::fs::write(&web, "basic_auth_users: {}\n").unwrap();
+        let token_path = token.display().to_string();
+        let s = Settings::from_lookup_and_args(
+            |name| match name {
+                "METRICS_BEARER_TOKEN_FILE" => Some(token_path.clone()),
+                "METRICS_ALLOW" => Some("10.0.0.0/8, ::1".to_owned()),
+                "WEB_CONFIG_FILE" => Some("/nonexistent/ignored.yml".to_owned()),
+                "MAX_CONCURRENT_SCRAPES" => Some("2".to_owned()),
+                _ => None,
+            },
+            ["--web.config.file".to_owned(), web.display().to_string()],
+        )
+        .unwrap();
+        assert!(s.security.has_credentials());
+        assert!(s.web_config.is_some());
+        assert_eq!(s.limits.concurrent_scrapes(), 2);
+        assert!(!format!("{s:?}").contains("tok\n") && !format!("{s:?}").contains("\"tok"));
+
+        let error = Settings::from_lookup_and_args(|_| None, ["--verbose".to_owned()]).unwrap_err();
+        assert!(error.message.contains("--web.config.file"), "{error}");
+        let error =
+            Settings::from_lookup_and_args(|_| None, ["--web.config.file".to_owned()]).unwrap_err();
+        assert_eq!(error.variable, "--web.config.file");
+    }
+
+    #[test]
     fn every_invalid_value_names_its_variable_and_the_accepted_form() {
         let cases = [
             ("METRICS_ADDR", "localhost", "IP:PORT"),
@@ -240,6 +453,20 @@ mod tests {
             ("TARGETS", "a=", "name=URL"),
             ("TARGETS_FILE", "/nonexistent/targets.toml", "cannot read"),
             ("SYSTEM_METRICS_INTERVAL", "fast", "duration"),
+            ("METRICS_BEARER_TOKEN", "has space", "printable ASCII"),
+            (
+                "METRICS_BEARER_TOKEN_FILE",
+                "/nonexistent/token",
+                "cannot read",
+            ),
+            ("METRICS_ALLOW", "10.0.0.0/8,everyone", "CIDR"),
+            ("METRICS_TRUSTED_PROXIES", "proxy", "CIDR"),
+            ("METRICS_OPEN_PROBES", "maybe", "true or false"),
+            ("METRICS_PUBLIC_HEALTH", "2", "true or false"),
+            ("MAX_CONCURRENT_SCRAPES", "0", "whole number"),
+            ("SCRAPE_TIMEOUT", "never", "duration"),
+            ("MAX_HEADER_BYTES", "100", "whole number"),
+            ("WEB_CONFIG_FILE", "/nonexistent/web.yml", "cannot read"),
         ];
         for (variable, value, form) in cases {
             let error = settings(&[(variable, value)]).unwrap_err();
