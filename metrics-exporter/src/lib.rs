@@ -8,6 +8,9 @@
 //!   health checks; `/startup` follows the `startup` checks; `/live` never checks dependencies;
 //!   `/health` answers `application/health+json` from cached check results
 //!   ([`metrics_core::health`]).
+//! - [`security`] protects the routes on their own: bearer token, basic auth and TLS from a
+//!   Prometheus `web-config.yml`, a client IP allow-list, and limits on concurrent scrapes,
+//!   encoding time and header size, with `exporter_scrapes_total{result}` counting outcomes.
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
