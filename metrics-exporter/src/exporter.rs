@@ -114,7 +114,7 @@ impl Exporter {
         self
     }
 
-    /// Applies a Prometheus `web-config.yml`: its TLS settings, its `basic_auth_users` (added to
+    /// Applies a Prometheus `web-config.yml`: its TLS settings (when it has any), its `basic_auth_users` (added to
     /// the current [`Security`]) and `http_server_config.http2`.
     ///
     /// ```no_run
@@ -131,7 +131,9 @@ impl Exporter {
     pub fn web_config(mut self, config: &WebConfig) -> Result<Self, SecurityError> {
         let guard = Arc::make_mut(&mut self.shared.guard);
         guard.security = guard.security.clone().web_config_users(config)?;
-        self.shared.tls = config.tls().cloned();
+        if let Some(tls) = config.tls() {
+            self.shared.tls = Some(tls.clone());
+        }
         self.shared.http2 = config.http2();
         Ok(self)
     }

@@ -85,6 +85,23 @@ async fn get(url: &str, authorization: Option<&str>) -> reqwest::Response {
     request.send().await.expect("request")
 }
 
+/// Asserts a 401 and returns its `WWW-Authenticate` and body.
+async fn refused(url: &str, authorization: Option<&str>) -> (String, String) {
+    let response = get(url, authorization).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::UNAUTHORIZED,
+        "{authorization:?}"
+    );
+    let challenge = response
+        .headers()
+        .get("www-authenticate")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    (challenge, response.text().await.expect("body"))
+}
+
 /// The exporter's own counters, read with valid credentials.
 async fn counters(exporter: &Running, authorization: &str) -> Scrape {
     let response = get(&format!("{}/metrics", exporter.base), Some(authorization)).await;
@@ -103,13 +120,8 @@ async fn bearer_token_missing_or_wrong_is_401_and_counted() {
     let exporter = serve(security, Limits::default(), None).await;
     let url = format!("{}/metrics", exporter.base);
 
-    let missing = get(&url, None).await;
-    assert_eq!(missing.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        missing.headers()["www-authenticate"],
-        "Bearer realm=\"metrics\""
-    );
-    let missing_body = missing.text().await.expect("body");
+    let (challenge, missing_body) = refused(&url, None).await;
+    assert_eq!(challenge, "Bearer realm=\"metrics\"");
 
     let mut bodies = Vec::new();
     for wrong in [
@@ -119,9 +131,7 @@ async fn bearer_token_missing_or_wrong_is_401_and_counted() {
         "Basic Zm9vOmJhcg==",
         "garbage",
     ] {
-        let response = get(&url, Some(wrong)).await;
-        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{wrong}");
-        bodies.push(response.text().await.expect("body"));
+        bodies.push(refused(&url, Some(wrong)).await.1);
     }
     // The same answer whatever was wrong.
     assert!(bodies.iter().all(|b| *b == missing_body), "{bodies:?}");
@@ -157,23 +167,13 @@ async fn basic_auth_wrong_password_or_user_is_401_alike() {
     let exporter = serve(security, Limits::default(), None).await;
     let url = format!("{}/metrics", exporter.base);
 
-    let missing = get(&url, None).await;
-    assert_eq!(missing.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        missing.headers()["www-authenticate"],
-        "Basic realm=\"metrics\", charset=\"UTF-8\""
-    );
-    let wrong_password = get(&url, Some(&basic("prometheus", "wrong"))).await;
-    let wrong_user = get(&url, Some(&basic("grafana", PASSWORD))).await;
-    assert_eq!(wrong_password.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(wrong_user.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        wrong_password.text().await.expect("body"),
-        wrong_user.text().await.expect("body")
-    );
+    let (challenge, _) = refused(&url, None).await;
+    assert_eq!(challenge, "Basic realm=\"metrics\", charset=\"UTF-8\"");
+    let wrong_password = refused(&url, Some(&basic("prometheus", "wrong"))).await;
+    let wrong_user = refused(&url, Some(&basic("grafana", PASSWORD))).await;
+    assert_eq!(wrong_password, wrong_user);
     // A bearer header is not accepted where only Basic users are configured.
-    let bearer = get(&url, Some("Bearer anything")).await;
-    assert_eq!(bearer.status(), StatusCode::UNAUTHORIZED);
+    refused(&url, Some("Bearer anything")).await;
 
     let scrape = counters(&exporter, &basic("prometheus", PASSWORD)).await;
     assert_eq!(
