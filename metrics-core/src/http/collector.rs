@@ -111,20 +111,18 @@ impl HttpServerMetrics {
     /// histogram and the counter are encoded from the same numbers.
     pub(super) fn snapshot(&self) -> Vec<(Arc<Series>, HistogramSnapshot)> {
         let shared = &self.shared;
-        let routes = shared.routes.load();
-        let mut handles: Vec<RouteHandle> = routes.values().map(|h| (**h).clone()).collect();
+        let routes = shared.routes.values();
+        let mut handles: Vec<RouteHandle> = routes.iter().map(|h| (**h).clone()).collect();
         handles.push(shared.unmatched.clone());
         handles.sort_by(|a, b| a.name().cmp(b.name()));
         let mut rows = Vec::new();
         for handle in &handles {
-            let map = handle.0.series.load();
-            let mut keyed: Vec<_> = map.iter().collect();
-            keyed.sort_by_key(|(key, _)| **key);
-            rows.extend(
-                keyed
-                    .into_iter()
-                    .map(|(_, series)| (series.clone(), series.duration.snapshot())),
-            );
+            let mut series = handle.0.series.values();
+            series.sort_by_key(|s| s.key);
+            rows.extend(series.into_iter().map(|s| {
+                let snapshot = s.duration.snapshot();
+                (s, snapshot)
+            }));
         }
         rows
     }

@@ -5,7 +5,7 @@ use std::sync::{Arc, OnceLock};
 use super::counters::Counters;
 use super::series::{Series, SeriesKey, SeriesLabelSet, SeriesLabels};
 use super::{MethodLabel, Outcome};
-use crate::metric::CowMap;
+use crate::metric::LabelSetMap;
 
 /// Slots of the per-route cache in front of the series map. Most routes see a handful of
 /// method/status pairs, so nearly every request hits here.
@@ -32,7 +32,7 @@ pub struct RouteHandle(pub(super) Arc<RouteSlot>);
 #[derive(Debug)]
 pub(super) struct RouteSlot {
     pub(super) name: Arc<str>,
-    pub(super) series: CowMap<SeriesKey, Series>,
+    pub(super) series: LabelSetMap<SeriesKey, Series>,
     cache: [OnceLock<Arc<Series>>; CACHE_SLOTS],
     pub(super) counters: Arc<Counters>,
     /// The slot that collects routes beyond the cardinality cap.
@@ -43,7 +43,7 @@ impl RouteHandle {
     pub(super) fn new(name: Arc<str>, counters: Arc<Counters>, is_overflow: bool) -> Self {
         Self(Arc::new(RouteSlot {
             name,
-            series: CowMap::new(),
+            series: LabelSetMap::new(),
             cache: Default::default(),
             counters,
             is_overflow,

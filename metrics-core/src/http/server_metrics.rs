@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::counters::Counters;
 use super::{ActiveRequest, ConnectionGuard, RouteHandle};
-use crate::metric::{Buckets, CowMap};
+use crate::metric::{Buckets, LabelSetMap};
 use crate::registry::MetricsRegistry;
 
 /// The route label of requests that matched no route.
@@ -41,7 +41,7 @@ pub struct HttpServerMetrics {
 #[derive(Debug)]
 pub(super) struct Shared {
     pub(super) counters: Arc<Counters>,
-    pub(super) routes: CowMap<Box<str>, RouteHandle>,
+    pub(super) routes: LabelSetMap<Box<str>, RouteHandle>,
     pub(super) unmatched: RouteHandle,
     /// Collects routes beyond the cardinality cap.
     pub(super) overflow_route: RouteHandle,
@@ -86,7 +86,7 @@ impl HttpServerMetricsBuilder {
         let counters = Arc::new(Counters::new(self.buckets, self.max_label_sets));
         HttpServerMetrics {
             shared: Arc::new(Shared {
-                routes: CowMap::new(),
+                routes: LabelSetMap::new(),
                 unmatched: RouteHandle::new(UNMATCHED_ROUTE.into(), counters.clone(), false),
                 overflow_route: RouteHandle::new("_overflow".into(), counters.clone(), true),
                 counters,

@@ -1,6 +1,7 @@
 //! The fast text encoding of the HTTP server families (see [`EncodeText`]).
 
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use super::collector::{
     ACTIVE_CONNECTIONS_HELP, ACTIVE_REQUESTS_HELP, CONNECTIONS_HELP, DURATION_HELP, OVERFLOW_HELP,
@@ -19,20 +20,20 @@ impl EncodeText for HttpServerMetrics {
         let counters = &shared.counters;
         let le = counters.buckets.le_labels();
 
-        // Load every route's series map once: both passes below walk the same snapshot in the
-        // same order, so each counter equals its histogram's `_count` exactly.
-        let routes = shared.routes.load();
-        let maps: Vec<_> = routes
-            .values()
-            .map(|route| route.0.series.load())
-            .chain(std::iter::once(shared.unmatched.0.series.load()))
+        // Collect the series once: both passes below walk the same list, so each counter equals
+        // its histogram's `_count` exactly even while label sets are being added.
+        let routes = shared.routes.values();
+        let all: Vec<Arc<Series>> = routes
+            .iter()
+            .map(|route| &**route)
+            .chain(std::iter::once(&shared.unmatched))
+            .flat_map(|route| route.0.series.values())
             .collect();
         let overflow = &counters.overflow_series;
-        let series_count: usize = maps.iter().map(|m| m.len()).sum();
         // Roughly 120 bytes per line, buckets + 2 lines per histogram, 1 per counter.
-        w.reserve(series_count * (le.len() + 3) * 120);
+        w.reserve(all.len() * (le.len() + 3) * 120);
 
-        let mut totals: Vec<u64> = Vec::with_capacity(series_count + 1);
+        let mut totals: Vec<u64> = Vec::with_capacity(all.len() + 1);
         let mut counts: Vec<u64> = Vec::with_capacity(le.len());
         w.family(DURATION, Kind::Histogram, DURATION_HELP, Some("seconds"));
         let mut write_histogram = |series: &Series, totals: &mut Vec<u64>| {
@@ -64,10 +65,8 @@ impl EncodeText for HttpServerMetrics {
             );
             totals.push(cumulative);
         };
-        for map in &maps {
-            for series in map.values() {
-                write_histogram(series, &mut totals);
-            }
+        for series in &all {
+            write_histogram(series, &mut totals);
         }
         let overflowed = overflow.duration.snapshot().count();
         if overflowed > 0 {
@@ -75,7 +74,7 @@ impl EncodeText for HttpServerMetrics {
         }
 
         w.family(REQUESTS, Kind::Counter, REQUESTS_HELP, None);
-        let regular = maps.iter().flat_map(|map| map.values().map(|s| &**s));
+        let regular = all.iter().map(|series| &**series);
         let with_overflow = regular.chain((overflowed > 0).then_some(overflow));
         for (series, total) in with_overflow.zip(&totals) {
             w.sample(
