@@ -3,16 +3,11 @@
 //! certificate (`tls_config`; certificates made here with rcgen). The same scrapes without the
 //! credentials fail and their `up` is 0.
 
-use std::path::Path;
 use std::time::Duration;
 
 use metrics_core::MetricsRegistry;
 use metrics_exporter::security::{Security, WebConfig};
 use metrics_exporter::{Exporter, Lifecycle};
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair, KeyUsagePurpose,
-};
 use test_support::prometheus::Prometheus;
 
 struct Stop(Lifecycle);
@@ -37,41 +32,6 @@ async fn start(exporter: impl FnOnce(Exporter) -> Exporter) -> (String, Stop) {
     lifecycle.mark_ready();
     tokio::spawn(exporter.serve(listener));
     (addr, Stop(lifecycle))
-}
-
-/// A CA, a server certificate for localhost and 127.0.0.1, and a client certificate, as PEM
-/// files in `dir`.
-fn write_pki(dir: &Path) {
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("params");
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "test CA");
-    let ca =
-        CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("key")).expect("CA");
-    std::fs::write(dir.join("ca.crt"), ca.pem()).expect("write");
-
-    for (name, sans, usage) in [
-        (
-            "server",
-            vec!["localhost".to_owned(), "127.0.0.1".to_owned()],
-            ExtendedKeyUsagePurpose::ServerAuth,
-        ),
-        (
-            "client",
-            vec!["prometheus".to_owned()],
-            ExtendedKeyUsagePurpose::ClientAuth,
-        ),
-    ] {
-        let mut params = CertificateParams::new(sans).expect("params");
-        params.extended_key_usages = vec![usage];
-        params.distinguished_name.push(DnType::CommonName, name);
-        let key = KeyPair::generate().expect("key");
-        let cert = params.signed_by(&key, &ca).expect("sign");
-        std::fs::write(dir.join(format!("{name}.crt")), cert.pem()).expect("write");
-        std::fs::write(dir.join(format!("{name}.key")), key.serialize_pem()).expect("write");
-    }
 }
 
 fn job(name: &str, target: &str, extra: &str) -> String {
@@ -107,7 +67,7 @@ async fn prometheus_scrapes_with_bearer_basic_auth_and_tls_and_fails_without() {
     let (basic_addr, _basic) = start(|e| e.web_config(&basic).expect("apply")).await;
 
     // TLS requiring a client certificate; paths relative to the file.
-    write_pki(d);
+    test_support::pki::write(d);
     std::fs::write(
         d.join("tls-web-config.yml"),
         "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n  min_version: TLS12\n",

@@ -1,9 +1,10 @@
 //! Helpers for the workspace's integration tests: parsing scrapes, talking HTTP over raw TCP,
-//! running the real Prometheus, promtool and Alertmanager binaries, the `deploy/` stack, and a
-//! webhook receiver for its notifications.
+//! generating certificates, running the real Prometheus, promtool and Alertmanager binaries,
+//! the `deploy/` stack, and a webhook receiver for its notifications.
 
 pub mod binaries;
 pub mod deploy;
+pub mod pki;
 pub mod prometheus;
 pub mod promtool;
 pub mod raw_http;
