@@ -5,33 +5,16 @@
 
 use std::time::Duration;
 
-use metrics_core::MetricsRegistry;
 use metrics_exporter::security::{Security, WebConfig};
-use metrics_exporter::{Exporter, Lifecycle};
+use metrics_exporter::Exporter;
 use test_support::prometheus::Prometheus;
 
-struct Stop(Lifecycle);
+mod common;
+use common::Served;
 
-impl Drop for Stop {
-    fn drop(&mut self) {
-        self.0.begin_shutdown();
-    }
-}
-
-async fn start(exporter: impl FnOnce(Exporter) -> Exporter) -> (String, Stop) {
-    let registry = MetricsRegistry::builder()
-        .process_metrics(false)
-        .build()
-        .expect("registry");
-    let lifecycle = Lifecycle::new();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr").to_string();
-    let exporter = exporter(Exporter::new(registry, lifecycle.clone()));
-    lifecycle.mark_ready();
-    tokio::spawn(exporter.serve(listener));
-    (addr, Stop(lifecycle))
+async fn start(configure: impl FnOnce(Exporter) -> Exporter) -> (String, Served) {
+    let served = common::serve(None, configure).await;
+    (served.addr.clone(), served)
 }
 
 fn job(name: &str, target: &str, extra: &str) -> String {

@@ -10,25 +10,15 @@ use metrics_core::prometheus_client::collector::Collector;
 use metrics_core::prometheus_client::encoding::DescriptorEncoder;
 use metrics_core::MetricsRegistry;
 use metrics_exporter::security::{AllowList, Limits, Security};
-use metrics_exporter::{Exporter, Lifecycle};
 use reqwest::StatusCode;
 use test_support::raw_http;
 use test_support::Scrape;
 
+mod common;
+use common::Served;
+
 const TOKEN: &str = "s3cr3t-t0ken-value";
 const PASSWORD: &str = "correct horse battery staple";
-
-struct Running {
-    base: String,
-    addr: String,
-    lifecycle: Lifecycle,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.lifecycle.begin_shutdown();
-    }
-}
 
 /// A collector whose encoding takes `0` (to hold scrape slots and hit the timeout).
 #[derive(Debug)]
@@ -41,7 +31,7 @@ impl Collector for Slow {
     }
 }
 
-async fn serve(security: Security, limits: Limits, slow: Option<Duration>) -> Running {
+async fn serve(security: Security, limits: Limits, slow: Option<Duration>) -> Served {
     let registry = MetricsRegistry::builder()
         .process_metrics(false)
         .build()
@@ -49,21 +39,7 @@ async fn serve(security: Security, limits: Limits, slow: Option<Duration>) -> Ru
     if let Some(delay) = slow {
         registry.register_collector(Slow(delay));
     }
-    let lifecycle = Lifecycle::new().drain_delay(Duration::from_secs(30));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr").to_string();
-    let exporter = Exporter::new(registry, lifecycle.clone())
-        .security(security)
-        .limits(limits);
-    lifecycle.mark_ready();
-    tokio::spawn(exporter.serve(listener));
-    Running {
-        base: format!("http://{addr}"),
-        addr,
-        lifecycle,
-    }
+    common::serve(Some(registry), |e| e.security(security).limits(limits)).await
 }
 
 fn hash(password: &str) -> String {
@@ -103,7 +79,7 @@ async fn refused(url: &str, authorization: Option<&str>) -> (String, String) {
 }
 
 /// The exporter's own counters, read with valid credentials.
-async fn counters(exporter: &Running, authorization: &str) -> Scrape {
+async fn counters(exporter: &Served, authorization: &str) -> Scrape {
     let response = get(&format!("{}/metrics", exporter.base), Some(authorization)).await;
     assert_eq!(response.status(), 200);
     let body = response.text().await.expect("body");

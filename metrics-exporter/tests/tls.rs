@@ -5,24 +5,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use metrics_core::MetricsRegistry;
 use metrics_exporter::security::{ClientAuth, MinVersion, TlsConfig};
-use metrics_exporter::{Exporter, Lifecycle};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use test_support::pki::Pki;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-struct Stop(Lifecycle);
+mod common;
+use common::Served;
 
-impl Drop for Stop {
-    fn drop(&mut self) {
-        self.0.begin_shutdown();
-    }
-}
-
-async fn serve(pki: &Pki, min: MinVersion, client_auth: ClientAuth) -> (String, Stop) {
+async fn serve(pki: &Pki, min: MinVersion, client_auth: ClientAuth) -> (String, Served) {
     let tls = TlsConfig::from_pem_files(
         &pki.server.0,
         &pki.server.1,
@@ -31,22 +24,8 @@ async fn serve(pki: &Pki, min: MinVersion, client_auth: ClientAuth) -> (String, 
         Some(&pki.ca),
     )
     .expect("TLS config");
-    let registry = MetricsRegistry::builder()
-        .process_metrics(false)
-        .build()
-        .expect("registry");
-    let lifecycle = Lifecycle::new();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr").to_string();
-    lifecycle.mark_ready();
-    tokio::spawn(
-        Exporter::new(registry, lifecycle.clone())
-            .tls(tls)
-            .serve(listener),
-    );
-    (addr, Stop(lifecycle))
+    let served = common::serve(None, |e| e.tls(tls)).await;
+    (served.addr.clone(), served)
 }
 
 fn client_config(
