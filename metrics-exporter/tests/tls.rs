@@ -135,3 +135,37 @@ async fn tls_12_is_refused_when_the_minimum_is_13_and_plain_http_gets_nothing() 
     let _ = tokio::time::timeout(Duration::from_secs(5), plain.read_to_end(&mut buf)).await;
     assert!(!String::from_utf8_lossy(&buf).contains("200 OK"));
 }
+
+#[tokio::test]
+async fn a_rotated_certificate_is_served_without_a_restart() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let first = test_support::pki::write(dir.path());
+    let (addr, _stop) = serve(&first, MinVersion::Tls12, ClientAuth::None).await;
+    let answer = scrape(&addr, client_config(&first, BOTH, false))
+        .await
+        .expect("scrape");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let mut old_ca = first.clone();
+    old_ca.ca = dir.path().join("first-ca.crt");
+    std::fs::copy(&first.ca, &old_ca.ca).expect("keep the first CA");
+
+    // A new CA and server certificate in the same files, as cert-manager would rotate them.
+    let second = test_support::pki::write(dir.path());
+    // Coarse file-system clocks could give the rewrite the same mtime: move it on.
+    let later = std::time::SystemTime::now() + Duration::from_secs(5);
+    for path in [&second.server.0, &second.server.1] {
+        std::fs::File::options()
+            .append(true)
+            .open(path)
+            .and_then(|f| f.set_modified(later))
+            .expect("set mtime");
+    }
+    let answer = scrape(&addr, client_config(&second, BOTH, false))
+        .await
+        .expect("scrape with the new CA");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // A new client (no session to resume) that trusts only the first CA is refused now.
+    assert!(scrape(&addr, client_config(&old_ca, BOTH, false))
+        .await
+        .is_err());
+}

@@ -1,10 +1,13 @@
 //! [`TlsConfig`]: the exporter's TLS server settings (rustls, TLS 1.2 at least).
 
 use std::fmt;
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::SystemTime;
 
-use rustls::server::WebPkiClientVerifier;
+use rustls::crypto::CryptoProvider;
+use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
+use rustls::sign::CertifiedKey;
 use rustls::{RootCertStore, ServerConfig};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
@@ -53,6 +56,64 @@ impl fmt::Debug for TlsConfig {
     }
 }
 
+/// The server certificate and key; when they came from files, re-read on the first handshake
+/// after either file changed (as exporter-toolkit does), so a rotated certificate is served
+/// without a restart. A broken rewrite keeps the previous pair.
+#[derive(Debug)]
+struct ServerCert {
+    files: Option<(PathBuf, PathBuf)>,
+    provider: Arc<CryptoProvider>,
+    current: Mutex<(Option<(SystemTime, SystemTime)>, Arc<CertifiedKey>)>,
+}
+
+fn modified(files: &(PathBuf, PathBuf)) -> Option<(SystemTime, SystemTime)> {
+    let stamp = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    Some((stamp(&files.0)?, stamp(&files.1)?))
+}
+
+impl ResolvesServerCert for ServerCert {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(files) = &self.files {
+            let stamps = modified(files);
+            if stamps.is_some() && stamps != current.0 {
+                // Remember the stamps either way: a broken file is not re-read every handshake.
+                current.0 = stamps;
+                let reloaded = std::fs::read(&files.0)
+                    .ok()
+                    .zip(std::fs::read(&files.1).ok());
+                if let Some(Ok(key)) =
+                    reloaded.map(|(cert, key)| certified_key(&cert, &key, &self.provider))
+                {
+                    current.1 = Arc::new(key);
+                }
+            }
+        }
+        Some(Arc::clone(&current.1))
+    }
+}
+
+/// Parses a PEM chain and key and checks that they belong together.
+fn certified_key(
+    cert: &[u8],
+    key: &[u8],
+    provider: &CryptoProvider,
+) -> Result<CertifiedKey, SecurityError> {
+    let chain = read_certs(cert, "cert_file", "the certificate")?;
+    let key = PrivateKeyDer::from_pem_slice(key).map_err(|_| {
+        SecurityError::new(
+            "key_file",
+            "holds no PEM private key (PKCS#8, PKCS#1 or SEC1)".into(),
+        )
+    })?;
+    CertifiedKey::from_der(chain, key, provider).map_err(|e| {
+        SecurityError::new(
+            "key_file",
+            format!("does not match the certificate or is unusable: {e}"),
+        )
+    })
+}
+
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
@@ -86,7 +147,9 @@ impl TlsConfig {
     }
 
     /// Reads a PEM certificate chain and private key (PKCS#8, PKCS#1 or SEC1), and for client
-    /// verification the PEM CA bundle.
+    /// verification the PEM CA bundle. The certificate and key are read again on the first
+    /// handshake after either file changed, so rotating them needs no restart (the client CA
+    /// is read once).
     pub fn from_pem_files(
         cert_file: impl AsRef<Path>,
         key_file: impl AsRef<Path>,
@@ -99,7 +162,18 @@ impl TlsConfig {
         let ca = client_ca_file
             .map(|p| read_file(p, "client_ca_file"))
             .transpose()?;
-        Self::from_pem(&cert, &key, min_version, client_auth, ca.as_deref())
+        let files = (
+            cert_file.as_ref().to_path_buf(),
+            key_file.as_ref().to_path_buf(),
+        );
+        Self::build(
+            &cert,
+            &key,
+            Some(files),
+            min_version,
+            client_auth,
+            ca.as_deref(),
+        )
     }
 
     /// Like [`from_pem_files`](Self::from_pem_files), from PEM text.
@@ -110,18 +184,30 @@ impl TlsConfig {
         client_auth: ClientAuth,
         client_ca: Option<&[u8]>,
     ) -> Result<Self, SecurityError> {
-        let chain = read_certs(cert, "cert_file", "the certificate")?;
-        let key = PrivateKeyDer::from_pem_slice(key).map_err(|_| {
-            SecurityError::new(
-                "key_file",
-                "holds no PEM private key (PKCS#8, PKCS#1 or SEC1)".into(),
-            )
-        })?;
+        Self::build(cert, key, None, min_version, client_auth, client_ca)
+    }
+
+    /// `files`: where `cert` and `key` were read from, to follow their changes.
+    pub(crate) fn build(
+        cert: &[u8],
+        key: &[u8],
+        files: Option<(PathBuf, PathBuf)>,
+        min_version: MinVersion,
+        client_auth: ClientAuth,
+        client_ca: Option<&[u8]>,
+    ) -> Result<Self, SecurityError> {
+        let provider = provider();
+        let certified = certified_key(cert, key, &provider)?;
+        let resolver = ServerCert {
+            current: Mutex::new((files.as_ref().and_then(modified), Arc::new(certified))),
+            files,
+            provider: Arc::clone(&provider),
+        };
         let versions: &[&'static rustls::SupportedProtocolVersion] = match min_version {
             MinVersion::Tls12 => &[&rustls::version::TLS13, &rustls::version::TLS12],
             MinVersion::Tls13 => &[&rustls::version::TLS13],
         };
-        let builder = ServerConfig::builder_with_provider(provider())
+        let builder = ServerConfig::builder_with_provider(Arc::clone(&provider))
             .with_protocol_versions(versions)
             .map_err(|e| SecurityError::new("min_version", e.to_string()))?;
         let builder = match client_auth {
@@ -139,8 +225,10 @@ impl TlsConfig {
                         .add(cert)
                         .map_err(|e| SecurityError::new("client_ca_file", e.to_string()))?;
                 }
-                let verifier =
-                    WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider());
+                let verifier = WebPkiClientVerifier::builder_with_provider(
+                    Arc::new(roots),
+                    Arc::clone(&provider),
+                );
                 let verifier = if client_auth == ClientAuth::VerifyIfGiven {
                     verifier.allow_unauthenticated()
                 } else {
@@ -152,12 +240,7 @@ impl TlsConfig {
                 builder.with_client_cert_verifier(verifier)
             }
         };
-        let mut server = builder.with_single_cert(chain, key).map_err(|e| {
-            SecurityError::new(
-                "key_file",
-                format!("does not match the certificate or is unusable: {e}"),
-            )
-        })?;
+        let mut server = builder.with_cert_resolver(Arc::new(resolver));
         server.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         Ok(Self {
             server: Arc::new(server),

@@ -198,6 +198,7 @@ fn tls_config(
     tls: TlsFile,
     resolve: &dyn Fn(&str) -> PathBuf,
 ) -> Result<Option<TlsConfig>, SecurityError> {
+    // The PEM text, and the file it came from (None when inline).
     let pem = |inline: Option<String>, file: Option<String>, name: &'static str| match (
         inline,
         file.filter(|f| !f.is_empty()),
@@ -206,8 +207,11 @@ fn tls_config(
             name,
             "give either the file or the inline value, not both".into(),
         )),
-        (Some(text), None) if !text.is_empty() => Ok(Some(text.into_bytes())),
-        (_, Some(path)) => read_file(&resolve(&path), name).map(Some),
+        (Some(text), None) if !text.is_empty() => Ok(Some((text.into_bytes(), None))),
+        (_, Some(path)) => {
+            let path = resolve(&path);
+            read_file(&path, name).map(|pem| Some((pem, Some(path))))
+        }
         _ => Ok(None),
     };
     let cert = pem(tls.cert, tls.cert_file, "tls_server_config.cert_file")?;
@@ -216,7 +220,8 @@ fn tls_config(
         tls.client_ca,
         tls.client_ca_file,
         "tls_server_config.client_ca_file",
-    )?;
+    )?
+    .map(|(pem, _)| pem);
     if tls
         .client_allowed_sans
         .as_ref()
@@ -267,17 +272,20 @@ fn tls_config(
     }
     match (cert, key) {
         (None, None) if ca.is_none() && client_auth == ClientAuth::None => Ok(None),
-        (Some(cert), Some(key)) => {
-            let config = TlsConfig::from_pem(&cert, &key, min_version, client_auth, ca.as_deref())
-                .map_err(|e| SecurityError {
-                    field: match e.field {
-                        "cert_file" => "tls_server_config.cert_file",
-                        "key_file" => "tls_server_config.key_file",
-                        "client_ca_file" => "tls_server_config.client_ca_file",
-                        _ => "tls_server_config",
-                    },
-                    message: e.message,
-                })?;
+        (Some((cert, cert_file)), Some((key, key_file))) => {
+            // Follow the files' changes only when both are files.
+            let files = cert_file.zip(key_file);
+            let config =
+                TlsConfig::build(&cert, &key, files, min_version, client_auth, ca.as_deref())
+                    .map_err(|e| SecurityError {
+                        field: match e.field {
+                            "cert_file" => "tls_server_config.cert_file",
+                            "key_file" => "tls_server_config.key_file",
+                            "client_ca_file" => "tls_server_config.client_ca_file",
+                            _ => "tls_server_config",
+                        },
+                        message: e.message,
+                    })?;
             Ok(Some(config))
         }
         (None, _) => Err(SecurityError::new(
