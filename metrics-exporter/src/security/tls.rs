@@ -56,6 +56,9 @@ impl fmt::Debug for TlsConfig {
     }
 }
 
+/// The modification times of the certificate and key files.
+type Stamps = (SystemTime, SystemTime);
+
 /// The server certificate and key; when they came from files, re-read on the first handshake
 /// after either file changed (as exporter-toolkit does), so a rotated certificate is served
 /// without a restart. A broken rewrite keeps the previous pair.
@@ -63,10 +66,10 @@ impl fmt::Debug for TlsConfig {
 struct ServerCert {
     files: Option<(PathBuf, PathBuf)>,
     provider: Arc<CryptoProvider>,
-    current: Mutex<(Option<(SystemTime, SystemTime)>, Arc<CertifiedKey>)>,
+    current: Mutex<(Option<Stamps>, Arc<CertifiedKey>)>,
 }
 
-fn modified(files: &(PathBuf, PathBuf)) -> Option<(SystemTime, SystemTime)> {
+fn modified(files: &(PathBuf, PathBuf)) -> Option<Stamps> {
     let stamp = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
     Some((stamp(&files.0)?, stamp(&files.1)?))
 }
