@@ -240,6 +240,7 @@ async fn the_stack_scrapes_evaluates_shows_and_alerts_on_the_quickstart() {
     );
     assert_warning_inhibited(&webhook, &stack.alertmanager_url, PROBE_FAILING).await;
     assert_probes_of_the_quickstart_succeed(&prometheus).await;
+    assert_certificate_alerts_inhibit_down_to_the_tightest(&stack.alertmanager_url).await;
 
     assert_watchdog_delivered(&webhook).await;
     let rules = count_rules("prometheus/rules/recording.yml")
@@ -331,6 +332,74 @@ async fn assert_warning_inhibited(
         "the inhibited {} warning was delivered",
         expected.alertname
     );
+}
+
+/// The shipped inhibition of the certificate alerts, in the real Alertmanager: alerts posted to
+/// its API as Prometheus would send them, for a certificate with 3 days left (all three
+/// thresholds crossed) and one with 10 days left (21d and 14d). Only the tightest of each is
+/// active; a target's critical does not silence another target's warning.
+async fn assert_certificate_alerts_inhibit_down_to_the_tightest(alertmanager: &str) {
+    let alert = |target: &str, within: &str, severity: &str| {
+        serde_json::json!({
+            "labels": {
+                "alertname": "ProbeCertificateExpiring",
+                "job": "prober",
+                "instance": "127.0.0.1:1",
+                "target": target,
+                "expires_within": within,
+                "severity": severity,
+            },
+            "annotations": {"summary": "posted by the test"},
+        })
+    };
+    let posted = [
+        alert("cert-3-days", "21d", "warning"),
+        alert("cert-3-days", "14d", "warning"),
+        alert("cert-3-days", "7d", "critical"),
+        alert("cert-10-days", "21d", "warning"),
+        alert("cert-10-days", "14d", "warning"),
+    ];
+    let response = reqwest::Client::new()
+        .post(format!("{alertmanager}/api/v2/alerts"))
+        .json(&posted)
+        .send()
+        .await
+        .expect("post alerts to Alertmanager");
+    assert!(response.status().is_success(), "{response:?}");
+    let expected = [
+        ("cert-3-days", "21d", "suppressed"),
+        ("cert-3-days", "14d", "suppressed"),
+        ("cert-3-days", "7d", "active"),
+        ("cert-10-days", "21d", "suppressed"),
+        ("cert-10-days", "14d", "active"),
+    ];
+    wait_for(
+        "certificate alerts inhibited down to the tightest",
+        Duration::from_secs(10),
+        async || {
+            let alerts = get_json(&format!("{alertmanager}/api/v2/alerts")).await;
+            let states: Vec<String> = expected
+                .iter()
+                .map(|(target, within, _)| {
+                    alerts
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .find(|a| {
+                            a["labels"]["target"] == *target
+                                && a["labels"]["expires_within"] == *within
+                        })
+                        .map(|a| a["status"]["state"].as_str().unwrap_or_default().to_owned())
+                        .unwrap_or_default()
+                })
+                .collect();
+            states
+                .iter()
+                .zip(&expected)
+                .all(|(state, (_, _, wanted))| state == wanted)
+        },
+    )
+    .await;
 }
 
 /// The prober's own results, as Prometheus scraped them: the quickstart's pages answer 200,
