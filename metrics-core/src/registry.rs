@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use prometheus_client::collector::Collector;
@@ -37,6 +38,7 @@ use crate::encoding::{
 #[derive(Clone, Debug)]
 pub struct MetricsRegistry {
     inner: Arc<RwLock<Inner>>,
+    last_len: Arc<AtomicUsize>,
 }
 
 struct Inner {
@@ -93,8 +95,11 @@ impl MetricsRegistry {
 
     /// Renders every registered metric in `format`.
     pub fn encode(&self, format: Format) -> Result<String, fmt::Error> {
-        let mut out = String::new();
+        // Start at the last scrape's size: growing a large buffer copies it each time.
+        let mut out = String::with_capacity(self.last_len.load(Ordering::Relaxed));
         self.encode_into(format, &mut out)?;
+        self.last_len
+            .store(out.len() + out.len() / 16, Ordering::Relaxed);
         Ok(out)
     }
 
@@ -209,6 +214,7 @@ impl MetricsRegistryBuilder {
             registry.register_collector(Box::new(ProcessCollector::new()));
         }
         Ok(MetricsRegistry {
+            last_len: Arc::default(),
             inner: Arc::new(RwLock::new(Inner {
                 registry,
                 text: Vec::new(),

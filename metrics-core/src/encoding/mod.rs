@@ -7,4 +7,4 @@ mod writer;
 pub use format::Format;
 pub use text004::openmetrics_to_prometheus_text;
 pub(crate) use writer::push_float;
-pub use writer::{render_labels, EncodeText, Kind, TextWriter, Value};
+pub use writer::{render_labels, EncodeText, Kind, LinePrefix, TextWriter, Value};

@@ -48,6 +48,11 @@ impl<'a> TextWriter<'a> {
         self.format
     }
 
+    /// Length of the rendered constant labels, for size estimates.
+    pub fn const_labels_len(&self) -> usize {
+        self.const_labels.len()
+    }
+
     /// Reserves room for `additional` more bytes.
     pub fn reserve(&mut self, additional: usize) {
         self.out.reserve(additional);
@@ -79,6 +84,33 @@ impl<'a> TextWriter<'a> {
             out.push_str(unit);
             out.push('\n');
         }
+    }
+
+    /// Renders into `prefix` the start of lines for `name` + `suffix` with the constant labels
+    /// and `labels`; finish each line with [`line`](Self::line).
+    pub fn line_prefix(&self, prefix: &mut LinePrefix, name: &str, suffix: &str, labels: &str) {
+        prefix.text.clear();
+        prefix.text.push_str(name);
+        prefix.text.push_str(suffix);
+        prefix.open = false;
+        for part in [self.const_labels, labels] {
+            if !part.is_empty() {
+                prefix.text.push(if prefix.open { ',' } else { '{' });
+                prefix.text.push_str(part);
+                prefix.open = true;
+            }
+        }
+    }
+
+    /// Writes `prefix`, `tail` (from [`LinePrefix::extra_label_tail`] or
+    /// [`LinePrefix::plain_tail`]), the value and a newline.
+    #[inline]
+    pub fn line(&mut self, prefix: &LinePrefix, tail: &str, value: Value) {
+        let out = &mut *self.out;
+        out.push_str(&prefix.text);
+        out.push_str(tail);
+        push_value(out, value);
+        out.push('\n');
     }
 
     /// Writes one sample line: `name` + `suffix`, the constant labels, `labels` (pre-rendered,
@@ -116,12 +148,43 @@ impl<'a> TextWriter<'a> {
             out.push('}');
         }
         out.push(' ');
-        match value {
-            Value::Unsigned(v) => out.push_str(itoa::Buffer::new().format(v)),
-            Value::Signed(v) => out.push_str(itoa::Buffer::new().format(v)),
-            Value::Float(v) => push_float(out, v),
-        }
+        push_value(out, value);
         out.push('\n');
+    }
+}
+
+#[inline]
+fn push_value(out: &mut String, value: Value) {
+    match value {
+        Value::Unsigned(v) => out.push_str(itoa::Buffer::new().format(v)),
+        Value::Signed(v) => out.push_str(itoa::Buffer::new().format(v)),
+        Value::Float(v) => push_float(out, v),
+    }
+}
+
+/// The start of sample lines repeated for one series (`name{labels`), rendered once per scrape
+/// so each line costs a few copies instead of one per label. See [`TextWriter::line_prefix`].
+#[derive(Debug, Default)]
+pub struct LinePrefix {
+    text: String,
+    /// Whether `text` opened a `{` that each line must close.
+    open: bool,
+}
+
+impl LinePrefix {
+    /// What follows the prefix for an extra label `key="value"` and the value's separator.
+    pub fn extra_label_tail(&self, key: &str, value: &str) -> String {
+        let opening = if self.open { ',' } else { '{' };
+        format!("{opening}{key}=\"{value}\"}} ")
+    }
+
+    /// What follows the prefix when no label is added.
+    pub fn plain_tail(&self) -> &'static str {
+        if self.open {
+            "} "
+        } else {
+            " "
+        }
     }
 }
 
@@ -200,6 +263,36 @@ mod tests {
         w.sample("g", "", "", None, Value::Signed(-2));
         assert!(om.contains("# UNIT lat_seconds seconds\n"));
         assert!(om.ends_with("g -2\n"));
+    }
+
+    #[test]
+    fn line_prefixes_render_the_same_lines_as_samples() {
+        for (consts, labels) in [
+            ("", ""),
+            ("e=\"1\"", ""),
+            ("", "a=\"b\""),
+            ("e=\"1\"", "a=\"b\""),
+        ] {
+            let (mut by_sample, mut by_prefix) = (String::new(), String::new());
+            let mut w = TextWriter::new(&mut by_sample, Format::OpenMetrics, consts);
+            w.sample(
+                "h",
+                "_bucket",
+                labels,
+                Some(("le", "0.5")),
+                Value::Unsigned(2),
+            );
+            w.sample("h", "_sum", labels, None, Value::Float(1.5));
+            let mut w = TextWriter::new(&mut by_prefix, Format::OpenMetrics, consts);
+            let mut bucket = LinePrefix::default();
+            w.line_prefix(&mut bucket, "h", "_bucket", labels);
+            let tail = bucket.extra_label_tail("le", "0.5");
+            w.line(&bucket, &tail, Value::Unsigned(2));
+            let mut sum = LinePrefix::default();
+            w.line_prefix(&mut sum, "h", "_sum", labels);
+            w.line(&sum, sum.plain_tail(), Value::Float(1.5));
+            assert_eq!(by_sample, by_prefix);
+        }
     }
 
     #[test]

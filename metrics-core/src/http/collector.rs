@@ -11,7 +11,7 @@ use prometheus_client::registry::Unit;
 
 use super::series::Series;
 use super::server_metrics::HttpServerMetrics;
-use super::{MethodLabel, RouteHandle};
+use super::MethodLabel;
 use crate::metric::{encode_snapshot, HistogramSnapshot};
 
 pub(super) const DURATION_HELP: &str =
@@ -110,22 +110,13 @@ impl HttpServerMetrics {
     /// Every regular series with a snapshot of its histogram, ordered by route then key, so the
     /// histogram and the counter are encoded from the same numbers.
     pub(super) fn snapshot(&self) -> Vec<(Arc<Series>, HistogramSnapshot)> {
-        let shared = &self.shared;
-        let routes = shared.routes.load();
-        let mut handles: Vec<RouteHandle> = routes.values().map(|h| (**h).clone()).collect();
-        handles.push(shared.unmatched.clone());
-        handles.sort_by(|a, b| a.name().cmp(b.name()));
-        let mut rows = Vec::new();
-        for handle in &handles {
-            let map = handle.0.series.load();
-            let mut keyed: Vec<_> = map.iter().collect();
-            keyed.sort_by_key(|(key, _)| **key);
-            rows.extend(
-                keyed
-                    .into_iter()
-                    .map(|(_, series)| (series.clone(), series.duration.snapshot())),
-            );
-        }
-        rows
+        let mut all = self.shared.counters.series.values();
+        all.sort_by(|a, b| a.route_name().cmp(b.route_name()).then(a.key.cmp(&b.key)));
+        all.into_iter()
+            .map(|series| {
+                let snapshot = series.duration.snapshot();
+                (series, snapshot)
+            })
+            .collect()
     }
 }

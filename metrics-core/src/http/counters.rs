@@ -4,7 +4,10 @@
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 
 use super::series::{Series, SeriesKey, SeriesLabelSet};
-use crate::metric::Buckets;
+use crate::metric::{Buckets, LabelSetMap};
+
+/// A series' identity across routes: the route's number and the packed method/status/outcome.
+pub(super) type GlobalSeriesKey = (u32, SeriesKey);
 
 #[derive(Debug)]
 pub(super) struct Counters {
@@ -12,6 +15,9 @@ pub(super) struct Counters {
     pub(super) max_label_sets: usize,
     /// Label sets created so far, across routes (the cardinality budget).
     pub(super) series_count: AtomicUsize,
+    /// Every series of every route. One map for all routes keeps a route cheap (a few hundred
+    /// bytes) where a map per route would cost kilobytes.
+    pub(super) series: LabelSetMap<GlobalSeriesKey, Series>,
     /// Where new label sets go once `max_label_sets` is reached.
     pub(super) overflow_series: Series,
     pub(super) active_requests: [AtomicI64; 10],
@@ -29,6 +35,7 @@ impl Counters {
                 SeriesLabelSet::Overflow,
                 buckets.clone(),
             ),
+            series: LabelSetMap::new(),
             buckets,
             max_label_sets,
             series_count: AtomicUsize::new(0),

@@ -5,7 +5,6 @@ use std::sync::{Arc, OnceLock};
 use super::counters::Counters;
 use super::series::{Series, SeriesKey, SeriesLabelSet, SeriesLabels};
 use super::{MethodLabel, Outcome};
-use crate::metric::CowMap;
 
 /// Slots of the per-route cache in front of the series map. Most routes see a handful of
 /// method/status pairs, so nearly every request hits here.
@@ -32,7 +31,8 @@ pub struct RouteHandle(pub(super) Arc<RouteSlot>);
 #[derive(Debug)]
 pub(super) struct RouteSlot {
     pub(super) name: Arc<str>,
-    pub(super) series: CowMap<SeriesKey, Series>,
+    /// Distinguishes this route's series in the shared series map.
+    id: u32,
     cache: [OnceLock<Arc<Series>>; CACHE_SLOTS],
     pub(super) counters: Arc<Counters>,
     /// The slot that collects routes beyond the cardinality cap.
@@ -40,10 +40,10 @@ pub(super) struct RouteSlot {
 }
 
 impl RouteHandle {
-    pub(super) fn new(name: Arc<str>, counters: Arc<Counters>, is_overflow: bool) -> Self {
+    pub(super) fn new(id: u32, name: Arc<str>, counters: Arc<Counters>, is_overflow: bool) -> Self {
         Self(Arc::new(RouteSlot {
             name,
-            series: CowMap::new(),
+            id,
             cache: Default::default(),
             counters,
             is_overflow,
@@ -99,14 +99,16 @@ impl RouteSlot {
         if self.is_overflow {
             return None;
         }
-        self.series.get_or_try_insert(&key, |_| {
-            if !self.counters.reserve_label_set() {
-                return None;
-            }
-            let labels = SeriesLabels::new(self.name.clone(), method, status, outcome);
-            let labels = SeriesLabelSet::Regular(labels);
-            let series = Series::new(key, labels, self.counters.buckets.clone());
-            Some((key, Arc::new(series)))
-        })
+        self.counters
+            .series
+            .get_or_try_insert(&(self.id, key), |_| {
+                if !self.counters.reserve_label_set() {
+                    return None;
+                }
+                let labels = SeriesLabels::new(self.name.clone(), method, status, outcome);
+                let labels = SeriesLabelSet::Regular(labels);
+                let series = Series::new(key, labels, self.counters.buckets.clone());
+                Some(((self.id, key), Arc::new(series)))
+            })
     }
 }

@@ -151,6 +151,14 @@ pub(crate) struct Series {
 }
 
 impl Series {
+    /// The route label, for ordering (empty for the overflow series).
+    pub(crate) fn route_name(&self) -> &str {
+        match &self.labels {
+            SeriesLabelSet::Regular(labels) => &labels.route,
+            SeriesLabelSet::Overflow => "",
+        }
+    }
+
     pub(crate) fn new(key: SeriesKey, labels: SeriesLabelSet, buckets: Buckets) -> Self {
         Self {
             key,

@@ -1,11 +1,11 @@
 //! [`HttpServerMetrics`]: the `http_server_*` families of one server (or group of servers).
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use super::counters::Counters;
 use super::{ActiveRequest, ConnectionGuard, RouteHandle};
-use crate::metric::{Buckets, CowMap};
+use crate::metric::{Buckets, LabelSetMap};
 use crate::registry::MetricsRegistry;
 
 /// The route label of requests that matched no route.
@@ -41,10 +41,11 @@ pub struct HttpServerMetrics {
 #[derive(Debug)]
 pub(super) struct Shared {
     pub(super) counters: Arc<Counters>,
-    pub(super) routes: CowMap<Box<str>, RouteHandle>,
+    pub(super) routes: LabelSetMap<Box<str>, RouteHandle>,
     pub(super) unmatched: RouteHandle,
     /// Collects routes beyond the cardinality cap.
     pub(super) overflow_route: RouteHandle,
+    next_route_id: AtomicU32,
 }
 
 /// Configures [`HttpServerMetrics`].
@@ -86,9 +87,10 @@ impl HttpServerMetricsBuilder {
         let counters = Arc::new(Counters::new(self.buckets, self.max_label_sets));
         HttpServerMetrics {
             shared: Arc::new(Shared {
-                routes: CowMap::new(),
-                unmatched: RouteHandle::new(UNMATCHED_ROUTE.into(), counters.clone(), false),
-                overflow_route: RouteHandle::new("_overflow".into(), counters.clone(), true),
+                routes: LabelSetMap::new(),
+                unmatched: RouteHandle::new(0, UNMATCHED_ROUTE.into(), counters.clone(), false),
+                overflow_route: RouteHandle::new(1, "_overflow".into(), counters.clone(), true),
+                next_route_id: AtomicU32::new(2),
                 counters,
             }),
         }
@@ -129,7 +131,9 @@ impl HttpServerMetrics {
             .routes
             .get_or_try_insert(template, |routes| {
                 (routes < shared.counters.max_label_sets).then(|| {
-                    let handle = RouteHandle::new(template.into(), shared.counters.clone(), false);
+                    let id = shared.next_route_id.fetch_add(1, Ordering::Relaxed);
+                    let counters = shared.counters.clone();
+                    let handle = RouteHandle::new(id, template.into(), counters, false);
                     (template.into(), Arc::new(handle))
                 })
             })

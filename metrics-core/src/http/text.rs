@@ -1,6 +1,7 @@
 //! The fast text encoding of the HTTP server families (see [`EncodeText`]).
 
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use super::collector::{
     ACTIVE_CONNECTIONS_HELP, ACTIVE_REQUESTS_HELP, CONNECTIONS_HELP, DURATION_HELP, OVERFLOW_HELP,
@@ -8,7 +9,7 @@ use super::collector::{
 };
 use super::series::Series;
 use super::{HttpServerMetrics, MethodLabel};
-use crate::encoding::{EncodeText, Kind, TextWriter, Value};
+use crate::encoding::{EncodeText, Kind, LinePrefix, TextWriter, Value};
 
 const DURATION: &str = "http_server_request_duration_seconds";
 const REQUESTS: &str = "http_server_requests";
@@ -19,55 +20,54 @@ impl EncodeText for HttpServerMetrics {
         let counters = &shared.counters;
         let le = counters.buckets.le_labels();
 
-        // Load every route's series map once: both passes below walk the same snapshot in the
-        // same order, so each counter equals its histogram's `_count` exactly.
-        let routes = shared.routes.load();
-        let maps: Vec<_> = routes
-            .values()
-            .map(|route| route.0.series.load())
-            .chain(std::iter::once(shared.unmatched.0.series.load()))
-            .collect();
+        // Collect the series once: both passes below walk the same list, so each counter equals
+        // its histogram's `_count` exactly even while label sets are being added.
+        let mut all: Vec<Arc<Series>> = counters.series.values();
+        // Visit series in allocation order: neighbours in memory are read one after another,
+        // which the prefetcher rewards once there are more series than cache.
+        all.sort_unstable_by_key(|series| Arc::as_ptr(series) as usize);
         let overflow = &counters.overflow_series;
-        let series_count: usize = maps.iter().map(|m| m.len()).sum();
-        // Roughly 120 bytes per line, buckets + 2 lines per histogram, 1 per counter.
-        w.reserve(series_count * (le.len() + 3) * 120);
+        // Size the output once: growing a buffer of many megabytes copies it each time.
+        let per_line = DURATION.len() + w.const_labels_len() + 48;
+        let bytes: usize = all
+            .iter()
+            .map(|series| (le.len() + 3) * (per_line + series.labels_text.len()))
+            .sum();
+        w.reserve(bytes);
 
-        let mut totals: Vec<u64> = Vec::with_capacity(series_count + 1);
+        let mut totals: Vec<u64> = Vec::with_capacity(all.len() + 1);
         let mut counts: Vec<u64> = Vec::with_capacity(le.len());
+        let (mut bucket, mut sum, mut count) = (
+            LinePrefix::default(),
+            LinePrefix::default(),
+            LinePrefix::default(),
+        );
+        // Every series has labels (at least method and route, or the overflow label), so the
+        // `le` tails rendered for the first one fit them all.
+        let mut bucket_tails: Vec<String> = Vec::new();
         w.family(DURATION, Kind::Histogram, DURATION_HELP, Some("seconds"));
         let mut write_histogram = |series: &Series, totals: &mut Vec<u64>| {
-            let sum = series.duration.read_into(&mut counts);
-            let mut cumulative = 0;
-            for (count, le) in counts.iter().zip(le) {
-                cumulative += count;
-                w.sample(
-                    DURATION,
-                    "_bucket",
-                    &series.labels_text,
-                    Some(("le", le)),
-                    Value::Unsigned(cumulative),
-                );
+            w.line_prefix(&mut bucket, DURATION, "_bucket", &series.labels_text);
+            w.line_prefix(&mut sum, DURATION, "_sum", &series.labels_text);
+            w.line_prefix(&mut count, DURATION, "_count", &series.labels_text);
+            if bucket_tails.is_empty() {
+                bucket_tails = le
+                    .iter()
+                    .map(|le| bucket.extra_label_tail("le", le))
+                    .collect();
             }
-            w.sample(
-                DURATION,
-                "_sum",
-                &series.labels_text,
-                None,
-                Value::Float(sum),
-            );
-            w.sample(
-                DURATION,
-                "_count",
-                &series.labels_text,
-                None,
-                Value::Unsigned(cumulative),
-            );
+            let total_sum = series.duration.read_into(&mut counts);
+            let mut cumulative = 0;
+            for (count, tail) in counts.iter().zip(&bucket_tails) {
+                cumulative += count;
+                w.line(&bucket, tail, Value::Unsigned(cumulative));
+            }
+            w.line(&sum, sum.plain_tail(), Value::Float(total_sum));
+            w.line(&count, count.plain_tail(), Value::Unsigned(cumulative));
             totals.push(cumulative);
         };
-        for map in &maps {
-            for series in map.values() {
-                write_histogram(series, &mut totals);
-            }
+        for series in &all {
+            write_histogram(series, &mut totals);
         }
         let overflowed = overflow.duration.snapshot().count();
         if overflowed > 0 {
@@ -75,7 +75,7 @@ impl EncodeText for HttpServerMetrics {
         }
 
         w.family(REQUESTS, Kind::Counter, REQUESTS_HELP, None);
-        let regular = maps.iter().flat_map(|map| map.values().map(|s| &**s));
+        let regular = all.iter().map(|series| &**series);
         let with_overflow = regular.chain((overflowed > 0).then_some(overflow));
         for (series, total) in with_overflow.zip(&totals) {
             w.sample(

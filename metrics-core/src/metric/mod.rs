@@ -5,10 +5,10 @@
 //! map, so this module replaces those two on the hot path.
 
 mod buckets;
-mod cow_map;
 mod histogram;
+mod label_set_map;
 
 pub use buckets::{Buckets, BucketsError, OTEL_HTTP_DURATION_SECONDS};
-pub(crate) use cow_map::CowMap;
 pub(crate) use histogram::encode_snapshot;
 pub use histogram::{Histogram, HistogramCore, HistogramSnapshot};
+pub(crate) use label_set_map::LabelSetMap;

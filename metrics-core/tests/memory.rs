@@ -1,0 +1,100 @@
+//! Memory: what one label set costs, and no growth when the same label sets are recorded
+//! forever. A counting global allocator tracks live bytes.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicIsize, Ordering};
+
+use metrics_core::http::Outcome;
+use metrics_core::{Format, HttpServerMetrics, MetricsRegistry};
+
+struct LiveBytes;
+
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+// SAFETY: forwards every call to the system allocator unchanged; only tracks sizes.
+#[allow(unsafe_code)]
+unsafe impl GlobalAlloc for LiveBytes {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: LiveBytes = LiveBytes;
+
+fn live() -> isize {
+    LIVE.load(Ordering::Relaxed)
+}
+
+fn record(http: &HttpServerMetrics, route: &str, status: u16) {
+    let mut request = http.start_request(&http::Method::GET, Some(route));
+    request.set_status(status);
+    request.finish(Outcome::Completed);
+}
+
+// One test function: the allocator counts every thread, so parallel tests would disturb it.
+#[test]
+fn label_set_cost_is_bounded_and_steady_state_does_not_grow() {
+    let http = HttpServerMetrics::builder().build();
+    let routes: Vec<String> = (0..1_000).map(|i| format!("/route/{i:04}")).collect();
+    record(&http, "/warm", 200);
+
+    // New series on one route (statuses 200..=599): the histogram label set alone.
+    let before = live();
+    for status in 200..600 {
+        record(&http, "/warm", status);
+    }
+    let per_series = (live() - before) / 400;
+
+    // New routes, one series each: route handle plus its series.
+    let before = live();
+    for route in &routes {
+        record(&http, route, 200);
+    }
+    let per_route = (live() - before) / routes.len() as isize;
+    println!("bytes per histogram label set: {per_series} (on an existing route), {per_route} (new route)");
+    assert!(per_series < 2_048, "{per_series} bytes per label set");
+    assert!(per_route < 8_192, "{per_route} bytes per route");
+
+    // The same label sets recorded again and again: not one byte more.
+    let before = live();
+    for _ in 0..200 {
+        for route in &routes {
+            record(&http, route, 200);
+        }
+        for status in 200..600 {
+            record(&http, "/warm", status);
+        }
+    }
+    assert_eq!(live() - before, 0, "live bytes grew in steady state");
+
+    // Scrapes free what they allocate.
+    let registry = MetricsRegistry::builder()
+        .process_metrics(false)
+        .build()
+        .expect("registry");
+    registry.register_text(http.clone());
+    let text = registry.encode(Format::PrometheusText).expect("encode");
+    drop(text);
+    let before = live();
+    for _ in 0..5 {
+        drop(registry.encode(Format::OpenMetrics).expect("encode"));
+    }
+    assert_eq!(live() - before, 0, "scrapes leaked");
+}
