@@ -339,26 +339,30 @@ async fn assert_warning_inhibited(
 /// thresholds crossed) and one with 10 days left (21d and 14d). Only the tightest of each is
 /// active; a target's critical does not silence another target's warning.
 async fn assert_certificate_alerts_inhibit_down_to_the_tightest(alertmanager: &str) {
-    let alert = |target: &str, within: &str, severity: &str| {
-        serde_json::json!({
-            "labels": {
-                "alertname": "ProbeCertificateExpiring",
-                "job": "prober",
-                "instance": "127.0.0.1:1",
-                "target": target,
-                "expires_within": within,
-                "severity": severity,
-            },
-            "annotations": {"summary": "posted by the test"},
-        })
-    };
-    let posted = [
-        alert("cert-3-days", "21d", "warning"),
-        alert("cert-3-days", "14d", "warning"),
-        alert("cert-3-days", "7d", "critical"),
-        alert("cert-10-days", "21d", "warning"),
-        alert("cert-10-days", "14d", "warning"),
+    // Target, threshold, severity, and the state Alertmanager should give the alert.
+    let expected = [
+        ("cert-3-days", "21d", "warning", "suppressed"),
+        ("cert-3-days", "14d", "warning", "suppressed"),
+        ("cert-3-days", "7d", "critical", "active"),
+        ("cert-10-days", "21d", "warning", "suppressed"),
+        ("cert-10-days", "14d", "warning", "active"),
     ];
+    let posted: Vec<Value> = expected
+        .iter()
+        .map(|(target, within, severity, _)| {
+            serde_json::json!({
+                "labels": {
+                    "alertname": "ProbeCertificateExpiring",
+                    "job": "prober",
+                    "instance": "127.0.0.1:1",
+                    "target": target,
+                    "expires_within": within,
+                    "severity": severity,
+                },
+                "annotations": {"summary": "posted by the test"},
+            })
+        })
+        .collect();
     let response = reqwest::Client::new()
         .post(format!("{alertmanager}/api/v2/alerts"))
         .json(&posted)
@@ -366,13 +370,6 @@ async fn assert_certificate_alerts_inhibit_down_to_the_tightest(alertmanager: &s
         .await
         .expect("post alerts to Alertmanager");
     assert!(response.status().is_success(), "{response:?}");
-    let expected = [
-        ("cert-3-days", "21d", "suppressed"),
-        ("cert-3-days", "14d", "suppressed"),
-        ("cert-3-days", "7d", "active"),
-        ("cert-10-days", "21d", "suppressed"),
-        ("cert-10-days", "14d", "active"),
-    ];
     wait_for(
         "certificate alerts inhibited down to the tightest",
         Duration::from_secs(10),
@@ -380,7 +377,7 @@ async fn assert_certificate_alerts_inhibit_down_to_the_tightest(alertmanager: &s
             let alerts = get_json(&format!("{alertmanager}/api/v2/alerts")).await;
             let states: Vec<String> = expected
                 .iter()
-                .map(|(target, within, _)| {
+                .map(|(target, within, _, _)| {
                     alerts
                         .as_array()
                         .into_iter()
@@ -396,7 +393,7 @@ async fn assert_certificate_alerts_inhibit_down_to_the_tightest(alertmanager: &s
             states
                 .iter()
                 .zip(&expected)
-                .all(|(state, (_, _, wanted))| state == wanted)
+                .all(|(state, (_, _, _, wanted))| state == wanted)
         },
     )
     .await;
