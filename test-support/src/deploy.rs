@@ -69,7 +69,8 @@ pub struct ProberConfig {
 }
 
 /// The `metrics-exporter` binary that cargo built next to this test, checked to be newer than
-/// the sources it is built from.
+/// the Rust sources it is built from (those of metrics-exporter and metrics-core: cargo
+/// rebuilds, and so touches, the binary when one of them is newer).
 ///
 /// Another package's binary is not available to a test through `CARGO_BIN_EXE_*`, and building
 /// it from the test would race with, or rebuild for other features than, the cargo that runs
@@ -95,10 +96,9 @@ pub fn prober_binary() -> PathBuf {
             )
         });
     let root = workspace();
-    let mut sources = vec![root.join("Cargo.lock")];
+    let mut sources = Vec::new();
     for package in ["metrics-exporter", "metrics-core"] {
-        sources.push(root.join(package).join("Cargo.toml"));
-        collect_files(&root.join(package).join("src"), &mut sources);
+        collect_rust_files(&root.join(package).join("src"), &mut sources);
     }
     for source in sources {
         let changed = std::fs::metadata(&source)
@@ -114,14 +114,14 @@ pub fn prober_binary() -> PathBuf {
     binary
 }
 
-/// Every file under `dir`, recursively.
-fn collect_files(dir: &Path, into: &mut Vec<PathBuf>) {
+/// Every `.rs` file under `dir`, recursively.
+fn collect_rust_files(dir: &Path, into: &mut Vec<PathBuf>) {
     let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("list {}: {e}", dir.display()));
     for entry in entries {
         let path = entry.expect("directory entry").path();
         if path.is_dir() {
-            collect_files(&path, into);
-        } else {
+            collect_rust_files(&path, into);
+        } else if path.extension().is_some_and(|ext| ext == "rs") {
             into.push(path);
         }
     }
@@ -135,8 +135,6 @@ pub struct NativeStack {
     pub prometheus_url: String,
     /// Alertmanager's base URL.
     pub alertmanager_url: String,
-    /// The prober's base URL (`/metrics`, `/ready`), when one runs.
-    pub prober_url: Option<String>,
     // Declared first so it is dropped first: the servers stop before their state directory goes.
     script: ProcessGroup,
     state: tempfile::TempDir,
@@ -171,17 +169,14 @@ impl NativeStack {
         if let Some(rules) = &config.extra_rules {
             command.env("EXTRA_RULES", rules);
         }
-        let mut prober_url = None;
         match &config.prober {
             Some(prober) => {
-                let addr = format!("127.0.0.1:{}", free_port());
                 command
                     .env("PROBER_BIN", &prober.binary)
-                    .env("PROBER_ADDR", &addr)
+                    .env("PROBER_ADDR", format!("127.0.0.1:{}", free_port()))
                     .env("PROBE_TARGETS", &prober.targets)
                     .env("PROBE_INTERVAL", &prober.interval)
                     .env_remove("TARGETS_FILE");
-                prober_url = Some(format!("http://{addr}"));
             }
             None => {
                 command.env("PROBER_BIN", "none");
@@ -190,7 +185,6 @@ impl NativeStack {
         let mut stack = Self {
             prometheus_url: format!("http://{prometheus_addr}"),
             alertmanager_url: format!("http://{alertmanager_addr}"),
-            prober_url,
             script: ProcessGroup::spawn(&mut command),
             state,
         };
