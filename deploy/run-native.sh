@@ -86,8 +86,10 @@ prometheus_bin="$(find_binary prometheus)" || die "prometheus is not installed (
 alertmanager_bin="$(find_binary prometheus-alertmanager alertmanager)" ||
   die "Alertmanager is not installed (apt-get install prometheus-alertmanager)"
 
+prober_off="no metrics-exporter binary: cargo build --release -p metrics-exporter, or set PROBER_BIN"
 if [ "$PROBER_BIN" = none ]; then
   PROBER_BIN=""
+  prober_off="PROBER_BIN=none"
 elif [ -n "$PROBER_BIN" ]; then
   [ -x "$PROBER_BIN" ] || die "PROBER_BIN: $PROBER_BIN is not an executable file"
 else
@@ -146,7 +148,7 @@ if [ -n "$PROBER_BIN" ]; then
   wait_ready prober "$PROBER_ADDR" /ready $! "$STATE_DIR/prober.log"
   prober_note="prober: http://$PROBER_ADDR/metrics, probing $PROBE_TARGETS"
 else
-  prober_note="prober: not started (no metrics-exporter binary: cargo build --release -p metrics-exporter, or set PROBER_BIN); the prober job stays down"
+  prober_note="prober: not started ($prober_off); the prober job stays down"
   echo "run-native.sh: $prober_note" >&2
 fi
 
