@@ -50,18 +50,17 @@ where
                 if let Some(active) = active.as_mut() {
                     active.set_status(status.as_u16());
                 }
-                let (parts, body) = response.into_parts();
                 // Servers never poll a body they will not send; waiting for its end would
                 // misreport these requests as aborted.
-                if *this.is_head || !status_has_body(status) || body.is_end_stream() {
-                    if let Some(active) = active.take() {
-                        active.finish(Outcome::Completed);
+                let bodiless = *this.is_head || !status_has_body(status);
+                Poll::Ready(Ok(response.map(|body| {
+                    if bodiless || body.is_end_stream() {
+                        if let Some(active) = active.take() {
+                            active.finish(Outcome::Completed);
+                        }
                     }
-                }
-                Poll::Ready(Ok(Response::from_parts(
-                    parts,
-                    ResponseBody::new(body, active),
-                )))
+                    ResponseBody::new(body, active)
+                })))
             }
             Err(error) => {
                 if let Some(active) = active {
