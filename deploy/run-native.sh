@@ -2,7 +2,8 @@
 # Runs the monitoring stack without Docker: Prometheus and Alertmanager from the system (Debian:
 # apt-get install prometheus prometheus-alertmanager), with this directory's configuration, rules
 # and routing, scraping a service that runs locally (e.g. `cargo run --example quickstart`).
-# node-exporter joins when `prometheus-node-exporter` is installed. Grafana is not started: see
+# node-exporter joins when `prometheus-node-exporter` is installed, and the prober (this
+# repository's `metrics-exporter` binary) when it is built. Grafana is not started: see
 # README.md ("Without Docker") to point a Grafana at this Prometheus. Stops everything on Ctrl-C.
 #
 # Settings (environment variables, defaults in brackets):
@@ -10,6 +11,14 @@
 #   PROMETHEUS_ADDR     where Prometheus listens [127.0.0.1:9090]
 #   ALERTMANAGER_ADDR   where Alertmanager listens [127.0.0.1:9093]
 #   NODE_EXPORTER_ADDR  where node-exporter listens, if installed [127.0.0.1:9100]
+#   PROBER_BIN          the metrics-exporter binary, or `none` for no prober [metrics-exporter
+#                       on PATH, else the release or debug build in this repository's target/
+#                       (or CARGO_TARGET_DIR)]
+#   PROBER_ADDR         where the prober serves /metrics [127.0.0.1:9465]
+#   PROBE_TARGETS       what the prober probes (its TARGETS: comma-separated, each optionally
+#                       name=URL) [quickstart=http://127.0.0.1:3000/,users=http://127.0.0.1:3000/users/1]
+#                       PROBE_INTERVAL, PROBE_TIMEOUT, TARGETS_FILE and the binary's other
+#                       variables are passed on to it as they are set.
 #   SCRAPE_INTERVAL     scrape and rule evaluation interval [15s]
 #   WEBHOOK_URL         where every receiver posts [http://127.0.0.1:5001/alerts]
 #   GROUP_WAIT          Alertmanager's group_wait (how long it gathers a new group) [30s]
@@ -23,6 +32,9 @@ DEMO_TARGET="${DEMO_TARGET:-127.0.0.1:9464}"
 PROMETHEUS_ADDR="${PROMETHEUS_ADDR:-127.0.0.1:9090}"
 ALERTMANAGER_ADDR="${ALERTMANAGER_ADDR:-127.0.0.1:9093}"
 NODE_EXPORTER_ADDR="${NODE_EXPORTER_ADDR:-127.0.0.1:9100}"
+PROBER_BIN="${PROBER_BIN:-}"
+PROBER_ADDR="${PROBER_ADDR:-127.0.0.1:9465}"
+PROBE_TARGETS="${PROBE_TARGETS:-quickstart=http://127.0.0.1:3000/,users=http://127.0.0.1:3000/users/1}"
 SCRAPE_INTERVAL="${SCRAPE_INTERVAL:-15s}"
 WEBHOOK_URL="${WEBHOOK_URL:-http://127.0.0.1:5001/alerts}"
 GROUP_WAIT="${GROUP_WAIT:-30s}"
@@ -74,12 +86,26 @@ prometheus_bin="$(find_binary prometheus)" || die "prometheus is not installed (
 alertmanager_bin="$(find_binary prometheus-alertmanager alertmanager)" ||
   die "Alertmanager is not installed (apt-get install prometheus-alertmanager)"
 
+prober_off="no metrics-exporter binary: cargo build --release -p metrics-exporter, or set PROBER_BIN"
+if [ "$PROBER_BIN" = none ]; then
+  PROBER_BIN=""
+  prober_off="PROBER_BIN=none"
+elif [ -n "$PROBER_BIN" ]; then
+  [ -x "$PROBER_BIN" ] || die "PROBER_BIN: $PROBER_BIN is not an executable file"
+else
+  repo="$(dirname "$deploy")"
+  target="${CARGO_TARGET_DIR:-$repo/target}"
+  PROBER_BIN="$(find_binary metrics-exporter "$target/release/metrics-exporter" \
+    "$target/debug/metrics-exporter")" || PROBER_BIN=""
+fi
+
 mkdir -p "$STATE_DIR/prometheus" "$STATE_DIR/alertmanager"
 
 # The compose files address services by name; here everything is local. Rewrite the targets,
 # the rule file paths and the intervals, then check that no compose name is left.
 sed -e "s|\"quickstart:9464\"|\"$DEMO_TARGET\"|" \
   -e "s|\"node-exporter:9100\"|\"$NODE_EXPORTER_ADDR\"|" \
+  -e "s|\"prober:9464\"|\"$PROBER_ADDR\"|" \
   -e "s|\"prometheus:9090\"|\"$PROMETHEUS_ADDR\"|" \
   -e "s|\"alertmanager:9093\"|\"$ALERTMANAGER_ADDR\"|" \
   -e "s|^  scrape_interval: 15s$|  scrape_interval: $SCRAPE_INTERVAL|" \
@@ -89,7 +115,7 @@ sed -e "s|\"quickstart:9464\"|\"$DEMO_TARGET\"|" \
 if [ -n "$EXTRA_RULES" ]; then
   sed -i "s|^rule_files:$|rule_files:\n  - \"$EXTRA_RULES\"|" "$STATE_DIR/prometheus.yml"
 fi
-if grep -Eq '"(quickstart|node-exporter|prometheus|alertmanager):[0-9]+"|^  - rules/' "$STATE_DIR/prometheus.yml"; then
+if grep -Eq '"(quickstart|node-exporter|prober|prometheus|alertmanager):[0-9]+"|^  - rules/' "$STATE_DIR/prometheus.yml"; then
   die "prometheus/prometheus.yml changed shape: update the rewrites in run-native.sh"
 fi
 
@@ -117,6 +143,15 @@ else
   echo "run-native.sh: node-exporter is not installed: the node job stays down (apt-get install prometheus-node-exporter)" >&2
 fi
 
+if [ -n "$PROBER_BIN" ]; then
+  METRICS_ADDR="$PROBER_ADDR" TARGETS="$PROBE_TARGETS" "$PROBER_BIN" >"$STATE_DIR/prober.log" 2>&1 &
+  wait_ready prober "$PROBER_ADDR" /ready $! "$STATE_DIR/prober.log"
+  prober_note="prober: http://$PROBER_ADDR/metrics, probing $PROBE_TARGETS"
+else
+  prober_note="prober: not started ($prober_off); the prober job stays down"
+  echo "run-native.sh: $prober_note" >&2
+fi
+
 "$prometheus_bin" --config.file="$STATE_DIR/prometheus.yml" \
   --storage.tsdb.path="$STATE_DIR/prometheus" \
   --storage.tsdb.retention.time=30d \
@@ -126,6 +161,7 @@ wait_ready Prometheus "$PROMETHEUS_ADDR" /-/ready $! "$STATE_DIR/prometheus.log"
 
 echo "Prometheus:   http://$PROMETHEUS_ADDR (scraping $DEMO_TARGET every $SCRAPE_INTERVAL)"
 echo "Alertmanager: http://$ALERTMANAGER_ADDR (notifications to $WEBHOOK_URL)"
+echo "Prober:       ${prober_note#prober: }"
 echo "Logs and data: $STATE_DIR. Ctrl-C stops everything."
 # Exit (and so stop the rest) as soon as one of them stops.
 wait -n

@@ -106,7 +106,7 @@ fn every_alert_has_a_severity_a_summary_a_description_and_a_runbook_section() {
         .collect();
     let rules = alert_rules();
     assert!(
-        rules.len() >= 13,
+        rules.len() >= 18,
         "fewer alert rules than shipped: {}",
         rules.len()
     );
@@ -145,7 +145,7 @@ fn amtool_accepts_the_routing() {
             .current_dir(deploy::dir()),
     );
     assert!(said.contains("SUCCESS"), "{said}");
-    assert!(said.contains("1 inhibit rules"), "{said}");
+    assert!(said.contains("2 inhibit rules"), "{said}");
 }
 
 /// Uncomments the commented-out settings (`# key:` and `# - key:` lines) and keeps prose
@@ -308,6 +308,7 @@ fn every_service_has_a_healthcheck_and_publishes_only_on_loopback() {
         "grafana",
         "node-exporter",
         "quickstart",
+        "prober",
     ] {
         assert!(services.contains_key(wanted), "no service {wanted}");
     }
@@ -336,20 +337,74 @@ fn every_service_has_a_healthcheck_and_publishes_only_on_loopback() {
     }
 }
 
+/// A Dockerfile of the stack: multi-stage, a locked release build of `target`, run as the
+/// distroless non-root user, serving metrics on every interface of the container.
+fn assert_small_non_root_image(dockerfile: &str, target: &str) {
+    let text = deploy::read(dockerfile);
+    let stages = text.lines().filter(|l| l.starts_with("FROM ")).count();
+    assert!(stages >= 2, "{dockerfile}: single-stage");
+    assert!(
+        text.contains("cargo build --release --locked"),
+        "{dockerfile}: not a locked release build"
+    );
+    assert!(
+        text.contains(target),
+        "{dockerfile}: does not build {target}"
+    );
+    assert!(
+        text.lines().any(|l| l == "USER nonroot"),
+        "{dockerfile}: runs as root"
+    );
+    assert!(
+        text.contains("METRICS_ADDR=0.0.0.0:9464"),
+        "{dockerfile}: METRICS_ADDR"
+    );
+}
+
 #[test]
 fn the_demo_image_is_multi_stage_non_root_and_listens_on_all_interfaces() {
-    let dockerfile = deploy::read("quickstart/Dockerfile");
-    let stages = dockerfile
-        .lines()
-        .filter(|l| l.starts_with("FROM "))
-        .count();
-    assert!(stages >= 2, "single-stage Dockerfile");
-    assert!(dockerfile.contains("cargo build --release --locked"));
-    assert!(dockerfile.contains("--example quickstart"));
-    assert!(
-        dockerfile.lines().any(|l| l == "USER nonroot"),
-        "runs as root"
+    assert_small_non_root_image("quickstart/Dockerfile", "--example quickstart");
+    assert!(deploy::read("quickstart/Dockerfile").contains("APP_ADDR=0.0.0.0:3000"));
+}
+
+#[test]
+fn the_prober_image_is_multi_stage_non_root_and_listens_on_all_interfaces() {
+    assert_small_non_root_image(
+        "prober/Dockerfile",
+        "--package metrics-exporter --bin metrics-exporter",
     );
-    assert!(dockerfile.contains("APP_ADDR=0.0.0.0:3000"));
-    assert!(dockerfile.contains("METRICS_ADDR=0.0.0.0:9464"));
+}
+
+/// The prober service probes the demo service by name, on the private network only, and
+/// Prometheus scrapes it where its image listens.
+#[test]
+fn the_prober_probes_the_demo_and_prometheus_scrapes_it() {
+    let compose = resolved_compose();
+    let prober = &compose["services"]["prober"];
+    assert_eq!(
+        text(&prober["build"]["dockerfile"]),
+        "deploy/prober/Dockerfile"
+    );
+    assert!(prober.get("ports").is_none(), "the prober publishes a port");
+    let targets = text(&prober["environment"]["TARGETS"]);
+    let urls: Vec<&str> = targets
+        .split(',')
+        .map(|t| t.split_once('=').map_or(t, |(_, url)| url))
+        .collect();
+    assert!(
+        urls.iter()
+            .any(|url| url.starts_with("http://quickstart:3000/")),
+        "TARGETS does not probe the demo service: {targets}"
+    );
+    let config = deploy::yaml("prometheus/prometheus.yml");
+    let job = config["scrape_configs"]
+        .as_sequence()
+        .expect("scrape_configs")
+        .iter()
+        .find(|job| job["job_name"] == "prober")
+        .expect("a scrape job named prober");
+    assert_eq!(
+        job["static_configs"][0]["targets"][0].as_str(),
+        Some("prober:9464")
+    );
 }

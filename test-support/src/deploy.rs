@@ -1,5 +1,6 @@
 //! The monitoring stack in `deploy/`: its files, and the stack run natively by
-//! `deploy/run-native.sh` (Prometheus and Alertmanager from the system, no Docker).
+//! `deploy/run-native.sh` (Prometheus and Alertmanager from the system, no Docker, and the
+//! prober: this workspace's `metrics-exporter` binary).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -19,6 +20,14 @@ pub fn dir() -> PathBuf {
 pub fn read(relative: &str) -> String {
     let path = dir().join(relative);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+/// The workspace's root directory.
+fn workspace() -> PathBuf {
+    dir()
+        .parent()
+        .expect("deploy/ is in the workspace")
+        .to_owned()
 }
 
 /// `deploy/<relative>` parsed as YAML.
@@ -44,6 +53,78 @@ pub struct NativeStackConfig {
     pub group_wait: String,
     /// One more rule file to load, besides the shipped ones.
     pub extra_rules: Option<PathBuf>,
+    /// The prober to run, if any.
+    pub prober: Option<ProberConfig>,
+}
+
+/// The prober that run-native.sh starts: the `metrics-exporter` binary, on a free loopback port.
+#[derive(Debug, Clone)]
+pub struct ProberConfig {
+    /// The binary ([`prober_binary`]).
+    pub binary: PathBuf,
+    /// Its `TARGETS`: comma-separated, each optionally `name=URL`.
+    pub targets: String,
+    /// Its `PROBE_INTERVAL`, e.g. `1s`.
+    pub interval: String,
+}
+
+/// The `metrics-exporter` binary that cargo built next to this test, checked to be newer than
+/// the Rust sources it is built from (those of metrics-exporter and metrics-core: cargo
+/// rebuilds, and so touches, the binary when one of them is newer).
+///
+/// Another package's binary is not available to a test through `CARGO_BIN_EXE_*`, and building
+/// it from the test would race with, or rebuild for other features than, the cargo that runs
+/// it. But `cargo test --workspace` (scripts/test.sh, CI) builds every package's binaries into
+/// the target directory before it runs any test, so it is there, fresh. After a narrower
+/// `cargo test -p examples`, build it first: `cargo build -p metrics-exporter`; a missing or
+/// stale binary fails the test with that advice, rather than testing old code.
+pub fn prober_binary() -> PathBuf {
+    let test = std::env::current_exe().expect("the test's own path");
+    // <target>/<profile>/deps/<test>: the binaries are in <target>/<profile>/.
+    let profile_dir = test
+        .parent()
+        .and_then(Path::parent)
+        .expect("a test binary lives in <target>/<profile>/deps");
+    let binary = profile_dir.join("metrics-exporter");
+    let advice = "run `cargo test --workspace`, or `cargo build -p metrics-exporter --bin metrics-exporter` before testing one package";
+    let built = std::fs::metadata(&binary)
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|e| {
+            panic!(
+                "no metrics-exporter binary at {} ({e}): {advice}",
+                binary.display()
+            )
+        });
+    let root = workspace();
+    let mut sources = Vec::new();
+    for package in ["metrics-exporter", "metrics-core"] {
+        collect_rust_files(&root.join(package).join("src"), &mut sources);
+    }
+    for source in sources {
+        let changed = std::fs::metadata(&source)
+            .and_then(|m| m.modified())
+            .unwrap_or_else(|e| panic!("{}: {e}", source.display()));
+        assert!(
+            changed <= built,
+            "{} is older than {}: {advice}",
+            binary.display(),
+            source.display()
+        );
+    }
+    binary
+}
+
+/// Every `.rs` file under `dir`, recursively.
+fn collect_rust_files(dir: &Path, into: &mut Vec<PathBuf>) {
+    let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("list {}: {e}", dir.display()));
+    for entry in entries {
+        let path = entry.expect("directory entry").path();
+        if path.is_dir() {
+            collect_rust_files(&path, into);
+        } else if path.extension().is_some_and(|ext| ext == "rs") {
+            into.push(path);
+        }
+    }
 }
 
 /// `deploy/run-native.sh` running on free loopback ports, with its state in a temporary
@@ -88,6 +169,19 @@ impl NativeStack {
         if let Some(rules) = &config.extra_rules {
             command.env("EXTRA_RULES", rules);
         }
+        match &config.prober {
+            Some(prober) => {
+                command
+                    .env("PROBER_BIN", &prober.binary)
+                    .env("PROBER_ADDR", format!("127.0.0.1:{}", free_port()))
+                    .env("PROBE_TARGETS", &prober.targets)
+                    .env("PROBE_INTERVAL", &prober.interval)
+                    .env_remove("TARGETS_FILE");
+            }
+            None => {
+                command.env("PROBER_BIN", "none");
+            }
+        }
         let mut stack = Self {
             prometheus_url: format!("http://{prometheus_addr}"),
             alertmanager_url: format!("http://{alertmanager_addr}"),
@@ -117,17 +211,21 @@ impl NativeStack {
 
     /// The tail of the script's, Prometheus' and Alertmanager's logs, for failure messages.
     pub fn logs(&self) -> String {
-        ["run-native.log", "prometheus.log", "alertmanager.log"]
-            .iter()
-            .map(|name| {
-                let text =
-                    std::fs::read_to_string(self.state.path().join(name)).unwrap_or_default();
-                let lines: Vec<&str> = text.lines().collect();
-                let tail = &lines[lines.len().saturating_sub(15)..];
-                format!("--- {name}\n{}", tail.join("\n"))
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
+        [
+            "run-native.log",
+            "prometheus.log",
+            "alertmanager.log",
+            "prober.log",
+        ]
+        .iter()
+        .map(|name| {
+            let text = std::fs::read_to_string(self.state.path().join(name)).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            let tail = &lines[lines.len().saturating_sub(15)..];
+            format!("--- {name}\n{}", tail.join("\n"))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
     }
 }
 

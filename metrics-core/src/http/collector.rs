@@ -70,7 +70,7 @@ impl Collector for HttpServerMetrics {
         for method in MethodLabel::ALL {
             let index = method.index();
             if counters.methods_seen[index].load(Ordering::Relaxed) {
-                let value = counters.active_requests[index].load(Ordering::Relaxed);
+                let value = counters.active(index);
                 let labels = [("http_request_method", method.as_str())];
                 active.encode_family(&labels)?.encode_gauge(&value)?;
             }

@@ -4,7 +4,8 @@
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 
 use super::series::{Series, SeriesKey, SeriesLabelSet};
-use crate::metric::{Buckets, LabelSetMap};
+use super::MethodLabel;
+use crate::metric::{Buckets, LabelSetMap, Striped};
 
 /// A series' identity across routes: the route's number and the packed method/status/outcome.
 pub(super) type GlobalSeriesKey = (u32, SeriesKey);
@@ -20,7 +21,8 @@ pub(super) struct Counters {
     pub(super) series: LabelSetMap<GlobalSeriesKey, Series>,
     /// Where new label sets go once `max_label_sets` is reached.
     pub(super) overflow_series: Series,
-    pub(super) active_requests: [AtomicI64; 10],
+    /// In-flight requests per method, striped per thread (signed values, wrapping).
+    pub(super) active_requests: Striped,
     /// Which methods have been seen, so idle methods are not exported.
     pub(super) methods_seen: [AtomicBool; 10],
     pub(super) active_connections: AtomicI64,
@@ -39,7 +41,7 @@ impl Counters {
             buckets,
             max_label_sets,
             series_count: AtomicUsize::new(0),
-            active_requests: Default::default(),
+            active_requests: Striped::new(MethodLabel::ALL.len()),
             methods_seen: Default::default(),
             active_connections: AtomicI64::new(0),
             connections_total: AtomicU64::new(0),
@@ -62,11 +64,20 @@ impl Counters {
         if !self.methods_seen[method].load(Ordering::Relaxed) {
             self.methods_seen[method].store(true, Ordering::Relaxed);
         }
-        self.active_requests[method].fetch_add(1, Ordering::Relaxed);
+        self.active_requests
+            .local(method)
+            .fetch_add(1, Ordering::Relaxed);
     }
 
     #[inline]
     pub(super) fn request_ended(&self, method: usize) {
-        self.active_requests[method].fetch_sub(1, Ordering::Relaxed);
+        self.active_requests
+            .local(method)
+            .fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Requests in flight now with this method (index in [`MethodLabel::ALL`]).
+    pub(super) fn active(&self, method: usize) -> i64 {
+        self.active_requests.total(method) as i64
     }
 }

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use super::counters::Counters;
-use super::{ActiveRequest, ConnectionGuard, RouteHandle};
+use super::{ActiveRequest, ConnectionGuard, MethodLabel, RouteHandle};
 use crate::metric::{Buckets, LabelSetMap};
 use crate::registry::MetricsRegistry;
 
@@ -127,6 +127,9 @@ impl HttpServerMetrics {
         let Some(template) = template else {
             return shared.unmatched.clone();
         };
+        if let Some(handle) = shared.routes.get_with(template, RouteHandle::clone) {
+            return handle;
+        }
         shared
             .routes
             .get_or_try_insert(template, |routes| {
@@ -152,11 +155,9 @@ impl HttpServerMetrics {
 
     /// Requests in flight now, over all methods.
     pub fn active_requests(&self) -> i64 {
-        self.shared
-            .counters
-            .active_requests
-            .iter()
-            .map(|gauge| gauge.load(Ordering::Relaxed))
+        let counters = &self.shared.counters;
+        (0..MethodLabel::ALL.len())
+            .map(|m| counters.active(m))
             .sum()
     }
 

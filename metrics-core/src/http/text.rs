@@ -96,7 +96,7 @@ impl EncodeText for HttpServerMetrics {
         for method in MethodLabel::ALL {
             let index = method.index();
             if counters.methods_seen[index].load(Ordering::Relaxed) {
-                let value = counters.active_requests[index].load(Ordering::Relaxed);
+                let value = counters.active(index);
                 w.sample(
                     "http_server_active_requests",
                     "",

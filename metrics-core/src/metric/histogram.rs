@@ -1,13 +1,15 @@
 //! A lock-free histogram that plugs into prometheus-client's registry.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 use prometheus_client::encoding::{EncodeMetric, MetricEncoder, NoLabelSet};
 use prometheus_client::metrics::{MetricType, TypedMetric};
 
-use super::Buckets;
+use super::{Buckets, Striped};
 
-/// A histogram whose observations are a few relaxed atomic adds: no lock, no allocation.
+/// A histogram whose observations are a few relaxed atomic adds: no lock, no allocation. The
+/// cells are striped per thread (see `Striped`), so threads recording into the same histogram do
+/// not contend for one cache line.
 ///
 /// The count is not stored apart from the buckets: it is their sum, so a scrape's `_count`
 /// always equals its `+Inf` bucket, even while requests are being recorded.
@@ -31,10 +33,8 @@ pub struct Histogram(std::sync::Arc<HistogramCore>);
 #[derive(Debug)]
 pub struct HistogramCore {
     buckets: Buckets,
-    /// Non-cumulative counts; the last slot is the `+Inf` bucket.
-    counts: Box<[AtomicU64]>,
-    /// The sum of observations, as `f64` bits.
-    sum: AtomicU64,
+    /// Per shard: the non-cumulative bucket counts (`+Inf` last), then the sum as `f64` bits.
+    cells: Striped,
 }
 
 /// A point-in-time copy of a histogram's state.
@@ -56,35 +56,39 @@ impl HistogramSnapshot {
 impl HistogramCore {
     /// An empty histogram with the given buckets.
     pub fn new(buckets: Buckets) -> Self {
-        let counts = (0..=buckets.bounds().len())
-            .map(|_| AtomicU64::new(0))
-            .collect();
-        Self {
-            buckets,
-            counts,
-            sum: AtomicU64::new(0f64.to_bits()),
-        }
+        // 0.0f64 is all zero bits, so fresh cells already hold a zero sum.
+        let cells = Striped::new(buckets.bounds().len() + 2);
+        Self { buckets, cells }
     }
 
     /// Records one observation.
     #[inline]
     pub fn observe(&self, value: f64) {
         let index = self.buckets.index_of(value);
-        self.counts[index].fetch_add(1, Ordering::Relaxed);
-        // A CAS loop on the f64 bits: uncontended it succeeds at once.
-        let mut current = self.sum.load(Ordering::Relaxed);
+        self.cells.local(index).fetch_add(1, Ordering::Relaxed);
+        // A CAS loop on the f64 bits of this thread's shard: it succeeds at once unless another
+        // thread shares the shard.
+        let sum = self.cells.local(self.sum_index());
+        let mut current = sum.load(Ordering::Relaxed);
         loop {
             let next = (f64::from_bits(current) + value).to_bits();
-            match self.sum.compare_exchange_weak(
-                current,
-                next,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            ) {
+            match sum.compare_exchange_weak(current, next, Ordering::Relaxed, Ordering::Relaxed) {
                 Ok(_) => break,
                 Err(actual) => current = actual,
             }
         }
+    }
+
+    #[inline]
+    fn sum_index(&self) -> usize {
+        self.buckets.bounds().len() + 1
+    }
+
+    fn sum(&self) -> f64 {
+        self.cells
+            .shards(self.sum_index())
+            .map(|cell| f64::from_bits(cell.load(Ordering::Relaxed)))
+            .sum()
     }
 
     /// The bucket boundaries.
@@ -95,18 +99,16 @@ impl HistogramCore {
     /// Copies the bucket counts into `counts` (cleared first) and returns the sum.
     pub(crate) fn read_into(&self, counts: &mut Vec<u64>) -> f64 {
         counts.clear();
-        counts.extend(self.counts.iter().map(|c| c.load(Ordering::Relaxed)));
-        f64::from_bits(self.sum.load(Ordering::Relaxed))
+        counts.extend((0..self.sum_index()).map(|index| self.cells.total(index)));
+        self.sum()
     }
 
     /// Copies the current state.
     pub fn snapshot(&self) -> HistogramSnapshot {
         HistogramSnapshot {
-            sum: f64::from_bits(self.sum.load(Ordering::Relaxed)),
-            counts: self
-                .counts
-                .iter()
-                .map(|c| c.load(Ordering::Relaxed))
+            sum: self.sum(),
+            counts: (0..self.sum_index())
+                .map(|index| self.cells.total(index))
                 .collect(),
         }
     }

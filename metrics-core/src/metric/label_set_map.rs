@@ -38,6 +38,16 @@ impl<K: Hash + Eq, V> LabelSetMap<K, V> {
         self.map.pin().get(key).cloned()
     }
 
+    /// Applies `f` to the value for `key`, without touching the value's reference count (which
+    /// every thread would otherwise write).
+    #[inline]
+    pub(crate) fn get_with<Q, R>(&self, key: &Q, f: impl FnOnce(&V) -> R) -> Option<R>
+    where
+        Q: Equivalent<K> + Hash + ?Sized,
+    {
+        self.map.pin().get(key).map(|value| f(value))
+    }
+
     /// Returns the value for `key`, inserting `make(len)` if absent. `make` returns `None` to
     /// refuse the insertion (a cardinality cap), in which case nothing is stored.
     pub(crate) fn get_or_try_insert<Q>(

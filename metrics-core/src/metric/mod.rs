@@ -7,8 +7,10 @@
 mod buckets;
 mod histogram;
 mod label_set_map;
+mod striped;
 
 pub use buckets::{Buckets, BucketsError, OTEL_HTTP_DURATION_SECONDS};
 pub(crate) use histogram::encode_snapshot;
 pub use histogram::{Histogram, HistogramCore, HistogramSnapshot};
 pub(crate) use label_set_map::LabelSetMap;
+pub(crate) use striped::Striped;
