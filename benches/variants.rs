@@ -12,7 +12,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use metrics_axum::MetricsLayer;
+use metrics_axum::{Exclusions, MetricsLayer};
 use metrics_core::{HttpServerMetrics, MetricsRegistry};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -26,6 +26,9 @@ pub enum Variant {
     Bare,
     /// This toolkit's `MetricsLayer` (counter, histogram to body end, in-flight gauge, labels).
     Ours,
+    /// `MetricsLayer` with the request's path excluded: axum's cost of the layer itself, without
+    /// recording (a diagnostic, to split the added cost).
+    OursExcluded,
     /// tower-http's `InFlightRequestsLayer`: one unlabelled gauge.
     TowerHttpInFlight,
     /// `#[autometrics]` on the handler (prometheus-client backend).
@@ -38,9 +41,10 @@ pub enum Variant {
 
 impl Variant {
     /// Every variant, bare first.
-    pub const ALL: [Variant; 6] = [
+    pub const ALL: [Variant; 7] = [
         Variant::Bare,
         Variant::Ours,
+        Variant::OursExcluded,
         Variant::TowerHttpInFlight,
         Variant::Autometrics,
         Variant::PrometheusClient,
@@ -52,6 +56,7 @@ impl Variant {
         match self {
             Variant::Bare => "bare",
             Variant::Ours => "ours",
+            Variant::OursExcluded => "ours-path-excluded",
             Variant::TowerHttpInFlight => "tower-http-inflight",
             Variant::Autometrics => "autometrics",
             Variant::PrometheusClient => "prometheus-client-handwritten",
@@ -83,6 +88,16 @@ impl Variant {
                 routes
                     .route("/users/{id}", get(user))
                     .layer(MetricsLayer::new(http))
+            }
+            Variant::OursExcluded => {
+                let registry = MetricsRegistry::builder()
+                    .process_metrics(false)
+                    .build()
+                    .expect("registry");
+                let http = HttpServerMetrics::builder().register(&registry);
+                let layer =
+                    MetricsLayer::new(http).exclusions(Exclusions::none().prefix("/users/"));
+                routes.route("/users/{id}", get(user)).layer(layer)
             }
             Variant::TowerHttpInFlight => {
                 let (layer, _counter) = tower_http::metrics::InFlightRequestsLayer::pair();

@@ -24,7 +24,10 @@ pin_project! {
 
 impl<B: Body> ResponseBody<B> {
     pub(crate) fn new(inner: B, active: Option<ActiveRequest>) -> Self {
-        let remaining = inner.size_hint().exact();
+        let remaining = match active {
+            Some(_) => inner.size_hint().exact(),
+            None => None,
+        };
         Self {
             inner,
             active,
@@ -37,12 +40,16 @@ impl<B: Body> Body for ResponseBody<B> {
     type Data = B::Data;
     type Error = B::Error;
 
+    #[inline]
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         let mut this = self.project();
         let frame = ready!(this.inner.as_mut().poll_frame(cx));
+        if this.active.is_none() {
+            return Poll::Ready(frame);
+        }
         let outcome = match &frame {
             None => Some(Outcome::Completed),
             Some(Err(_)) => Some(Outcome::Failed),
@@ -50,7 +57,8 @@ impl<B: Body> Body for ResponseBody<B> {
                 if let (Some(remaining), Some(data)) = (this.remaining.as_mut(), frame.data_ref()) {
                     *remaining = remaining.saturating_sub(data.remaining() as u64);
                 }
-                let ended = this.inner.is_end_stream() || *this.remaining == Some(0);
+                // The byte count first: it is known without asking the (often boxed) body.
+                let ended = *this.remaining == Some(0) || this.inner.is_end_stream();
                 ended.then_some(Outcome::Completed)
             }
         };

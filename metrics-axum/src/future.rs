@@ -40,6 +40,7 @@ where
 {
     type Output = Result<Response<ResponseBody<B>>, E>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let result = ready!(this.inner.poll(cx));
@@ -54,7 +55,8 @@ where
                 // misreport these requests as aborted.
                 let bodiless = *this.is_head || !status_has_body(status);
                 Poll::Ready(Ok(response.map(|body| {
-                    if bodiless || body.is_end_stream() {
+                    // Excluded requests (no `active`) skip every check below.
+                    if active.is_some() && (bodiless || body.is_end_stream()) {
                         if let Some(active) = active.take() {
                             active.finish(Outcome::Completed);
                         }

@@ -67,6 +67,7 @@ where
         self.inner.poll_ready(cx)
     }
 
+    #[inline]
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let state = &*self.state;
         let active = if state.layer.exclusions.contains(request.uri().path()) {
