@@ -9,4 +9,10 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 # Benchmarks: a smoke run only (each criterion benchmark once, debug build), to prove they
 # build and run; the measurements themselves are benches/README.md's business.
 cargo test -p benches --benches --locked
-cargo test --workspace --locked
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --workspace --locked 2>&1 | tee "$log"
+# One closing line for the whole run (cargo prints one per test binary, the last often a crate
+# without doc tests).
+awk '/^test result:/ {passed += $4; failed += $6; ignored += $8}
+     END {printf "tests: %d passed, %d failed, %d skipped\n", passed, failed, ignored}' "$log"
