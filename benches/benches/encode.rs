@@ -6,10 +6,13 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+#[path = "../label_sets.rs"]
+mod label_sets;
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use metrics_core::http::Outcome;
 use metrics_core::metric::OTEL_HTTP_DURATION_SECONDS;
-use metrics_core::{Format, HttpServerMetrics, MetricsRegistry};
+use metrics_core::{Format, HttpServerMetrics};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -17,22 +20,6 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
 
 const SIZES: [usize; 4] = [100, 1_000, 10_000, 100_000];
-
-fn ours(label_sets: usize) -> (MetricsRegistry, HttpServerMetrics) {
-    let registry = MetricsRegistry::builder()
-        .process_metrics(false)
-        .build()
-        .expect("registry");
-    let http = HttpServerMetrics::builder()
-        .max_label_sets(label_sets + 1)
-        .register(&registry);
-    for i in 0..label_sets {
-        let mut request = http.start_request(&http::Method::GET, Some(&format!("/route/{i}")));
-        request.set_status(200);
-        request.finish(Outcome::Completed);
-    }
-    (registry, http)
-}
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Labels {
@@ -72,7 +59,7 @@ fn encode(c: &mut Criterion) {
     let mut group = c.benchmark_group("encode");
     group.sample_size(10);
     for size in SIZES {
-        let (registry, _http) = ours(size);
+        let (registry, _http) = label_sets::with_label_sets(size);
         let prometheus_client_registry = theirs(size);
         // Every variant writes into a reused buffer, as a long-running exporter can: this
         // measures the encoders, not the kernel zeroing fresh pages for a new buffer each time.
@@ -117,7 +104,7 @@ fn record_one(http: &HttpServerMetrics) {
 
 fn record_while_encoding(c: &mut Criterion) {
     let mut group = c.benchmark_group("record_while_encoding");
-    let (registry, http) = ours(10_000);
+    let (registry, http) = label_sets::with_label_sets(10_000);
     group.bench_function("idle", |b| b.iter(|| record_one(&http)));
     let stop = Arc::new(AtomicBool::new(false));
     let encoder = {

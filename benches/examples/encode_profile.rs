@@ -3,26 +3,17 @@
 
 use std::time::Instant;
 
-use metrics_core::http::Outcome;
-use metrics_core::{Format, HttpServerMetrics, MetricsRegistry};
+use metrics_core::Format;
+
+#[path = "../label_sets.rs"]
+mod label_sets;
 
 fn main() {
     let mut args = std::env::args().skip(1);
     let label_sets: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(10_000);
     let rounds: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(10);
-    let registry = MetricsRegistry::builder()
-        .process_metrics(false)
-        .build()
-        .expect("registry");
-    let http = HttpServerMetrics::builder()
-        .max_label_sets(label_sets + 1)
-        .register(&registry);
     let start = Instant::now();
-    for i in 0..label_sets {
-        let mut request = http.start_request(&http::Method::GET, Some(&format!("/route/{i}")));
-        request.set_status(200);
-        request.finish(Outcome::Completed);
-    }
+    let (registry, _http) = label_sets::with_label_sets(label_sets);
     println!("created {label_sets} label sets in {:?}", start.elapsed());
     for format in [Format::OpenMetrics, Format::PrometheusText] {
         let start = Instant::now();
