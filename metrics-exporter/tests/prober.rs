@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
+use metrics_core::net::HttpErrorKind;
 use metrics_core::{Format, MetricsRegistry};
 use metrics_exporter::prober::{FailureCause, ProbeTarget, Prober, Schedule};
 use test_support::Scrape;
@@ -181,12 +182,32 @@ async fn each_kind_of_target_lands_in_the_right_result() {
         }
     };
     expect("fast", 1.0, 200.0, None);
-    expect("slow", 0.0, 0.0, Some(FailureCause::Timeout));
+    expect(
+        "slow",
+        0.0,
+        0.0,
+        Some(FailureCause::Request(HttpErrorKind::Timeout)),
+    );
     expect("failing", 0.0, 500.0, Some(FailureCause::Status));
-    expect("refused", 0.0, 0.0, Some(FailureCause::Refused));
-    expect("nxdomain", 0.0, 0.0, Some(FailureCause::Dns));
+    expect(
+        "refused",
+        0.0,
+        0.0,
+        Some(FailureCause::Request(HttpErrorKind::Refused)),
+    );
+    expect(
+        "nxdomain",
+        0.0,
+        0.0,
+        Some(FailureCause::Request(HttpErrorKind::Dns)),
+    );
     expect("https", 1.0, 200.0, None);
-    expect("untrusted", 0.0, 0.0, Some(FailureCause::Tls));
+    expect(
+        "untrusted",
+        0.0,
+        0.0,
+        Some(FailureCause::Request(HttpErrorKind::Tls)),
+    );
 
     // The timeout cut the slow probe: it took about the timeout, not the server's 30 s.
     let slow_took = s

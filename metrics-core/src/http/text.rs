@@ -9,7 +9,7 @@ use super::collector::{
 };
 use super::series::Series;
 use super::{HttpServerMetrics, MethodLabel};
-use crate::encoding::{EncodeText, Kind, LinePrefix, TextWriter, Value};
+use crate::encoding::{render_labels, EncodeText, Kind, LinePrefix, TextWriter, Value};
 
 const DURATION: &str = "http_server_request_duration_seconds";
 const REQUESTS: &str = "http_server_requests";
@@ -96,11 +96,12 @@ impl EncodeText for HttpServerMetrics {
         for method in MethodLabel::ALL {
             let index = method.index();
             if counters.methods_seen[index].load(Ordering::Relaxed) {
+                let labels = render_labels([("http_request_method", method.as_str())]);
                 let value = counters.active(index);
                 w.sample(
                     "http_server_active_requests",
                     "",
-                    METHOD_LABELS[index],
+                    &labels,
                     None,
                     Value::Signed(value),
                 );
@@ -134,17 +135,3 @@ impl EncodeText for HttpServerMetrics {
         }
     }
 }
-
-/// `http_request_method="..."` for each method, in [`MethodLabel::ALL`] order.
-const METHOD_LABELS: [&str; 10] = [
-    "http_request_method=\"GET\"",
-    "http_request_method=\"HEAD\"",
-    "http_request_method=\"POST\"",
-    "http_request_method=\"PUT\"",
-    "http_request_method=\"DELETE\"",
-    "http_request_method=\"CONNECT\"",
-    "http_request_method=\"OPTIONS\"",
-    "http_request_method=\"TRACE\"",
-    "http_request_method=\"PATCH\"",
-    "http_request_method=\"_OTHER\"",
-];

@@ -2,59 +2,63 @@
 
 use metrics_core::net::HttpErrorKind;
 
-/// The cause of a failed probe: the `cause` label of `probe_checks_total`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// The cause of a failed probe: the `cause` label of `probe_checks_total`. Either the request got
+/// no response (the shared HTTP client's [`HttpErrorKind`]), or the response had an unexpected
+/// status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FailureCause {
-    /// The host name did not resolve.
-    Dns,
-    /// The connection was refused.
-    Refused,
-    /// No complete response within the timeout.
-    Timeout,
-    /// The TLS handshake failed.
-    Tls,
-    /// A response with an unexpected status code.
+    /// No response: `dns`, `refused`, `timeout`, `tls` or `other`.
+    Request(HttpErrorKind),
+    /// A response with an unexpected status code: `status`.
     Status,
-    /// Anything else (reset connection, malformed response).
-    Other,
 }
 
 impl FailureCause {
     /// Every cause, in label order.
     pub const ALL: [Self; 6] = [
-        Self::Dns,
-        Self::Refused,
-        Self::Timeout,
-        Self::Tls,
+        Self::Request(HttpErrorKind::Dns),
+        Self::Request(HttpErrorKind::Refused),
+        Self::Request(HttpErrorKind::Timeout),
+        Self::Request(HttpErrorKind::Tls),
         Self::Status,
-        Self::Other,
+        Self::Request(HttpErrorKind::Other),
     ];
 
     /// `dns`, `refused`, `timeout`, `tls`, `status` or `other`.
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::Dns => "dns",
-            Self::Refused => "refused",
-            Self::Timeout => "timeout",
-            Self::Tls => "tls",
+            Self::Request(kind) => kind.as_str(),
             Self::Status => "status",
-            Self::Other => "other",
         }
     }
 
+    /// Position in [`FailureCause::ALL`].
     pub(crate) fn index(self) -> usize {
-        self as usize
+        match self {
+            Self::Request(HttpErrorKind::Dns) => 0,
+            Self::Request(HttpErrorKind::Refused) => 1,
+            Self::Request(HttpErrorKind::Timeout) => 2,
+            Self::Request(HttpErrorKind::Tls) => 3,
+            Self::Status => 4,
+            Self::Request(HttpErrorKind::Other) => 5,
+        }
     }
 }
 
 impl From<HttpErrorKind> for FailureCause {
     fn from(kind: HttpErrorKind) -> Self {
-        match kind {
-            HttpErrorKind::Dns => Self::Dns,
-            HttpErrorKind::Refused => Self::Refused,
-            HttpErrorKind::Timeout => Self::Timeout,
-            HttpErrorKind::Tls => Self::Tls,
-            HttpErrorKind::Other => Self::Other,
+        Self::Request(kind)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FailureCause;
+
+    #[test]
+    fn index_matches_the_label_order() {
+        for (position, cause) in FailureCause::ALL.into_iter().enumerate() {
+            assert_eq!(cause.index(), position, "{}", cause.as_str());
         }
     }
 }
