@@ -44,7 +44,7 @@ pub(crate) async fn serve(
         .header_read_timeout(HEADER_READ_TIMEOUT)
         // Some room above the limit so the middleware answers (and counts) a modest overflow;
         // anything longer is refused by hyper before it is buffered.
-        .max_buf_size(options.max_header_bytes + MIN_HEADER_BYTES);
+        .max_buf_size(options.max_header_bytes.saturating_add(MIN_HEADER_BYTES));
     builder
         .http2()
         .timer(TokioTimer::new())

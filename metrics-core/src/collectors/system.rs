@@ -113,9 +113,10 @@ impl SystemCollector {
     /// Blocks until the first reading is published or `timeout` passes; returns whether a
     /// reading is there.
     pub fn wait_for_first_reading(&self, timeout: Duration) -> bool {
-        let deadline = std::time::Instant::now() + timeout;
+        // A timeout too long for the clock means no deadline.
+        let deadline = std::time::Instant::now().checked_add(timeout);
         while self.readings() == 0 {
-            if std::time::Instant::now() >= deadline {
+            if deadline.is_some_and(|deadline| std::time::Instant::now() >= deadline) {
                 return false;
             }
             std::thread::sleep(Duration::from_millis(20));

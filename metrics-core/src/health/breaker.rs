@@ -82,7 +82,9 @@ impl Breaker {
         }
         self.consecutive_failures = self.consecutive_failures.saturating_add(1);
         if self.consecutive_failures >= self.config.failures {
-            self.open_until = Some(now + self.config.cooldown);
+            // A cooldown too long for the clock means "open for good" (a year is as good).
+            let year = Duration::from_secs(365 * 86_400);
+            self.open_until = Some(now.checked_add(self.config.cooldown).unwrap_or(now + year));
         }
     }
 

@@ -93,8 +93,8 @@ pub(crate) async fn live(State(shared): State<Shared>) -> Response {
 pub(crate) async fn ready(State(shared): State<Shared>) -> Response {
     match shared.lifecycle.phase() {
         Phase::Ready => group_answer(&shared.health.report(Some(&Group::Ready)), "ready"),
-        Phase::Starting => text(StatusCode::SERVICE_UNAVAILABLE, "starting\n".to_owned()),
-        Phase::Draining => text(
+        Phase::Starting => super::plain(StatusCode::SERVICE_UNAVAILABLE, "starting\n"),
+        Phase::Draining => super::plain(
             StatusCode::SERVICE_UNAVAILABLE,
             "shutting down\n".to_owned(),
         ),
@@ -104,7 +104,7 @@ pub(crate) async fn ready(State(shared): State<Shared>) -> Response {
 /// `/startup`: 503 until startup is done; then follows the `startup` group.
 pub(crate) async fn startup(State(shared): State<Shared>) -> Response {
     match shared.lifecycle.phase() {
-        Phase::Starting => text(StatusCode::SERVICE_UNAVAILABLE, "starting\n".to_owned()),
+        Phase::Starting => super::plain(StatusCode::SERVICE_UNAVAILABLE, "starting\n"),
         Phase::Ready | Phase::Draining => {
             group_answer(&shared.health.report(Some(&Group::Startup)), "started")
         }
@@ -126,12 +126,12 @@ fn group_answer(report: &HealthReport, ok: &str) -> Response {
             .filter(|c| c.status == Status::Fail)
             .map(|c| c.name.as_str())
             .collect();
-        text(
+        super::plain(
             StatusCode::SERVICE_UNAVAILABLE,
             format!("failing: {}\n", failing.join(", ")),
         )
     } else {
-        text(StatusCode::OK, format!("{ok}\n"))
+        super::plain(StatusCode::OK, format!("{ok}\n"))
     }
 }
 
@@ -223,12 +223,6 @@ fn respond(status: Status, body: String, content_type: &'static str) -> Response
     };
     let mut response = (code, body).into_response();
     set_headers(&mut response, content_type);
-    response
-}
-
-fn text(code: StatusCode, body: String) -> Response {
-    let mut response = (code, body).into_response();
-    set_headers(&mut response, TEXT);
     response
 }
 

@@ -19,7 +19,7 @@ pub(crate) async fn metrics(State(shared): State<Shared>, headers: HeaderMap) ->
     let counters = &shared.guard.counters;
     let Ok(slot) = shared.scrape_slots.clone().try_acquire_owned() else {
         counters.scrape(ScrapeResult::Rejected);
-        let mut response = text(
+        let mut response = super::plain(
             StatusCode::SERVICE_UNAVAILABLE,
             "too many concurrent scrapes\n",
         );
@@ -51,14 +51,14 @@ pub(crate) async fn metrics(State(shared): State<Shared>, headers: HeaderMap) ->
         Ok(Ok(Some(done))) => done,
         Ok(_) => {
             counters.scrape(ScrapeResult::Error);
-            return text(
+            return super::plain(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "a registered collector failed to encode its metrics\n",
             );
         }
         Err(_) => {
             counters.scrape(ScrapeResult::Timeout);
-            return text(
+            return super::plain(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "encoding the metrics timed out\n",
             );
@@ -79,15 +79,6 @@ pub(crate) async fn metrics(State(shared): State<Shared>, headers: HeaderMap) ->
     if gzipped {
         headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     }
-    response
-}
-
-fn text(status: StatusCode, body: &'static str) -> Response {
-    let mut response = (status, body).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
     response
 }
 

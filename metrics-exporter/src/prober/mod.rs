@@ -87,10 +87,11 @@ impl Prober {
     /// Prepares `targets` (URLs parsed, CA files read), with at most `concurrency` probes in
     /// flight at once.
     pub fn new(targets: Vec<ProbeTarget>, concurrency: usize) -> Result<Self, TargetError> {
-        if concurrency == 0 {
-            return Err(TargetError(
-                "the probe concurrency must be at least 1".to_owned(),
-            ));
+        if concurrency == 0 || concurrency > Semaphore::MAX_PERMITS {
+            return Err(TargetError(format!(
+                "the probe concurrency must be between 1 and {}",
+                Semaphore::MAX_PERMITS
+            )));
         }
         config::check_names(&targets)?;
         let mut prepared = Vec::with_capacity(targets.len());

@@ -96,11 +96,7 @@ impl AllowList {
         }
         // Right to left: each hop appended the address it received the request from, and only
         // the entries added by our own proxies can be believed.
-        let entries = headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .collect::<Vec<_>>();
-        for value in entries.iter().rev() {
+        for value in headers.get_all("x-forwarded-for").iter().rev() {
             let text = value.to_str().ok()?;
             for entry in text.rsplit(',') {
                 let entry = entry.trim();

@@ -151,19 +151,19 @@ impl Credentials {
             return Verdict::Invalid;
         };
         let (user, password) = (&decoded[..colon], &decoded[colon + 1..]);
-        let user = String::from_utf8_lossy(user).into_owned();
+        let user = String::from_utf8_lossy(user);
         let cached = self
             .verified
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .get(&user)
+            .get(&*user)
             .cloned();
         if cached.is_some_and(|known| constant_time_eq(&known.0, password)) {
             return Verdict::Authenticated;
         }
         // An unknown user is checked against a real hash too, so the answer's timing does not
         // tell which user names exist.
-        let known = self.users.get(&user);
+        let known = self.users.get(&*user);
         let Some(hash) = known.or_else(|| self.users.values().next()).cloned() else {
             return Verdict::Invalid;
         };
@@ -182,7 +182,7 @@ impl Credentials {
             self.verified
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
-                .insert(user, Secret(Arc::from(password)));
+                .insert(user.into_owned(), Secret(Arc::from(password)));
             Verdict::Authenticated
         } else {
             Verdict::Invalid

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use metrics_core::prometheus_client::metrics::counter::Counter;
 use metrics_core::prometheus_client::metrics::family::Family;
 use metrics_core::MetricsRegistry;
@@ -16,11 +16,13 @@ use super::{Limits, Security, Verdict};
 
 type Labels = [(&'static str, &'static str); 1];
 
-/// `exporter_scrapes_total{result}` and `exporter_auth_failures_total{reason}`.
+/// `exporter_scrapes_total{result}` and `exporter_auth_failures_total{reason}`: one counter
+/// handle per label value, resolved at registration, so counting takes no lock and hashes
+/// nothing.
 #[derive(Debug, Clone)]
 pub(crate) struct Counters {
-    scrapes: Family<Labels, Counter>,
-    auth_failures: Family<Labels, Counter>,
+    scrapes: Arc<[Counter; ScrapeResult::ALL.len()]>,
+    auth_failures: Arc<[Counter; FAILURE_REASONS.len()]>,
 }
 
 /// What became of a `/metrics` request.
@@ -61,42 +63,41 @@ const FAILURE_REASONS: [&str; 3] = ["missing", "invalid", "forbidden"];
 
 impl Counters {
     pub(crate) fn register(registry: &MetricsRegistry) -> Self {
+        let scrapes: Family<Labels, Counter> = Family::default();
+        let auth_failures: Family<Labels, Counter> = Family::default();
+        // Every series exists from the start, so rate() and alerts see the first increase.
         let counters = Self {
-            scrapes: Family::default(),
-            auth_failures: Family::default(),
+            scrapes: Arc::new(ScrapeResult::ALL.map(|result| {
+                scrapes
+                    .get_or_create(&[("result", result.as_str())])
+                    .clone()
+            })),
+            auth_failures: Arc::new(
+                FAILURE_REASONS
+                    .map(|reason| auth_failures.get_or_create(&[("reason", reason)]).clone()),
+            ),
         };
-        // Every series from the start, so rate() and alerts see the first increase.
-        for result in ScrapeResult::ALL {
-            let _ = counters
-                .scrapes
-                .get_or_create(&[("result", result.as_str())]);
-        }
-        for reason in FAILURE_REASONS {
-            let _ = counters.auth_failures.get_or_create(&[("reason", reason)]);
-        }
         registry.register(
             "exporter_scrapes",
             "Requests for /metrics by result (success, unauthorized, forbidden, rejected, timeout, error).",
-            counters.scrapes.clone(),
+            scrapes,
         );
         registry.register(
             "exporter_auth_failures",
             "Requests refused by the exporter's authentication or allow-list, by reason (missing, invalid, forbidden).",
-            counters.auth_failures.clone(),
+            auth_failures,
         );
         counters
     }
 
     pub(crate) fn scrape(&self, result: ScrapeResult) {
-        self.scrapes
-            .get_or_create(&[("result", result.as_str())])
-            .inc();
+        self.scrapes[result as usize].inc();
     }
 
     fn auth_failure(&self, reason: &'static str) {
-        self.auth_failures
-            .get_or_create(&[("reason", reason)])
-            .inc();
+        if let Some(index) = FAILURE_REASONS.iter().position(|r| *r == reason) {
+            self.auth_failures[index].inc();
+        }
     }
 }
 
@@ -140,22 +141,16 @@ fn head_size(request: &Request) -> usize {
         .iter()
         .map(|(name, value)| name.as_str().len() + value.len() + 4)
         .sum();
-    headers + request.uri().to_string().len() + request.method().as_str().len() + 12
-}
-
-fn plain(status: StatusCode, body: &'static str) -> Response {
-    let mut response = (status, body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    // The URI's parts as sent, measured without rendering it.
+    let uri = request.uri();
+    let target = uri.scheme_str().map_or(0, |s| s.len() + 3)
+        + uri.authority().map_or(0, |a| a.as_str().len())
+        + uri.path_and_query().map_or(1, |p| p.as_str().len());
+    headers + target + request.method().as_str().len() + 12
 }
 
 fn unauthorized(security: &Security) -> Response {
-    let mut response = plain(StatusCode::UNAUTHORIZED, "unauthorized\n");
+    let mut response = crate::handlers::plain(StatusCode::UNAUTHORIZED, "unauthorized\n");
     let headers = response.headers_mut();
     if security.credentials.has_users() {
         headers.append(
@@ -187,7 +182,7 @@ pub(crate) async fn guard(
     };
     if head_size(&request) > guard.limits.header_bytes() {
         count(ScrapeResult::Rejected);
-        return plain(
+        return crate::handlers::plain(
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             "request header fields too large\n",
         );
@@ -202,7 +197,7 @@ pub(crate) async fn guard(
         if !client.is_some_and(|ip| security.allow_list.allows(ip)) {
             guard.counters.auth_failure("forbidden");
             count(ScrapeResult::Forbidden);
-            return plain(StatusCode::FORBIDDEN, "forbidden\n");
+            return crate::handlers::plain(StatusCode::FORBIDDEN, "forbidden\n");
         }
     }
     let authenticated =

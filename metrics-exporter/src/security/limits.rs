@@ -31,6 +31,9 @@ pub const DEFAULT_MAX_HEADER_BYTES: usize = 16 * 1024;
 /// The smallest header bound the server accepts (hyper's smallest read buffer).
 pub const MIN_HEADER_BYTES: usize = 8 * 1024;
 
+/// The largest header bound accepted (larger requests heads are not a scrape).
+pub const MAX_HEADER_BYTES: usize = 1024 * 1024;
+
 impl Default for Limits {
     fn default() -> Self {
         Self {
@@ -45,7 +48,8 @@ impl Limits {
     /// At most `n` scrapes of `/metrics` are encoded at once (at least 1; default 10); the
     /// others are answered 503 with `Retry-After` at once.
     pub fn max_concurrent_scrapes(mut self, n: usize) -> Self {
-        self.concurrent_scrapes = n.max(1);
+        // tokio's semaphore has a maximum; more would panic when the exporter is built.
+        self.concurrent_scrapes = n.clamp(1, tokio::sync::Semaphore::MAX_PERMITS);
         self
     }
 
@@ -57,11 +61,11 @@ impl Limits {
     }
 
     /// Requests whose request line and headers exceed `bytes` are answered 431 (default
-    /// 16 KiB; at least [`MIN_HEADER_BYTES`]). When the exporter serves its own port the bound
+    /// 16 KiB; at least [`MIN_HEADER_BYTES`], at most 1 MiB). When the exporter serves its own port the bound
     /// also sizes hyper's read buffer (the bound plus 8 KiB), so a longer head is never held in
     /// memory.
     pub fn max_header_bytes(mut self, bytes: usize) -> Self {
-        self.header_bytes = bytes.max(MIN_HEADER_BYTES);
+        self.header_bytes = bytes.clamp(MIN_HEADER_BYTES, MAX_HEADER_BYTES);
         self
     }
 

@@ -42,7 +42,7 @@ use std::path::Path;
 pub use allow_list::AllowList;
 pub use limits::{
     Limits, DEFAULT_MAX_CONCURRENT_SCRAPES, DEFAULT_MAX_HEADER_BYTES, DEFAULT_SCRAPE_TIMEOUT,
-    MIN_HEADER_BYTES,
+    MAX_HEADER_BYTES, MIN_HEADER_BYTES,
 };
 pub use tls::{ClientAuth, MinVersion, TlsConfig};
 pub use web_config::WebConfig;

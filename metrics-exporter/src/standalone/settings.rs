@@ -329,7 +329,7 @@ fn limits(get: &dyn Fn(&str) -> Option<String>) -> Result<Limits, SettingsError>
             "MAX_HEADER_BYTES",
             &text,
             crate::security::MIN_HEADER_BYTES,
-            1 << 20,
+            crate::security::MAX_HEADER_BYTES,
             "16384",
         )?;
         limits = limits.max_header_bytes(n);
