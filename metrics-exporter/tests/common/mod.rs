@@ -11,6 +11,8 @@ pub struct Served {
     pub addr: String,
     /// `http://IP:PORT`.
     pub base: String,
+    /// The registry the exporter serves, for reading its own counters directly.
+    pub registry: MetricsRegistry,
     lifecycle: Lifecycle,
 }
 
@@ -37,12 +39,13 @@ pub async fn serve(
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr").to_string();
-    let exporter = configure(Exporter::new(registry, lifecycle.clone()));
+    let exporter = configure(Exporter::new(registry.clone(), lifecycle.clone()));
     lifecycle.mark_ready();
     tokio::spawn(exporter.serve(listener));
     Served {
         base: format!("http://{addr}"),
         addr,
+        registry,
         lifecycle,
     }
 }
