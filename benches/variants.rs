@@ -12,7 +12,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use metrics_axum::{Exclusions, MetricsLayer};
+use metrics_axum::{AxumBody, Exclusions, Metrics, MetricsLayer, RouteTable};
 use metrics_core::{HttpServerMetrics, MetricsRegistry};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -24,7 +24,10 @@ use prometheus_client::metrics::histogram::Histogram;
 pub enum Variant {
     /// No instrumentation.
     Bare,
-    /// This toolkit's `MetricsLayer` (counter, histogram to body end, in-flight gauge, labels).
+    /// This toolkit's `MetricsLayer` (counter, histogram to body end, in-flight gauge, labels)
+    /// around the whole router, route labels from a `RouteTable`.
+    OursAround,
+    /// The same layer added with `Router::layer`, route labels from axum's `MatchedPath`.
     Ours,
     /// `MetricsLayer` with the request's path excluded: axum's cost of the layer itself, without
     /// recording (a diagnostic, to split the added cost).
@@ -41,8 +44,9 @@ pub enum Variant {
 
 impl Variant {
     /// Every variant, bare first.
-    pub const ALL: [Variant; 7] = [
+    pub const ALL: [Variant; 8] = [
         Variant::Bare,
+        Variant::OursAround,
         Variant::Ours,
         Variant::OursExcluded,
         Variant::TowerHttpInFlight,
@@ -55,7 +59,8 @@ impl Variant {
     pub fn name(self) -> &'static str {
         match self {
             Variant::Bare => "bare",
-            Variant::Ours => "ours",
+            Variant::OursAround => "ours-around-router",
+            Variant::Ours => "ours-router-layer",
             Variant::OursExcluded => "ours-path-excluded",
             Variant::TowerHttpInFlight => "tower-http-inflight",
             Variant::Autometrics => "autometrics",
@@ -69,8 +74,23 @@ impl Variant {
         Self::ALL.into_iter().find(|v| v.name() == name)
     }
 
-    /// The router of this variant, prepared as `axum::serve` prepares it (handlers turned into
+    /// The service of this variant, prepared as `axum::serve` prepares it (handlers turned into
     /// services once, not per request). Global recorders (axum-prometheus) are installed once.
+    pub fn app(self) -> App {
+        match self {
+            Variant::OursAround => {
+                let routes = RouteTable::new(["/users/{id}"]).expect("route table");
+                // `axum::serve` takes `axum::body::Body` responses: boxed, as in a server.
+                let layer = MetricsLayer::new(http_metrics())
+                    .route_extractor(routes)
+                    .axum_body();
+                App::Right(Metrics::new(Variant::Bare.router(), layer))
+            }
+            _ => App::Left(self.router()),
+        }
+    }
+
+    /// The variant's router; variants that wrap the router from outside return the bare one.
     pub fn router(self) -> Router {
         self.routes().with_state(())
     }
@@ -78,25 +98,13 @@ impl Variant {
     fn routes(self) -> Router {
         let routes = Router::new();
         match self {
-            Variant::Bare => routes.route("/users/{id}", get(user)),
-            Variant::Ours => {
-                let registry = MetricsRegistry::builder()
-                    .process_metrics(false)
-                    .build()
-                    .expect("registry");
-                let http = HttpServerMetrics::builder().register(&registry);
-                routes
-                    .route("/users/{id}", get(user))
-                    .layer(MetricsLayer::new(http))
-            }
+            Variant::Bare | Variant::OursAround => routes.route("/users/{id}", get(user)),
+            Variant::Ours => routes
+                .route("/users/{id}", get(user))
+                .layer(MetricsLayer::new(http_metrics())),
             Variant::OursExcluded => {
-                let registry = MetricsRegistry::builder()
-                    .process_metrics(false)
-                    .build()
-                    .expect("registry");
-                let http = HttpServerMetrics::builder().register(&registry);
-                let layer =
-                    MetricsLayer::new(http).exclusions(Exclusions::none().prefix("/users/"));
+                let layer = MetricsLayer::new(http_metrics())
+                    .exclusions(Exclusions::none().prefix("/users/"));
                 routes.route("/users/{id}", get(user)).layer(layer)
             }
             Variant::TowerHttpInFlight => {
@@ -128,6 +136,18 @@ impl Variant {
             }
         }
     }
+}
+
+/// A variant's service: a router with its layers inside (`Left`), or this toolkit's layer around
+/// the router, answering with axum's body type as `axum::serve` requires (`Right`).
+pub type App = tower::util::Either<Router, Metrics<Router, AxumBody>>;
+
+fn http_metrics() -> HttpServerMetrics {
+    let registry = MetricsRegistry::builder()
+        .process_metrics(false)
+        .build()
+        .expect("registry");
+    HttpServerMetrics::builder().register(&registry)
 }
 
 async fn user() -> &'static str {

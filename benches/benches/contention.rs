@@ -51,8 +51,8 @@ fn contention(c: &mut Criterion) {
         request.set_status(200);
         request.finish(Outcome::Completed);
     };
-    let ours = Variant::Ours.router();
-    let bare = Variant::Bare.router();
+    let ours = Variant::OursAround.app();
+    let bare = Variant::Bare.app();
     let through_layer = || {
         black_box(drive::one_request(&ours));
     };

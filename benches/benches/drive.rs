@@ -7,11 +7,12 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
+use std::convert::Infallible;
+
 use axum::body::Body;
-use axum::Router;
-use http::Request;
+use http::{Request, Response};
 use http_body_util::BodyExt;
-use tower::ServiceExt;
+use tower::{Service, ServiceExt};
 
 /// Polls `future` to completion on this thread.
 pub fn block_on<F: Future>(future: F) -> F::Output {
@@ -25,13 +26,16 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
     }
 }
 
-/// One `GET /users/42` through `router`, body read to the end.
-pub fn one_request(router: &Router) -> usize {
+/// One `GET /users/42` through a clone of `service` (as servers call it), body read to the end.
+pub fn one_request<S>(service: &S) -> usize
+where
+    S: Service<Request<Body>, Response = Response<Body>, Error = Infallible> + Clone,
+{
     block_on(async {
         let request = Request::get("/users/42")
             .body(Body::empty())
             .expect("request");
-        let response = router.clone().oneshot(request).await.expect("infallible");
+        let response = service.clone().oneshot(request).await.expect("infallible");
         let body = response.into_body().collect().await.expect("body");
         body.to_bytes().len()
     })

@@ -12,7 +12,7 @@ use variants::Variant;
 fn per_request(c: &mut Criterion) {
     let mut group = c.benchmark_group("per_request");
     for variant in Variant::ALL {
-        let router = variant.router();
+        let router = variant.app();
         // Warm up label sets and lazily created state outside the measurement.
         for _ in 0..100 {
             drive::one_request(&router);

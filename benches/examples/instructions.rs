@@ -24,7 +24,7 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let router = variant.router();
+    let router = variant.app();
     let mut bytes = 0;
     for _ in 0..count {
         bytes += drive::one_request(&router);

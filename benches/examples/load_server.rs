@@ -20,9 +20,9 @@ fn main() -> std::io::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let router = variant.router();
         let listener = tokio::net::TcpListener::bind(&addr).await?;
         println!("listening on {}", listener.local_addr()?);
-        axum::serve(listener, router).await
+        let app = axum::ServiceExt::<axum::extract::Request>::into_make_service(variant.app());
+        axum::serve(listener, app).await
     })
 }

@@ -11,7 +11,7 @@ N1=${N1:-2000}
 N2=${N2:-12000}
 variants=("$@")
 if [ ${#variants[@]} -eq 0 ]; then
-  variants=(bare ours tower-http-inflight autometrics prometheus-client-handwritten axum-prometheus)
+  variants=(bare ours-around-router ours-router-layer tower-http-inflight autometrics prometheus-client-handwritten axum-prometheus)
 fi
 cargo build -q --release -p benches --example instructions
 bin=target/release/examples/instructions

@@ -1,6 +1,7 @@
 //! [`ResponseFuture`]: hands the request's recording over to the response body.
 
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
@@ -8,37 +9,40 @@ use http::{Response, StatusCode};
 use metrics_core::http::{ActiveRequest, Outcome};
 use pin_project_lite::pin_project;
 
-use crate::ResponseBody;
+use crate::{OutputBody, ResponseBody, Wrapped};
 
 pin_project! {
     /// Response future of [`Metrics`](crate::Metrics).
     ///
     /// Dropped before the response is ready (the client went away, a timeout fired), the request
     /// is recorded as aborted with no status.
-    pub struct ResponseFuture<F> {
+    pub struct ResponseFuture<F, O = Wrapped> {
         #[pin]
         inner: F,
         active: Option<ActiveRequest>,
         is_head: bool,
+        output: PhantomData<fn() -> O>,
     }
 }
 
-impl<F> ResponseFuture<F> {
+impl<F, O> ResponseFuture<F, O> {
     pub(crate) fn new(inner: F, active: Option<ActiveRequest>, is_head: bool) -> Self {
         Self {
             inner,
             active,
             is_head,
+            output: PhantomData,
         }
     }
 }
 
-impl<F, B, E> Future for ResponseFuture<F>
+impl<F, O, B, E> Future for ResponseFuture<F, O>
 where
     F: Future<Output = Result<Response<B>, E>>,
     B: http_body::Body,
+    O: OutputBody<B>,
 {
-    type Output = Result<Response<ResponseBody<B>>, E>;
+    type Output = Result<Response<O::Body>, E>;
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -61,7 +65,7 @@ where
                             active.finish(Outcome::Completed);
                         }
                     }
-                    ResponseBody::new(body, active)
+                    O::output(ResponseBody::new(body, active))
                 })))
             }
             Err(error) => {

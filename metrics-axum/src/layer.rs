@@ -1,11 +1,12 @@
 //! [`MetricsLayer`]: configuration shared by every [`Metrics`] service it builds.
 
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use metrics_core::HttpServerMetrics;
 use tower_layer::Layer;
 
-use crate::{Exclusions, Metrics, RouteExtractor};
+use crate::{Exclusions, Metrics, RouteExtractor, Wrapped};
 
 /// A Tower layer recording `http_server_*` metrics for every request of the wrapped service.
 ///
@@ -23,8 +24,38 @@ use crate::{Exclusions, Metrics, RouteExtractor};
 ///     .route("/users/{id}", get(|| async { "a user" }))
 ///     .layer(MetricsLayer::new(http));
 /// ```
+///
+/// Around a whole router (cheaper: axum's `Router::layer` boxes every route once more), the
+/// route comes from a [`RouteTable`](crate::RouteTable), and [`axum_body`](Self::axum_body)
+/// makes the service one `axum::serve` accepts:
+///
+/// ```
+/// use axum::{routing::get, Router};
+/// use metrics_axum::{MetricsLayer, RouteTable};
+/// use metrics_core::HttpServerMetrics;
+/// use tower_layer::Layer;
+///
+/// # async fn run(listener: tokio::net::TcpListener) -> std::io::Result<()> {
+/// let http = HttpServerMetrics::builder().build();
+/// let router = Router::new().route("/users/{id}", get(|| async { "a user" }));
+/// let routes = RouteTable::new(["/users/{id}"]).expect("valid templates");
+/// let app = MetricsLayer::new(http)
+///     .route_extractor(routes)
+///     .axum_body()
+///     .layer(router);
+/// axum::serve(listener, app.into_make_service()).await
+/// # }
+/// ```
+///
+/// `O` chooses the response body type ([`OutputBody`](crate::OutputBody)).
+pub struct MetricsLayer<O = Wrapped> {
+    pub(crate) settings: Settings,
+    output: PhantomData<fn() -> O>,
+}
+
+/// What every service of one layer shares.
 #[derive(Clone)]
-pub struct MetricsLayer {
+pub(crate) struct Settings {
     pub(crate) metrics: HttpServerMetrics,
     pub(crate) exclusions: Arc<Exclusions>,
     pub(crate) route: Arc<dyn RouteExtractor>,
@@ -39,36 +70,61 @@ impl MetricsLayer {
         #[cfg(not(feature = "axum"))]
         let route: Arc<dyn RouteExtractor> = Arc::new(crate::NoRoute);
         Self {
-            metrics,
-            exclusions: Arc::new(Exclusions::default()),
-            route,
+            settings: Settings {
+                metrics,
+                exclusions: Arc::new(Exclusions::default()),
+                route,
+            },
+            output: PhantomData,
         }
     }
+}
 
+impl<O> MetricsLayer<O> {
     /// Replaces the set of paths that are not recorded.
     pub fn exclusions(mut self, exclusions: Exclusions) -> Self {
-        self.exclusions = Arc::new(exclusions);
+        self.settings.exclusions = Arc::new(exclusions);
         self
     }
 
     /// Replaces where route labels come from.
     pub fn route_extractor(mut self, extractor: impl RouteExtractor) -> Self {
-        self.route = Arc::new(extractor);
+        self.settings.route = Arc::new(extractor);
         self
+    }
+
+    /// Responses carry `axum::body::Body` (the layer's body boxed into it), as `axum::serve`
+    /// requires of a service placed around a `Router`. Inside a `Router` this is not needed:
+    /// axum boxes the body there itself.
+    #[cfg(feature = "axum")]
+    pub fn axum_body(self) -> MetricsLayer<crate::AxumBody> {
+        MetricsLayer {
+            settings: self.settings,
+            output: PhantomData,
+        }
     }
 }
 
-impl std::fmt::Debug for MetricsLayer {
+impl<O> Clone for MetricsLayer<O> {
+    fn clone(&self) -> Self {
+        Self {
+            settings: self.settings.clone(),
+            output: PhantomData,
+        }
+    }
+}
+
+impl<O> std::fmt::Debug for MetricsLayer<O> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MetricsLayer")
-            .field("metrics", &self.metrics)
-            .field("exclusions", &self.exclusions)
+            .field("metrics", &self.settings.metrics)
+            .field("exclusions", &self.settings.exclusions)
             .finish_non_exhaustive()
     }
 }
 
-impl<S> Layer<S> for MetricsLayer {
-    type Service = Metrics<S>;
+impl<S, O> Layer<S> for MetricsLayer<O> {
+    type Service = Metrics<S, O>;
 
     fn layer(&self, inner: S) -> Self::Service {
         Metrics::new(inner, self.clone())

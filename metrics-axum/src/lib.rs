@@ -31,6 +31,7 @@ mod exclusions;
 mod future;
 mod layer;
 mod listener;
+mod output;
 mod route;
 mod service;
 
@@ -42,6 +43,9 @@ pub use listener::CountedIo;
 #[cfg(feature = "axum")]
 pub use listener::CountingListener;
 #[cfg(feature = "axum")]
+pub use output::AxumBody;
+pub use output::{OutputBody, Wrapped};
+#[cfg(feature = "axum")]
 pub use route::MatchedPathRoute;
-pub use route::{NoRoute, RouteExtractor};
+pub use route::{NoRoute, RouteExtractor, RouteTable, RouteTableError};
 pub use service::Metrics;

@@ -1,5 +1,6 @@
 //! [`Metrics`]: the service that starts recording each request.
 
+use std::marker::PhantomData;
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
@@ -7,33 +8,67 @@ use http::{Request, Response};
 use metrics_core::http::RouteHandle;
 use tower_service::Service;
 
-use crate::{MetricsLayer, ResponseBody, ResponseFuture};
+use crate::layer::Settings;
+use crate::{MetricsLayer, OutputBody, ResponseFuture, Wrapped};
 
-/// Records `http_server_*` metrics for the requests of `S`; built by [`MetricsLayer`].
-#[derive(Clone, Debug)]
-pub struct Metrics<S> {
+/// Records `http_server_*` metrics for the requests of `S`; built by [`MetricsLayer`]. `O`
+/// chooses the response body type ([`OutputBody`]).
+pub struct Metrics<S, O = Wrapped> {
     pub(crate) inner: S,
     // Routers clone their services per request: one `Arc` keeps that clone to one increment.
     state: Arc<ServiceState>,
+    output: PhantomData<fn() -> O>,
 }
 
-#[derive(Debug)]
+impl<S: Clone, O> Clone for Metrics<S, O> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            state: self.state.clone(),
+            output: PhantomData,
+        }
+    }
+}
+
+impl<S: std::fmt::Debug, O> std::fmt::Debug for Metrics<S, O> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics")
+            .field("inner", &self.inner)
+            .field("state", &self.state)
+            .finish()
+    }
+}
+
+/// Slots of the per-service route cache: under `Router::layer` a service sees one route, around
+/// a whole router (with a `RouteTable`) it sees them all.
+const ROUTE_CACHE_SLOTS: usize = 32;
+
 struct ServiceState {
-    layer: MetricsLayer,
-    /// The first route this service saw. `Router::layer` gives every route its own service, so
-    /// after the first request the route is found by one string comparison, not a map lookup.
-    route_cache: OnceLock<RouteHandle>,
+    settings: Settings,
+    /// Routes this service has seen, direct-mapped by a cheap hash of the template: a hit costs
+    /// one string comparison, not a map lookup.
+    route_cache: [OnceLock<RouteHandle>; ROUTE_CACHE_SLOTS],
 }
 
-impl<S> Metrics<S> {
+impl std::fmt::Debug for ServiceState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceState")
+            .field("metrics", &self.settings.metrics)
+            .field("exclusions", &self.settings.exclusions)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, O> Metrics<S, O> {
     /// Wraps `inner`; the same as `layer.layer(inner)`.
-    pub fn new(inner: S, layer: MetricsLayer) -> Self {
+    pub fn new(inner: S, layer: MetricsLayer<O>) -> Self {
         Self {
             inner,
             state: Arc::new(ServiceState {
-                layer,
-                route_cache: OnceLock::new(),
+                settings: layer.settings,
+                route_cache: Default::default(),
             }),
+            output: PhantomData,
         }
     }
 
@@ -53,14 +88,34 @@ impl<S> Metrics<S> {
     }
 }
 
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Metrics<S>
+#[cfg(feature = "axum")]
+impl<S> Metrics<S, crate::AxumBody>
+where
+    Self: Service<axum::extract::Request>,
+{
+    /// The service for `axum::serve`, as `Router::into_make_service` makes it for a router.
+    pub fn into_make_service(self) -> axum::routing::IntoMakeService<Self> {
+        axum::ServiceExt::<axum::extract::Request>::into_make_service(self)
+    }
+
+    /// The service for `axum::serve` that puts the client's address in each request's
+    /// extensions (`axum::extract::ConnectInfo<C>`), as the `Router` method of this name does.
+    pub fn into_make_service_with_connect_info<C>(
+        self,
+    ) -> axum::extract::connect_info::IntoMakeServiceWithConnectInfo<Self, C> {
+        axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info(self)
+    }
+}
+
+impl<S, O, ReqBody, ResBody> Service<Request<ReqBody>> for Metrics<S, O>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     ResBody: http_body::Body,
+    O: OutputBody<ResBody>,
 {
-    type Response = Response<ResponseBody<ResBody>>;
+    type Response = Response<O::Body>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future>;
+    type Future = ResponseFuture<S::Future, O>;
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
@@ -70,10 +125,13 @@ where
     #[inline]
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let state = &*self.state;
-        let active = if state.layer.exclusions.contains(request.uri().path()) {
+        let active = if state.settings.exclusions.contains(request.uri().path()) {
             None
         } else {
-            let template = state.layer.route.route(request.uri(), request.extensions());
+            let template = state
+                .settings
+                .route
+                .route(request.uri(), request.extensions());
             Some(state.route(template).start_request(request.method()))
         };
         let is_head = request.method() == http::Method::HEAD;
@@ -85,13 +143,27 @@ impl ServiceState {
     #[inline]
     fn route(&self, template: Option<&str>) -> RouteHandle {
         let Some(template) = template else {
-            return self.layer.metrics.route(None);
+            return self.settings.metrics.route(None);
         };
-        if let Some(cached) = self.route_cache.get().filter(|h| h.name() == template) {
+        let slot = &self.route_cache[cache_index(template)];
+        if let Some(cached) = slot.get().filter(|h| h.name() == template) {
             return cached.clone();
         }
-        let handle = self.layer.metrics.route(Some(template));
-        let _ = self.route_cache.set(handle.clone());
+        let handle = self.settings.metrics.route(Some(template));
+        // First come keeps the slot; a colliding template goes through the map.
+        let _ = slot.set(handle.clone());
         handle
     }
+}
+
+/// A route cache slot for `template`: its length and two of its bytes, mixed. Templates of one
+/// application differ in one of these nearly always, and a collision only costs a map lookup.
+#[inline]
+fn cache_index(template: &str) -> usize {
+    let bytes = template.as_bytes();
+    let (Some(&last), Some(&middle)) = (bytes.last(), bytes.get(bytes.len() / 2)) else {
+        return 0;
+    };
+    let mixed = bytes.len() as u32 ^ u32::from(last) << 8 ^ u32::from(middle) << 16;
+    (mixed.wrapping_mul(0x9e37_79b9) >> 27) as usize & (ROUTE_CACHE_SLOTS - 1)
 }

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use http::{Extensions, Request, Response, Uri};
 use http_body::Body;
 use http_body_util::Full;
-use metrics_axum::{MetricsLayer, RouteExtractor};
+use metrics_axum::{MetricsLayer, RouteExtractor, RouteTable};
 use metrics_core::{Format, HttpServerMetrics, MetricsRegistry};
 use tower::{Layer, Service};
 
@@ -186,4 +186,65 @@ fn allocation_counter_sees_the_first_label_set() {
     drive(&mut service, first);
     set_counting(false);
     assert!(ALLOCATIONS.with(Cell::get) > 0);
+}
+
+#[test]
+fn no_allocation_per_request_with_a_route_table() {
+    let registry = MetricsRegistry::builder()
+        .process_metrics(false)
+        .build()
+        .expect("registry");
+    let http = HttpServerMetrics::builder().register(&registry);
+    let table = RouteTable::new([
+        "/users/{id}",
+        "/users/me",
+        "/orders/{id}/items/{item}",
+        "/files/{*path}",
+    ])
+    .expect("table");
+    let mut service = MetricsLayer::new(http.clone())
+        .route_extractor(table)
+        .layer(tower::service_fn(inner));
+    let paths = [
+        "/users/42",
+        "/users/me",
+        "/orders/7/items/3?full=1",
+        "/files/css/site.css",
+        "/nowhere",
+        "/metrics",
+    ];
+    let build = |path: &str| {
+        let mut request = Request::get(path).body(()).expect("request");
+        request.extensions_mut().insert(200u16);
+        request
+    };
+    for path in paths {
+        drive(&mut service, build(path));
+    }
+    let rounds = 2_000;
+    let mut steady: Vec<_> = (0..rounds)
+        .flat_map(|_| paths.iter().map(|p| build(p)))
+        .collect();
+    ALLOCATIONS.with(|n| n.set(0));
+    set_counting(true);
+    for request in steady.drain(..) {
+        drive(&mut service, request);
+    }
+    set_counting(false);
+    assert_eq!(ALLOCATIONS.with(Cell::get), 0);
+
+    let text = registry.encode(Format::PrometheusText).expect("encode");
+    for (route, count) in [
+        ("/users/{id}", rounds + 1),
+        ("/users/me", rounds + 1),
+        ("/orders/{id}/items/{item}", rounds + 1),
+        ("/files/{*path}", rounds + 1),
+        ("unmatched", rounds + 1),
+    ] {
+        let line = format!(
+            "http_server_requests_total{{http_request_method=\"GET\",http_route=\"{route}\",http_response_status_code=\"200\"}} {count}"
+        );
+        assert!(text.contains(&line), "{line}\n{text}");
+    }
+    assert!(!text.contains("/metrics\""), "excluded by default");
 }

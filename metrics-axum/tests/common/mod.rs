@@ -19,6 +19,15 @@ use test_support::Scrape;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+/// The templates of `routes()`, for a `RouteTable`.
+pub const TEMPLATES: [&str; 5] = [
+    "/users/{id}",
+    "/status/{code}",
+    "/stream/{ms}",
+    "/sleep/{ms}",
+    "/api/v1/items/{id}",
+];
+
 /// Routes covering templates, a nest, chosen statuses, slow heads and slow bodies.
 pub fn routes() -> Router {
     let api = Router::new().route("/items/{id}", get(ok).put(ok));
@@ -79,10 +88,18 @@ impl TestServer {
     }
 
     /// Serves `routes()` arranged by `arrange` (which must apply the layer it is given).
-    pub async fn start_with(
-        arrange: impl FnOnce(Router, MetricsLayer) -> Router,
+    pub async fn start_with<S>(
+        arrange: impl FnOnce(Router, MetricsLayer) -> S,
         builder: metrics_core::http::HttpServerMetricsBuilder,
-    ) -> Self {
+    ) -> Self
+    where
+        S: tower::Service<axum::extract::Request, Response = axum::response::Response>
+            + Clone
+            + Send
+            + 'static,
+        S::Future: Send,
+        S::Error: Into<Infallible>,
+    {
         let registry = MetricsRegistry::builder()
             .service_name("test")
             .build()
@@ -90,7 +107,8 @@ impl TestServer {
         let http = builder.register(&registry);
         let lifecycle = Lifecycle::new();
         let exporter = Exporter::new(registry.clone(), lifecycle.clone());
-        let router = arrange(routes(), MetricsLayer::new(http.clone()));
+        let service = arrange(routes(), MetricsLayer::new(http.clone()));
+        let service = tower::ServiceExt::map_err(service, Into::into);
         let app_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind app");
         let metrics_listener = TcpListener::bind("127.0.0.1:0")
             .await
@@ -100,7 +118,8 @@ impl TestServer {
         let shutdown = lifecycle.drained();
         let counted = CountingListener::new(app_listener, http.clone());
         let task = tokio::spawn(async move {
-            let app_server = axum::serve(counted, router).with_graceful_shutdown(shutdown);
+            let service = axum::ServiceExt::<axum::extract::Request>::into_make_service(service);
+            let app_server = axum::serve(counted, service).with_graceful_shutdown(shutdown);
             let _ = tokio::join!(async { app_server.await }, exporter.serve(metrics_listener));
         });
         lifecycle.mark_ready();

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use super::counters::Counters;
 use super::{MethodLabel, Outcome, RouteHandle};
+use crate::metric::Shard;
 
 /// A request being recorded (RAII): raises `http_server_active_requests` while alive.
 ///
@@ -19,18 +20,23 @@ pub struct ActiveRequest {
     status: Option<u16>,
     method: MethodLabel,
     finished: bool,
+    /// This thread's shard of the striped counters, found once per request. A request that
+    /// ends on another thread still updates the shard it started on: totals are unaffected.
+    shard: Shard,
 }
 
 impl ActiveRequest {
     #[inline]
     pub(super) fn start(route: RouteHandle, method: MethodLabel) -> Self {
-        route.0.counters.request_started(method.index());
+        let shard = Shard::current();
+        route.0.counters.request_started(method.index(), shard);
         Self {
             route,
             start: Instant::now(),
             status: None,
             method,
             finished: false,
+            shard,
         }
     }
 
@@ -54,8 +60,8 @@ impl ActiveRequest {
         self.finished = true;
         let seconds = self.start.elapsed().as_secs_f64();
         let slot = &self.route.0;
-        slot.record(self.method, self.status, outcome, seconds);
-        slot.counters.request_ended(self.method.index());
+        slot.record(self.method, self.status, outcome, seconds, self.shard);
+        slot.counters.request_ended(self.method.index(), self.shard);
     }
 }
 

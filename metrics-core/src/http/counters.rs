@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering}
 
 use super::series::{Series, SeriesKey, SeriesLabelSet};
 use super::MethodLabel;
-use crate::metric::{Buckets, LabelSetMap, Striped};
+use crate::metric::{Buckets, LabelSetMap, Shard, Striped};
 
 /// A series' identity across routes: the route's number and the packed method/status/outcome.
 pub(super) type GlobalSeriesKey = (u32, SeriesKey);
@@ -59,20 +59,20 @@ impl Counters {
     }
 
     #[inline]
-    pub(super) fn request_started(&self, method: usize) {
+    pub(super) fn request_started(&self, method: usize, shard: Shard) {
         // Read first: after the first request the flag is set and the line stays shared.
         if !self.methods_seen[method].load(Ordering::Relaxed) {
             self.methods_seen[method].store(true, Ordering::Relaxed);
         }
         self.active_requests
-            .local(method)
+            .on(shard, method)
             .fetch_add(1, Ordering::Relaxed);
     }
 
     #[inline]
-    pub(super) fn request_ended(&self, method: usize) {
+    pub(super) fn request_ended(&self, method: usize, shard: Shard) {
         self.active_requests
-            .local(method)
+            .on(shard, method)
             .fetch_sub(1, Ordering::Relaxed);
     }
 

@@ -5,6 +5,7 @@ use std::sync::{Arc, OnceLock};
 use super::counters::Counters;
 use super::series::{Series, SeriesKey, SeriesLabelSet, SeriesLabels};
 use super::{MethodLabel, Outcome};
+use crate::metric::Shard;
 
 /// Slots of the per-route cache in front of the series map. Most routes see a handful of
 /// method/status pairs, so nearly every request hits here.
@@ -72,20 +73,25 @@ impl RouteSlot {
         status: Option<u16>,
         outcome: Outcome,
         seconds: f64,
+        shard: Shard,
     ) {
         let key = SeriesKey::new(method, status, outcome);
         let slot = &self.cache[key.cache_index(CACHE_SLOTS)];
         if let Some(series) = slot.get().filter(|s| s.key == key) {
-            series.duration.observe(seconds);
+            series.duration.observe_on(shard, seconds);
             return;
         }
         match self.series_for(key, method, status, outcome) {
             Some(series) => {
-                series.duration.observe(seconds);
+                series.duration.observe_on(shard, seconds);
                 // First come keeps the slot; a colliding key goes through the map.
                 let _ = slot.set(series);
             }
-            None => self.counters.overflow_series.duration.observe(seconds),
+            None => self
+                .counters
+                .overflow_series
+                .duration
+                .observe_on(shard, seconds),
         }
     }
 

@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 use prometheus_client::encoding::{EncodeMetric, MetricEncoder, NoLabelSet};
 use prometheus_client::metrics::{MetricType, TypedMetric};
 
-use super::{Buckets, Striped};
+use super::{Buckets, Shard, Striped};
 
 /// A histogram whose observations are a few relaxed atomic adds: no lock, no allocation. The
 /// cells are striped per thread (see `Striped`), so threads recording into the same histogram do
@@ -64,11 +64,17 @@ impl HistogramCore {
     /// Records one observation.
     #[inline]
     pub fn observe(&self, value: f64) {
+        self.observe_on(Shard::current(), value);
+    }
+
+    /// Records one observation in the cells of `shard`.
+    #[inline]
+    pub(crate) fn observe_on(&self, shard: Shard, value: f64) {
         let index = self.buckets.index_of(value);
-        self.cells.local(index).fetch_add(1, Ordering::Relaxed);
+        self.cells.on(shard, index).fetch_add(1, Ordering::Relaxed);
         // A CAS loop on the f64 bits of this thread's shard: it succeeds at once unless another
         // thread shares the shard.
-        let sum = self.cells.local(self.sum_index());
+        let sum = self.cells.on(shard, self.sum_index());
         let mut current = sum.load(Ordering::Relaxed);
         loop {
             let next = (f64::from_bits(current) + value).to_bits();

@@ -51,10 +51,10 @@ impl Striped {
         &self.lines[line].0[index % CELLS_PER_LINE]
     }
 
-    /// This thread's copy of cell `index`.
+    /// The copy of cell `index` of `shard` (taken once for several updates from one thread).
     #[inline]
-    pub(crate) fn local(&self, index: usize) -> &AtomicU64 {
-        self.cell(current_shard() & self.shard_mask, index)
+    pub(crate) fn on(&self, shard: Shard, index: usize) -> &AtomicU64 {
+        self.cell(shard.0 & self.shard_mask, index)
     }
 
     /// Every shard's copy of cell `index`.
@@ -82,21 +82,27 @@ fn shard_count() -> usize {
     })
 }
 
-/// A number per thread, handed out round-robin; shards are chosen from it.
-#[inline]
-fn current_shard() -> usize {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    thread_local! {
-        static SHARD: Cell<usize> = const { Cell::new(usize::MAX) };
-    }
-    SHARD.with(|shard| {
-        let mut id = shard.get();
-        if id == usize::MAX {
-            id = NEXT.fetch_add(1, Ordering::Relaxed);
-            shard.set(id);
+/// A thread's number, handed out round-robin; every striped counter picks its shard from it.
+/// Finding it is a thread-local read: a request takes it once for all its updates.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Shard(usize);
+
+impl Shard {
+    #[inline]
+    pub(crate) fn current() -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        thread_local! {
+            static SHARD: Cell<usize> = const { Cell::new(usize::MAX) };
         }
-        id
-    })
+        Self(SHARD.with(|shard| {
+            let mut id = shard.get();
+            if id == usize::MAX {
+                id = NEXT.fetch_add(1, Ordering::Relaxed);
+                shard.set(id);
+            }
+            id
+        }))
+    }
 }
 
 #[cfg(test)]
@@ -110,8 +116,12 @@ mod tests {
             for _ in 0..6 {
                 scope.spawn(|| {
                     for _ in 0..1_000 {
-                        striped.local(0).fetch_add(1, Ordering::Relaxed);
-                        striped.local(19).fetch_add(2, Ordering::Relaxed);
+                        striped
+                            .on(Shard::current(), 0)
+                            .fetch_add(1, Ordering::Relaxed);
+                        striped
+                            .on(Shard::current(), 19)
+                            .fetch_add(2, Ordering::Relaxed);
                     }
                 });
             }
@@ -124,8 +134,12 @@ mod tests {
     #[test]
     fn signed_values_survive_wrapping() {
         let striped = Striped::new(1);
-        striped.local(0).fetch_sub(3, Ordering::Relaxed);
-        striped.local(0).fetch_add(1, Ordering::Relaxed);
+        striped
+            .on(Shard::current(), 0)
+            .fetch_sub(3, Ordering::Relaxed);
+        striped
+            .on(Shard::current(), 0)
+            .fetch_add(1, Ordering::Relaxed);
         assert_eq!(striped.total(0) as i64, -2);
     }
 }

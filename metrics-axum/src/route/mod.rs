@@ -1,4 +1,9 @@
-//! Where the `http_route` label comes from.
+//! Where the `http_route` label comes from: axum's matched route, a table of templates, or a
+//! user's own [`RouteExtractor`].
+
+mod table;
+
+pub use table::{RouteTable, RouteTableError};
 
 use http::{Extensions, Uri};
 
@@ -27,7 +32,8 @@ pub trait RouteExtractor: Send + Sync + 'static {
 
 /// The route axum matched (`axum::extract::MatchedPath`), nest prefixes included.
 ///
-/// Requires the layer to be added with `Router::layer`, which runs it after routing.
+/// Requires the layer to be added with `Router::layer`, which runs it after routing. Around the
+/// whole `Router` (before routing) there is no matched route yet: use a [`RouteTable`] there.
 #[cfg(feature = "axum")]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct MatchedPathRoute;
