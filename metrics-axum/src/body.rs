@@ -22,6 +22,19 @@ pin_project! {
     }
 }
 
+impl<B> ResponseBody<B> {
+    /// Whether the request is no longer (or was never) being recorded: the body then only
+    /// passes frames through.
+    pub(crate) fn is_passthrough(&self) -> bool {
+        self.active.is_none()
+    }
+
+    /// The wrapped body.
+    pub(crate) fn into_inner(self) -> B {
+        self.inner
+    }
+}
+
 impl<B: Body> ResponseBody<B> {
     pub(crate) fn new(inner: B, active: Option<ActiveRequest>) -> Self {
         let remaining = match active {

@@ -78,6 +78,7 @@ where
     }
 }
 
+#[inline]
 fn status_has_body(status: StatusCode) -> bool {
     !(status.is_informational()
         || status == StatusCode::NO_CONTENT

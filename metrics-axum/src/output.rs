@@ -44,6 +44,11 @@ where
 
     #[inline]
     fn output(body: ResponseBody<B>) -> axum::body::Body {
+        // Nothing left to record (excluded path, body-less response): hand the inner body on,
+        // which costs no allocation when it already is an `axum::body::Body`.
+        if body.is_passthrough() {
+            return axum::body::Body::new(body.into_inner());
+        }
         axum::body::Body::new(body)
     }
 }

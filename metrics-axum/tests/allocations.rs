@@ -248,3 +248,45 @@ fn no_allocation_per_request_with_a_route_table() {
     }
     assert!(!text.contains("/metrics\""), "excluded by default");
 }
+
+/// An inner service answering with `axum::body::Body`, as a `Router` does.
+fn axum_inner(
+    _request: Request<()>,
+) -> std::future::Ready<Result<Response<axum::body::Body>, Infallible>> {
+    set_counting(false);
+    let response = Response::new(axum::body::Body::from("hello"));
+    set_counting(true);
+    std::future::ready(Ok(response))
+}
+
+#[test]
+fn axum_body_output_boxes_only_bodies_still_being_recorded() {
+    let http = HttpServerMetrics::builder().build();
+    let table = RouteTable::new(["/users/{id}"]).expect("table");
+    let mut service = MetricsLayer::new(http)
+        .route_extractor(table)
+        .axum_body()
+        .layer(tower::service_fn(axum_inner));
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut allocations_for = |path: &str| {
+        let request = Request::get(path).body(()).expect("request");
+        ALLOCATIONS.with(|n| n.set(0));
+        set_counting(true);
+        let future = pin!(service.call(request));
+        let Poll::Ready(Ok(response)) = future.poll(&mut cx) else {
+            panic!("ready");
+        };
+        let mut body = pin!(response.into_body());
+        while let Poll::Ready(Some(frame)) = body.as_mut().poll_frame(&mut cx) {
+            frame.expect("frame");
+        }
+        set_counting(false);
+        ALLOCATIONS.with(Cell::get)
+    };
+    // Warm up the label set.
+    allocations_for("/users/1");
+    // Recorded: the layer's body boxed into axum's, one allocation.
+    assert_eq!(allocations_for("/users/2"), 1);
+    // Excluded: axum's body handed on as it is.
+    assert_eq!(allocations_for("/metrics"), 0);
+}

@@ -2,8 +2,8 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Instant;
 
+use super::clock::Stamp;
 use super::counters::Counters;
 use super::{MethodLabel, Outcome, RouteHandle};
 use crate::metric::Shard;
@@ -16,7 +16,7 @@ use crate::metric::Shard;
 #[derive(Debug)]
 pub struct ActiveRequest {
     route: RouteHandle,
-    start: Instant,
+    start: Stamp,
     status: Option<u16>,
     method: MethodLabel,
     finished: bool,
@@ -32,7 +32,7 @@ impl ActiveRequest {
         route.0.counters.request_started(method.index(), shard);
         Self {
             route,
-            start: Instant::now(),
+            start: Stamp::now(),
             status: None,
             method,
             finished: false,
@@ -58,7 +58,7 @@ impl ActiveRequest {
             return;
         }
         self.finished = true;
-        let seconds = self.start.elapsed().as_secs_f64();
+        let seconds = self.start.seconds_elapsed();
         let slot = &self.route.0;
         slot.record(self.method, self.status, outcome, seconds, self.shard);
         slot.counters.request_ended(self.method.index(), self.shard);

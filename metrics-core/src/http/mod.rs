@@ -2,6 +2,7 @@
 //! that the Tower layer, or any other integration, drives.
 
 mod active_request;
+mod clock;
 mod collector;
 mod counters;
 mod method;

@@ -46,10 +46,43 @@ impl SeriesKey {
         (self.0.wrapping_mul(0x9e37_79b9) >> 16) as usize & (slots - 1)
     }
 
+    /// Every method, outcome and status (any `u16`, or none) packs into its own key: 4 bits,
+    /// 2 bits, then 17 bits for the status plus one (0 is "no status").
+    #[inline]
     pub(crate) fn new(method: MethodLabel, status: Option<u16>, outcome: Outcome) -> Self {
-        // Statuses are at most three digits (http::StatusCode enforces 100..=999).
-        let status = u32::from(status.unwrap_or(0)).min(0x3ff);
+        let status = status.map_or(0, |code| u32::from(code) + 1);
         Self(method.index() as u32 | (outcome.index() << 4) | (status << 6))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MethodLabel, Outcome, SeriesKey};
+
+    #[test]
+    fn keys_are_distinct_for_every_status_including_odd_ones() {
+        let statuses = [
+            None,
+            Some(0),
+            Some(200),
+            Some(999),
+            Some(1023),
+            Some(1024),
+            Some(u16::MAX),
+        ];
+        let mut keys = Vec::new();
+        for method in MethodLabel::ALL {
+            for outcome in [Outcome::Completed, Outcome::Aborted, Outcome::Failed] {
+                for status in statuses {
+                    keys.push(SeriesKey::new(method, status, outcome));
+                }
+            }
+        }
+        let count = keys.len();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(keys.len(), count);
+        assert!(!keys.contains(&SeriesKey::OVERFLOW));
     }
 }
 

@@ -84,6 +84,8 @@ impl HttpServerMetricsBuilder {
     /// [`MetricsRegistry::register_text`], or in a plain prometheus-client registry as a
     /// `Collector`).
     pub fn build(self) -> HttpServerMetrics {
+        // Calibrate the request clock now rather than on the first request.
+        super::clock::clock();
         let counters = Arc::new(Counters::new(self.buckets, self.max_label_sets));
         HttpServerMetrics {
             shared: Arc::new(Shared {

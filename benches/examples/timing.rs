@@ -1,0 +1,72 @@
+//! Nanoseconds added per request, in-process and single-threaded, measured interleaved: each
+//! round times a batch of every variant (in rotating order), and the added cost is the median
+//! over rounds of (variant - bare) within the round, so drifts of a noisy machine cancel out.
+//! `timing [ROUNDS] [BATCH]` (defaults 31 and 20000); run by `scripts/timing.sh`.
+
+#[path = "../benches/drive.rs"]
+mod drive;
+#[path = "../variants.rs"]
+mod variants;
+
+use std::time::Instant;
+
+use variants::Variant;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let rounds: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(31);
+    let batch: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(20_000);
+    let apps: Vec<_> = Variant::ALL.iter().map(|v| (*v, v.app())).collect();
+    for (_, app) in &apps {
+        for _ in 0..1_000 {
+            drive::one_request(app);
+        }
+    }
+    let mut per_round: Vec<Vec<f64>> = vec![Vec::new(); apps.len()];
+    for round in 0..rounds {
+        let mut this_round = vec![0.0; apps.len()];
+        for offset in 0..apps.len() {
+            let index = (round + offset) % apps.len();
+            let app = &apps[index].1;
+            let started = Instant::now();
+            let mut bytes = 0;
+            for _ in 0..batch {
+                bytes += drive::one_request(app);
+            }
+            assert!(bytes > 0);
+            this_round[index] = started.elapsed().as_nanos() as f64 / batch as f64;
+        }
+        for (index, ns) in this_round.into_iter().enumerate() {
+            per_round[index].push(ns);
+        }
+    }
+    let bare = &per_round[0];
+    let added: Vec<f64> = per_round
+        .iter()
+        .map(|ns| median(ns.iter().zip(bare).map(|(v, b)| v - b).collect()))
+        .collect();
+    let axum_prometheus = Variant::ALL
+        .iter()
+        .position(|v| *v == Variant::AxumPrometheus)
+        .map(|i| added[i]);
+    println!(
+        "{:<32} {:>12} {:>12} {:>22}",
+        "variant", "ns/request", "added ns", "added / axum-prometheus"
+    );
+    for (index, (variant, _)) in apps.iter().enumerate() {
+        let share =
+            axum_prometheus.map_or(String::from("?"), |a| format!("{:.3}", added[index] / a));
+        println!(
+            "{:<32} {:>12.0} {:>12.0} {:>22}",
+            variant.name(),
+            median(per_round[index].clone()),
+            added[index],
+            share
+        );
+    }
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
