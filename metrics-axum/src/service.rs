@@ -5,7 +5,7 @@ use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
-use metrics_core::http::RouteHandle;
+use metrics_core::http::{ActiveRequest, RouteHandle};
 use tower_service::Service;
 
 use crate::layer::Settings;
@@ -132,7 +132,7 @@ where
                 .settings
                 .route
                 .route(request.uri(), request.extensions());
-            Some(state.route(template).start_request(request.method()))
+            Some(state.start(template, request.method()))
         };
         let is_head = request.method() == http::Method::HEAD;
         ResponseFuture::new(self.inner.call(request), active, is_head)
@@ -140,19 +140,22 @@ where
 }
 
 impl ServiceState {
+    /// Starts recording on the route `template` (or `unmatched`), through this service's cache
+    /// of route handles: a hit borrows the handle, and no count shared by threads changes.
     #[inline]
-    fn route(&self, template: Option<&str>) -> RouteHandle {
+    fn start(&self, template: Option<&str>, method: &http::Method) -> ActiveRequest {
         let Some(template) = template else {
-            return self.settings.metrics.route(None);
+            return self.settings.metrics.start_request(method, None);
         };
         let slot = &self.route_cache[cache_index(template)];
         if let Some(cached) = slot.get().filter(|h| h.name() == template) {
-            return cached.clone();
+            return cached.start_request(method);
         }
         let handle = self.settings.metrics.route(Some(template));
+        let request = handle.start_request(method);
         // First come keeps the slot; a colliding template goes through the map.
-        let _ = slot.set(handle.clone());
-        handle
+        let _ = slot.set(handle);
+        request
     }
 }
 

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use super::clock::Stamp;
 use super::counters::Counters;
-use super::{MethodLabel, Outcome, RouteHandle};
+use super::route::Ticket;
+use super::{MethodLabel, Outcome};
 use crate::metric::Shard;
 
 /// A request being recorded (RAII): raises `http_server_active_requests` while alive.
@@ -15,7 +16,7 @@ use crate::metric::Shard;
 /// request is recorded with `error_type="aborted"`. Either way the gauge is released exactly once.
 #[derive(Debug)]
 pub struct ActiveRequest {
-    route: RouteHandle,
+    route: Arc<Ticket>,
     start: Stamp,
     status: Option<u16>,
     method: MethodLabel,
@@ -27,8 +28,7 @@ pub struct ActiveRequest {
 
 impl ActiveRequest {
     #[inline]
-    pub(super) fn start(route: RouteHandle, method: MethodLabel) -> Self {
-        let shard = Shard::current();
+    pub(super) fn start(route: Arc<Ticket>, shard: Shard, method: MethodLabel) -> Self {
         route.0.counters.request_started(method.index(), shard);
         Self {
             route,

@@ -5,7 +5,7 @@ use std::sync::{Arc, OnceLock};
 use super::counters::Counters;
 use super::series::{Series, SeriesKey, SeriesLabelSet, SeriesLabels};
 use super::{MethodLabel, Outcome};
-use crate::metric::Shard;
+use crate::metric::{Shard, MAX_SHARDS};
 
 /// Slots of the per-route cache in front of the series map. Most routes see a handful of
 /// method/status pairs, so nearly every request hits here.
@@ -27,7 +27,21 @@ const CACHE_SLOTS: usize = 16;
 /// # drop(request);
 /// ```
 #[derive(Clone, Debug)]
-pub struct RouteHandle(pub(super) Arc<RouteSlot>);
+pub struct RouteHandle(Arc<RouteEntry>);
+
+#[derive(Debug)]
+struct RouteEntry {
+    slot: Arc<RouteSlot>,
+    /// One owner of the slot per shard, created on a thread's first request. A request holds
+    /// its thread's ticket, so the reference counts requests change are per shard: threads do
+    /// not bounce one shared count between their caches.
+    tickets: [OnceLock<Arc<Ticket>>; MAX_SHARDS],
+}
+
+/// Keeps a route alive while its requests are in flight; alone on its cache lines.
+#[derive(Debug)]
+#[repr(align(128))]
+pub(super) struct Ticket(pub(super) Arc<RouteSlot>);
 
 #[derive(Debug)]
 pub(super) struct RouteSlot {
@@ -42,25 +56,33 @@ pub(super) struct RouteSlot {
 
 impl RouteHandle {
     pub(super) fn new(id: u32, name: Arc<str>, counters: Arc<Counters>, is_overflow: bool) -> Self {
-        Self(Arc::new(RouteSlot {
+        let slot = Arc::new(RouteSlot {
             name,
             id,
             cache: Default::default(),
             counters,
             is_overflow,
+        });
+        Self(Arc::new(RouteEntry {
+            slot,
+            tickets: Default::default(),
         }))
     }
 
     /// The route's label value.
     pub fn name(&self) -> &str {
-        &self.0.name
+        &self.0.slot.name
     }
 
     /// Starts recording a request on this route; see
     /// [`HttpServerMetrics::start_request`](super::HttpServerMetrics::start_request).
     #[inline]
     pub fn start_request(&self, method: &http::Method) -> super::ActiveRequest {
-        super::ActiveRequest::start(self.clone(), MethodLabel::from_method(method))
+        let shard = Shard::current();
+        let ticket = self.0.tickets[shard.index()]
+            .get_or_init(|| Arc::new(Ticket(self.0.slot.clone())))
+            .clone();
+        super::ActiveRequest::start(ticket, shard, MethodLabel::from_method(method))
     }
 }
 

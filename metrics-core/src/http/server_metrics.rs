@@ -119,7 +119,18 @@ impl HttpServerMetrics {
     /// dropped; dropped without [`ActiveRequest::finish`] it records the request as aborted.
     #[inline]
     pub fn start_request(&self, method: &http::Method, route: Option<&str>) -> ActiveRequest {
-        self.route(route).start_request(method)
+        let Some(template) = route else {
+            return self.shared.unmatched.start_request(method);
+        };
+        // Borrowing the handle from the map: cloning it would bump a count every thread shares.
+        match self
+            .shared
+            .routes
+            .get_with(template, |h| h.start_request(method))
+        {
+            Some(request) => request,
+            None => self.route(route).start_request(method),
+        }
     }
 
     /// The handle of a route template (`None`: the `unmatched` route), created on first use.

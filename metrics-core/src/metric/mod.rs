@@ -13,4 +13,4 @@ pub use buckets::{Buckets, BucketsError, OTEL_HTTP_DURATION_SECONDS};
 pub(crate) use histogram::encode_snapshot;
 pub use histogram::{Histogram, HistogramCore, HistogramSnapshot};
 pub(crate) use label_set_map::LabelSetMap;
-pub(crate) use striped::{Shard, Striped};
+pub(crate) use striped::{Shard, Striped, MAX_SHARDS};

@@ -71,19 +71,23 @@ impl Striped {
     }
 }
 
-/// Shards per striped counter: the number of CPUs, at most 8, as a power of two.
+/// The most shards a striped counter has.
+pub(crate) const MAX_SHARDS: usize = 8;
+
+/// Shards per striped counter: the number of CPUs, at most [`MAX_SHARDS`], as a power of two.
 fn shard_count() -> usize {
     static SHARDS: OnceLock<usize> = OnceLock::new();
     *SHARDS.get_or_init(|| {
         std::thread::available_parallelism()
             .map_or(1, |n| n.get())
-            .clamp(1, 8)
+            .clamp(1, MAX_SHARDS)
             .next_power_of_two()
     })
 }
 
-/// A thread's number, handed out round-robin; every striped counter picks its shard from it.
-/// Finding it is a thread-local read: a request takes it once for all its updates.
+/// This thread's shard (below [`MAX_SHARDS`]), handed out round-robin; every striped counter
+/// picks its cells from it. Finding it is a thread-local read: a request takes it once for all
+/// its updates.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Shard(usize);
 
@@ -97,11 +101,17 @@ impl Shard {
         Self(SHARD.with(|shard| {
             let mut id = shard.get();
             if id == usize::MAX {
-                id = NEXT.fetch_add(1, Ordering::Relaxed);
+                id = NEXT.fetch_add(1, Ordering::Relaxed) & (shard_count() - 1);
                 shard.set(id);
             }
             id
         }))
+    }
+
+    /// The shard's number, below [`MAX_SHARDS`].
+    #[inline]
+    pub(crate) fn index(self) -> usize {
+        self.0
     }
 }
 
