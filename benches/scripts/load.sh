@@ -2,7 +2,7 @@
 # Throughput and p99 latency under wrk, as ratios to bare axum. The server runs on core 0 (one
 # thread), wrk on core 1; variants are interleaved A B A B over several rounds and each ratio
 # is the median of the per-round ratios, so slow drifts of a shared machine cancel out.
-#   usage: benches/scripts/load.sh [VARIANT ...]   (default: bare ours tower-http-inflight
+#   usage: benches/scripts/load.sh [VARIANT ...]   (default: bare ours-around-router ours-router-layer tower-http-inflight
 #          prometheus-client-handwritten axum-prometheus); ROUNDS, DURATION, CONNECTIONS env.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -11,7 +11,7 @@ DURATION=${DURATION:-5s}
 CONNECTIONS=${CONNECTIONS:-32}
 variants=("$@")
 if [ ${#variants[@]} -eq 0 ]; then
-  variants=(bare ours tower-http-inflight prometheus-client-handwritten axum-prometheus)
+  variants=(bare ours-around-router ours-router-layer tower-http-inflight prometheus-client-handwritten axum-prometheus)
 fi
 if ! command -v wrk >/dev/null; then
   export DEBIAN_FRONTEND=noninteractive

@@ -1,0 +1,73 @@
+//! The around-the-router example on loopback ports: templated and nested routes get their
+//! template, unknown paths are `unmatched`, and the raw path never becomes a label.
+
+#[allow(dead_code)]
+#[path = "../around_router.rs"]
+mod around_router;
+
+use std::time::Duration;
+
+use metrics_exporter::Lifecycle;
+use test_support::Scrape;
+use tokio::net::TcpListener;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_templates_from_the_route_table() {
+    let app_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind app");
+    let metrics_listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind metrics");
+    let app = app_listener.local_addr().expect("addr");
+    let metrics = metrics_listener.local_addr().expect("addr");
+    let lifecycle = Lifecycle::new();
+    let task = tokio::spawn(around_router::run(
+        app_listener,
+        metrics_listener,
+        lifecycle.clone(),
+    ));
+    let client = reqwest::Client::new();
+    for (path, times, status) in [
+        ("/users/1", 3, 200),
+        ("/api/orders/7", 2, 200),
+        ("/nope/9", 4, 404),
+    ] {
+        for _ in 0..times {
+            let response = client
+                .get(format!("http://{app}{path}"))
+                .send()
+                .await
+                .expect("request");
+            assert_eq!(response.status().as_u16(), status, "{path}");
+        }
+    }
+    let text = reqwest::get(format!("http://{metrics}/metrics"))
+        .await
+        .expect("scrape")
+        .text()
+        .await
+        .expect("body");
+    let scrape = Scrape::parse(&text);
+    for (route, status, count) in [
+        ("/users/{id}", "200", 3.0),
+        ("/api/orders/{id}", "200", 2.0),
+        ("unmatched", "404", 4.0),
+    ] {
+        let labels = [
+            ("http_request_method", "GET"),
+            ("http_route", route),
+            ("http_response_status_code", status),
+        ];
+        assert_eq!(
+            scrape.get("http_server_requests_total", &labels),
+            Some(count),
+            "{route}"
+        );
+    }
+    assert!(!text.contains("/nope"), "{text}");
+    lifecycle.begin_shutdown();
+    tokio::time::timeout(Duration::from_secs(10), task)
+        .await
+        .expect("stops")
+        .expect("task")
+        .expect("served");
+}
