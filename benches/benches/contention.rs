@@ -51,18 +51,23 @@ fn contention(c: &mut Criterion) {
         request.set_status(200);
         request.finish(Outcome::Completed);
     };
-    let ours = Variant::OursAround.app();
+    let around = Variant::OursAround.app();
+    let inside = Variant::Ours.app();
     let bare = Variant::Bare.app();
-    let through_layer = || {
-        black_box(drive::one_request(&ours));
+    let around_router = || {
+        black_box(drive::one_request(&around));
+    };
+    let router_layer = || {
+        black_box(drive::one_request(&inside));
     };
     let through_bare = || {
         black_box(drive::one_request(&bare));
     };
     let mut group = c.benchmark_group("contention");
-    let cases: [(&str, &(dyn Fn() + Sync)); 3] = [
+    let cases: [(&str, &(dyn Fn() + Sync)); 4] = [
         ("record", &record),
-        ("layer", &through_layer),
+        ("layer-around-router", &around_router),
+        ("layer-router-layer", &router_layer),
         ("bare-router", &through_bare),
     ];
     for (name, work) in cases {

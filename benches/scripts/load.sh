@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Throughput and p99 latency under wrk, as ratios to bare axum. The server runs on core 0 (one
-# thread), wrk on core 1; variants are interleaved A B A B over several rounds and each ratio
-# is the median of the per-round ratios, so slow drifts of a shared machine cancel out.
+# thread), wrk on core 1; each variant's run is paired with a bare run just before it (bare A
+# bare B ...), over several rounds, and each ratio is the median of the per-pair ratios, so
+# slow drifts of a shared machine cancel out.
 #   usage: benches/scripts/load.sh [VARIANT ...]   (default: bare ours-around-router ours-router-layer tower-http-inflight
 #          prometheus-client-handwritten axum-prometheus); ROUNDS, DURATION, CONNECTIONS env.
 set -euo pipefail
@@ -39,16 +40,21 @@ measure() {
        END {printf "%s %s\n", rps, p99}' "$work/wrk.txt"
 }
 
+# Each variant is paired with a bare run right before it, so a ratio only spans a few seconds
+# of the machine's drift.
 declare -A rps_ratios p99_ratios
 for round in $(seq "$ROUNDS"); do
-  read -r base_rps base_p99 < <(measure bare)
   for v in "${variants[@]}"; do
-    [ "$v" = bare ] && { rps=$base_rps; p99=$base_p99; } || read -r rps p99 < <(measure "$v")
+    [ "$v" = bare ] && continue
+    read -r base_rps base_p99 < <(measure bare)
+    read -r rps p99 < <(measure "$v")
     rps_ratios[$v]+="$(python3 -c "print($rps/$base_rps)") "
     p99_ratios[$v]+="$(python3 -c "print($p99/$base_p99)") "
-    echo "round $round: $v $rps req/s, p99 ${p99} us" >&2
+    echo "round $round: bare $base_rps req/s, p99 ${base_p99} us; $v $rps req/s, p99 ${p99} us" >&2
   done
 done
+rps_ratios[bare]=1
+p99_ratios[bare]=1
 
 median() { python3 -c "import statistics,sys; print('%.3f' % statistics.median(map(float, sys.argv[1:])))" $1; }
 printf '%-32s %18s %18s\n' variant throughput/bare p99/bare

@@ -18,6 +18,16 @@
 //!     .layer(MetricsLayer::new(http));
 //! ```
 //!
+//! Two placements, the same metrics:
+//!
+//! - **inside the router**, `Router::layer(MetricsLayer::new(http))` as above: the route label is
+//!   axum's `MatchedPath`, with nothing to configure;
+//! - **around the router**, `MetricsLayer::new(http).route_extractor(RouteTable::new([..])?)
+//!   .axum_body().layer(router)`: the layer matches the path against a [`RouteTable`] itself.
+//!   This costs about half as much per request, since axum's `Router::layer` boxes every
+//!   route's service, future and body once more per request; the table must list every route.
+//!   See [`MetricsLayer`].
+//!
 //! Recording takes no lock and allocates nothing once a label set has been seen. Requests whose
 //! client disconnects are recorded with `error_type="aborted"`; the in-flight gauge is released
 //! in every case. To have handler panics recorded as 500s, add tower-http's `CatchPanicLayer`
