@@ -63,6 +63,8 @@ pub(crate) struct Shared {
     pub(crate) guard: Arc<Guard>,
     /// One permit per scrape being encoded ([`Limits::max_concurrent_scrapes`]).
     pub(crate) scrape_slots: Arc<Semaphore>,
+    /// Buffers of earlier scrapes, written into again.
+    pub(crate) buffers: Arc<crate::handlers::ScrapeBuffers>,
     pub(crate) tls: Option<TlsConfig>,
     pub(crate) http2: bool,
 }
@@ -83,6 +85,7 @@ impl Exporter {
                 health: HealthRegistry::empty(),
                 health_details: true,
                 scrape_slots: Arc::new(Semaphore::new(limits.concurrent_scrapes())),
+                buffers: Arc::default(),
                 guard: Arc::new(Guard {
                     security: Security::new(),
                     limits,

@@ -188,3 +188,63 @@ async fn health_live_ready_and_landing_follow_the_lifecycle() {
     assert_eq!(get("/ready").await.status(), 503, "not ready once draining");
     assert_eq!(get("/live").await.status(), 200);
 }
+
+#[tokio::test]
+async fn consecutive_scrapes_reuse_buffers_without_stale_text() {
+    let exporter = start().await;
+    let mut bodies = Vec::new();
+    // Alternating formats and encodings: every buffer is written over by a different scrape.
+    for (accept, gzip) in [
+        ("application/openmetrics-text", false),
+        ("text/plain", false),
+        ("application/openmetrics-text", true),
+        ("application/openmetrics-text", false),
+        ("text/plain", false),
+    ] {
+        let mut request = client()
+            .get(format!("{}/metrics", exporter.base))
+            .header(ACCEPT, accept);
+        if gzip {
+            request = request.header(ACCEPT_ENCODING, "gzip");
+        }
+        let body = request
+            .send()
+            .await
+            .expect("scrape")
+            .bytes()
+            .await
+            .expect("body");
+        let text = if gzip {
+            let mut text = String::new();
+            flate2::read::GzDecoder::new(&body[..])
+                .read_to_string(&mut text)
+                .expect("gzip");
+            text
+        } else {
+            String::from_utf8(body.to_vec()).expect("utf-8")
+        };
+        bodies.push((accept, text));
+    }
+    for (accept, text) in &bodies {
+        let eofs = text.matches("# EOF").count();
+        assert_eq!(eofs, usize::from(accept.contains("openmetrics")), "{text}");
+        assert_eq!(
+            text.matches("# TYPE http_server_active_requests gauge")
+                .count(),
+            1,
+            "{text}"
+        );
+    }
+    // The same format gives the same request samples, scrape after scrape (no request is
+    // recorded in between; the exporter's and process counters do move).
+    let requests = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|line| line.starts_with("http_server_"))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert!(requests(&bodies[0].1).len() > 30);
+    assert_eq!(requests(&bodies[0].1), requests(&bodies[3].1));
+    assert_eq!(requests(&bodies[1].1), requests(&bodies[4].1));
+    assert_eq!(requests(&bodies[0].1), requests(&bodies[2].1));
+}

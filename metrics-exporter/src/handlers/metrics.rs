@@ -5,6 +5,7 @@ use std::io::Write;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use metrics_core::Format;
@@ -35,17 +36,21 @@ pub(crate) async fn metrics(State(shared): State<Shared>, headers: HeaderMap) ->
         .and_then(|v| v.to_str().ok());
     let compress = shared.gzip && accepts_gzip(encoding);
     let registry = shared.registry.clone();
+    let buffers = shared.buffers.clone();
     let work = tokio::task::spawn_blocking(move || {
         let _slot = slot;
-        let body = registry.encode(format).ok()?;
-        Some(if compress {
-            match gzip(body.as_bytes()) {
-                Ok(compressed) => (compressed, true),
-                Err(_) => (body.into_bytes(), false),
+        let mut text = buffers.take();
+        if registry.encode_into(format, &mut text).is_err() {
+            buffers.give(text);
+            return None;
+        }
+        if compress {
+            if let Ok(compressed) = gzip(text.as_bytes()) {
+                buffers.give(text);
+                return Some((Bytes::from(compressed), true));
             }
-        } else {
-            (body.into_bytes(), false)
-        })
+        }
+        Some((buffers.body(text), false))
     });
     let (body, gzipped) = match tokio::time::timeout(shared.guard.limits.timeout(), work).await {
         Ok(Ok(Some(done))) => done,

@@ -1,9 +1,11 @@
 //! The exporter's endpoints.
 
+mod buffers;
 mod health;
 mod landing;
 mod metrics;
 
+pub(crate) use buffers::ScrapeBuffers;
 pub(crate) use health::{health, health_check, live, ready, startup};
 pub(crate) use landing::landing;
 pub(crate) use metrics::metrics;
