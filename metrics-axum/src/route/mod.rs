@@ -10,18 +10,24 @@ use http::{Extensions, Uri};
 /// Finds the route template of a request: a bounded value such as `/users/{id}`, never the raw
 /// path. Returning `None` records the request under the `unmatched` route.
 ///
-/// Implement it for routers other than axum, e.g. a tonic service whose paths are a fixed set:
+/// Provided: [`MatchedPathRoute`] (axum's match, inside a `Router`), [`RouteTable`] (templates
+/// matched by the layer itself: around a `Router`, or for hyper and tonic services) and
+/// [`NoRoute`]. Implement it for other routers, e.g. one that leaves its match in the request's
+/// extensions; it runs once per request, so keep it cheap:
 ///
 /// ```
 /// use http::{Extensions, Uri};
 /// use metrics_axum::RouteExtractor;
 ///
-/// /// gRPC paths are `/package.Service/Method`; only the known ones become labels.
-/// struct GrpcMethods(&'static [&'static str]);
+/// /// A router that records its match as a `Matched` extension.
+/// #[derive(Clone)]
+/// struct Matched(&'static str);
 ///
-/// impl RouteExtractor for GrpcMethods {
-///     fn route<'a>(&'a self, uri: &'a Uri, _: &'a Extensions) -> Option<&'a str> {
-///         self.0.iter().copied().find(|known| *known == uri.path())
+/// struct FromMatched;
+///
+/// impl RouteExtractor for FromMatched {
+///     fn route<'a>(&'a self, _: &'a Uri, extensions: &'a Extensions) -> Option<&'a str> {
+///         extensions.get::<Matched>().map(|matched| matched.0)
 ///     }
 /// }
 /// ```
