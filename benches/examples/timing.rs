@@ -1,6 +1,8 @@
 //! Nanoseconds added per request, in-process and single-threaded, measured interleaved: each
 //! round times a batch of every variant (in rotating order), and the added cost is the median
 //! over rounds of (variant - bare) within the round, so drifts of a noisy machine cancel out.
+//! Also printed: each variant against tower-http's gauge, as the median per-round difference
+//! and the number of rounds in which the variant was cheaper.
 //! `timing [ROUNDS] [BATCH]` (defaults 31 and 20000); run by `scripts/timing.sh`.
 
 #[path = "../benches/drive.rs"]
@@ -45,23 +47,40 @@ fn main() {
         .iter()
         .map(|ns| median(ns.iter().zip(bare).map(|(v, b)| v - b).collect()))
         .collect();
-    let axum_prometheus = Variant::ALL
-        .iter()
-        .position(|v| *v == Variant::AxumPrometheus)
-        .map(|i| added[i]);
+    let position = |wanted: Variant| Variant::ALL.iter().position(|v| *v == wanted);
+    let axum_prometheus = position(Variant::AxumPrometheus).map(|i| added[i]);
+    // Against tower-http's gauge within each round: the median difference, and in how many
+    // rounds the variant was the cheaper of the two.
+    let tower_http = position(Variant::TowerHttpInFlight).map(|i| per_round[i].clone());
     println!(
-        "{:<32} {:>12} {:>12} {:>22}",
-        "variant", "ns/request", "added ns", "added / axum-prometheus"
+        "{:<32} {:>10} {:>10} {:>12} {:>15} {:>14}",
+        "variant", "ns/request", "added ns", "/axum-prom.", "-tower-http ns", "rounds cheaper"
     );
     for (index, (variant, _)) in apps.iter().enumerate() {
-        let share =
-            axum_prometheus.map_or(String::from("?"), |a| format!("{:.3}", added[index] / a));
+        let share = axum_prometheus.map_or("?".into(), |a| format!("{:.3}", added[index] / a));
+        let (versus, cheaper) = match &tower_http {
+            Some(tower) => {
+                let differences: Vec<f64> = per_round[index]
+                    .iter()
+                    .zip(tower)
+                    .map(|(v, t)| v - t)
+                    .collect();
+                let cheaper = differences.iter().filter(|d| **d < 0.0).count();
+                (
+                    format!("{:+.0}", median(differences)),
+                    format!("{cheaper}/{rounds}"),
+                )
+            }
+            None => ("?".into(), "?".into()),
+        };
         println!(
-            "{:<32} {:>12.0} {:>12.0} {:>22}",
+            "{:<32} {:>10.0} {:>10.0} {:>12} {:>15} {:>14}",
             variant.name(),
             median(per_round[index].clone()),
             added[index],
-            share
+            share,
+            versus,
+            cheaper
         );
     }
 }
