@@ -6,6 +6,7 @@ use std::sync::Arc;
 use metrics_core::HttpServerMetrics;
 use tower_layer::Layer;
 
+use crate::route::RouteSource;
 use crate::{Exclusions, Metrics, RouteExtractor, Wrapped};
 
 /// A Tower layer recording `http_server_*` metrics for every request of the wrapped service.
@@ -58,7 +59,7 @@ pub struct MetricsLayer<O = Wrapped> {
 pub(crate) struct Settings {
     pub(crate) metrics: HttpServerMetrics,
     pub(crate) exclusions: Arc<Exclusions>,
-    pub(crate) route: Arc<dyn RouteExtractor>,
+    pub(crate) route: RouteSource,
 }
 
 impl MetricsLayer {
@@ -66,9 +67,9 @@ impl MetricsLayer {
     /// route labels from axum's `MatchedPath` (or none without the `axum` feature).
     pub fn new(metrics: HttpServerMetrics) -> Self {
         #[cfg(feature = "axum")]
-        let route: Arc<dyn RouteExtractor> = Arc::new(crate::MatchedPathRoute);
+        let route = RouteSource::new(crate::MatchedPathRoute, &metrics);
         #[cfg(not(feature = "axum"))]
-        let route: Arc<dyn RouteExtractor> = Arc::new(crate::NoRoute);
+        let route = RouteSource::new(crate::NoRoute, &metrics);
         Self {
             settings: Settings {
                 metrics,
@@ -87,9 +88,10 @@ impl<O> MetricsLayer<O> {
         self
     }
 
-    /// Replaces where route labels come from.
+    /// Replaces where route labels come from. A [`RouteTable`](crate::RouteTable)'s templates
+    /// are resolved to route handles here, once, so matching a request costs no lookup by name.
     pub fn route_extractor(mut self, extractor: impl RouteExtractor) -> Self {
-        self.settings.route = Arc::new(extractor);
+        self.settings.route = RouteSource::new(extractor, &self.settings.metrics);
         self
     }
 

@@ -9,6 +9,7 @@ use metrics_core::http::{ActiveRequest, RouteHandle};
 use tower_service::Service;
 
 use crate::layer::Settings;
+use crate::route::RouteSource;
 use crate::{MetricsLayer, OutputBody, ResponseFuture, Wrapped};
 
 /// Records `http_server_*` metrics for the requests of `S`; built by [`MetricsLayer`]. `O`
@@ -125,14 +126,23 @@ where
     #[inline]
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let state = &*self.state;
-        let active = if state.settings.exclusions.contains(request.uri().path()) {
+        let settings = &state.settings;
+        let active = if settings.exclusions.contains(request.uri().path()) {
             None
         } else {
-            let template = state
-                .settings
-                .route
-                .route(request.uri(), request.extensions());
-            Some(state.start(template, request.method()))
+            let method = request.method();
+            Some(match &settings.route {
+                RouteSource::Table { table, handles } => {
+                    match table.index_of(request.uri().path()) {
+                        Some(index) => handles[index].start_request(method),
+                        None => settings.metrics.start_request(method, None),
+                    }
+                }
+                RouteSource::Extractor(extractor) => {
+                    let template = extractor.route(request.uri(), request.extensions());
+                    state.start(template, method)
+                }
+            })
         };
         let is_head = request.method() == http::Method::HEAD;
         ResponseFuture::new(self.inner.call(request), active, is_head)

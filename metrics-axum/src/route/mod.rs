@@ -1,8 +1,10 @@
 //! Where the `http_route` label comes from: axum's matched route, a table of templates, or a
 //! user's own [`RouteExtractor`].
 
+mod source;
 mod table;
 
+pub(crate) use source::RouteSource;
 pub use table::{RouteTable, RouteTableError};
 
 use http::{Extensions, Uri};

@@ -161,21 +161,31 @@ impl RouteTable {
     /// ```
     #[inline]
     pub fn matching(&self, path: &str) -> Option<&str> {
-        let index = self.root.find(path.strip_prefix('/')?)?;
-        Some(&self.templates[index])
+        Some(&self.templates[self.index_of(path)?])
+    }
+
+    /// The position in [`templates`](Self::templates) of the template `path` matches.
+    #[inline]
+    pub(crate) fn index_of(&self, path: &str) -> Option<usize> {
+        self.root.find(path.as_bytes().strip_prefix(b"/")?)
+    }
+
+    /// The templates, in the order given.
+    pub(crate) fn templates(&self) -> &[Box<str>] {
+        &self.templates
     }
 }
 
 impl Node {
-    /// The template matching `path`, the part of a request path after a `/`.
+    /// The template matching `path`, the bytes of a request path after a `/`.
     ///
     /// Walks down without recursion while a position offers one way on (the common case);
     /// only where a parameter or catch-all could take over from a failed branch does it
-    /// recurse, to come back to it.
-    fn find(&self, path: &str) -> Option<usize> {
+    /// recurse, to come back to it. Bytes, not `str`: every cut is at a `/`, and byte slices
+    /// need no character-boundary checks.
+    fn find(&self, path: &[u8]) -> Option<usize> {
         let (mut node, mut path) = (self, path);
         loop {
-            let bytes = path.as_bytes();
             let alternatives = node.param.is_some() || node.catch_all.is_some();
             if let Some((child, rest)) = node.literal(path) {
                 match rest {
@@ -192,9 +202,9 @@ impl Node {
                 }
             }
             if let Some(param) = node.param.as_deref() {
-                match bytes.iter().position(|b| *b == b'/') {
+                match path.iter().position(|b| *b == b'/') {
                     // As in axum, a parameter may be empty only when more of the path follows.
-                    None if bytes.is_empty() => {}
+                    None if path.is_empty() => {}
                     None => {
                         if param.end.is_some() {
                             return param.end;
@@ -211,20 +221,25 @@ impl Node {
                     }
                 }
             }
-            return node.catch_all.filter(|_| !bytes.is_empty());
+            return node.catch_all.filter(|_| !path.is_empty());
         }
     }
 
     /// The literal child that `path` starts with as a whole segment, and what follows it.
     #[inline]
-    fn literal<'p>(&self, path: &'p str) -> Option<(&Node, Option<&'p str>)> {
+    fn literal<'p>(&self, path: &'p [u8]) -> Option<(&Node, Option<&'p [u8]>)> {
         for (literal, child) in &self.literals {
-            let Some(after) = path.strip_prefix(&**literal) else {
+            let literal = literal.as_bytes();
+            // Compared in place: segments are short, shorter than a call to `memcmp`.
+            let Some(head) = path.get(..literal.len()) else {
                 continue;
             };
-            match after.as_bytes().first() {
+            if !head.iter().zip(literal).all(|(a, b)| a == b) {
+                continue;
+            }
+            match path.get(literal.len()) {
                 None => return Some((child, None)),
-                Some(b'/') => return Some((child, Some(&after[1..]))),
+                Some(b'/') => return Some((child, Some(&path[literal.len() + 1..]))),
                 // `literal` is only a prefix of this segment.
                 Some(_) => {}
             }
@@ -233,7 +248,7 @@ impl Node {
     }
 
     #[inline]
-    fn rest(&self, rest: Option<&str>) -> Option<usize> {
+    fn rest(&self, rest: Option<&[u8]>) -> Option<usize> {
         match rest {
             None => self.end,
             Some(rest) => self.find(rest),

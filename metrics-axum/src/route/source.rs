@@ -1,0 +1,46 @@
+//! [`RouteSource`]: a layer's route extractor, resolved against the layer's metrics.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use metrics_core::http::RouteHandle;
+use metrics_core::HttpServerMetrics;
+
+use super::{RouteExtractor, RouteTable};
+
+/// Where a layer's route labels come from.
+#[derive(Clone)]
+pub(crate) enum RouteSource {
+    /// A [`RouteTable`] whose templates became route handles when the layer was configured: a
+    /// match is an index into `handles`, with no template string compared or hashed.
+    Table {
+        table: Arc<RouteTable>,
+        handles: Arc<[RouteHandle]>,
+    },
+    /// Any other extractor: its templates go through each service's route cache.
+    Extractor(Arc<dyn RouteExtractor>),
+}
+
+impl RouteSource {
+    pub(crate) fn new<E: RouteExtractor>(extractor: E, metrics: &HttpServerMetrics) -> Self {
+        // A table is recognised by its type, so `route_extractor(table)` is all users write.
+        let mut extractor = Some(extractor);
+        let as_table = (&mut extractor as &mut dyn Any).downcast_mut::<Option<RouteTable>>();
+        if let Some(table) = as_table.and_then(Option::take) {
+            let handles = table
+                .templates()
+                .iter()
+                .map(|template| metrics.route(Some(template)))
+                .collect();
+            return Self::Table {
+                table: Arc::new(table),
+                handles,
+            };
+        }
+        match extractor {
+            Some(extractor) => Self::Extractor(Arc::new(extractor)),
+            // Only a table is taken out above, and a table returned.
+            None => Self::Extractor(Arc::new(super::NoRoute)),
+        }
+    }
+}
