@@ -29,7 +29,7 @@ pub struct ActiveRequest {
 impl ActiveRequest {
     #[inline]
     pub(super) fn start(route: Arc<Ticket>, shard: Shard, method: MethodLabel) -> Self {
-        route.0.counters.request_started(method.index(), shard);
+        route.0.counters.method_seen(method.index());
         Self {
             route,
             start: Stamp::now(),
@@ -61,7 +61,6 @@ impl ActiveRequest {
         let seconds = self.start.seconds_elapsed();
         let slot = &self.route.0;
         slot.record(self.method, self.status, outcome, seconds, self.shard);
-        slot.counters.request_ended(self.method.index(), self.shard);
     }
 }
 

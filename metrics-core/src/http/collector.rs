@@ -67,10 +67,11 @@ impl Collector for HttpServerMetrics {
             None,
             MetricType::Gauge,
         )?;
+        let in_flight = self.shared.in_flight();
         for method in MethodLabel::ALL {
             let index = method.index();
             if counters.methods_seen[index].load(Ordering::Relaxed) {
-                let value = counters.active(index);
+                let value = in_flight[index];
                 let labels = [("http_request_method", method.as_str())];
                 active.encode_family(&labels)?.encode_gauge(&value)?;
             }

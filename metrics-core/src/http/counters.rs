@@ -4,8 +4,7 @@
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 
 use super::series::{Series, SeriesKey, SeriesLabelSet};
-use super::MethodLabel;
-use crate::metric::{Buckets, LabelSetMap, Shard, Striped};
+use crate::metric::{Buckets, LabelSetMap};
 
 /// A series' identity across routes: the route's number and the packed method/status/outcome.
 pub(super) type GlobalSeriesKey = (u32, SeriesKey);
@@ -21,8 +20,6 @@ pub(super) struct Counters {
     pub(super) series: LabelSetMap<GlobalSeriesKey, Series>,
     /// Where new label sets go once `max_label_sets` is reached.
     pub(super) overflow_series: Series,
-    /// In-flight requests per method, striped per thread (signed values, wrapping).
-    pub(super) active_requests: Striped,
     /// Which methods have been seen, so idle methods are not exported.
     pub(super) methods_seen: [AtomicBool; 10],
     pub(super) active_connections: AtomicI64,
@@ -41,7 +38,6 @@ impl Counters {
             buckets,
             max_label_sets,
             series_count: AtomicUsize::new(0),
-            active_requests: Striped::new(MethodLabel::ALL.len()),
             methods_seen: Default::default(),
             active_connections: AtomicI64::new(0),
             connections_total: AtomicU64::new(0),
@@ -58,26 +54,12 @@ impl Counters {
         true
     }
 
+    /// Notes that a request with this method (index in `MethodLabel::ALL`) was seen.
     #[inline]
-    pub(super) fn request_started(&self, method: usize, shard: Shard) {
+    pub(super) fn method_seen(&self, method: usize) {
         // Read first: after the first request the flag is set and the line stays shared.
         if !self.methods_seen[method].load(Ordering::Relaxed) {
             self.methods_seen[method].store(true, Ordering::Relaxed);
         }
-        self.active_requests
-            .on(shard, method)
-            .fetch_add(1, Ordering::Relaxed);
-    }
-
-    #[inline]
-    pub(super) fn request_ended(&self, method: usize, shard: Shard) {
-        self.active_requests
-            .on(shard, method)
-            .fetch_sub(1, Ordering::Relaxed);
-    }
-
-    /// Requests in flight now with this method (index in [`MethodLabel::ALL`]).
-    pub(super) fn active(&self, method: usize) -> i64 {
-        self.active_requests.total(method) as i64
     }
 }

@@ -32,11 +32,16 @@ pub struct RouteHandle(Arc<RouteEntry>);
 #[derive(Debug)]
 struct RouteEntry {
     slot: Arc<RouteSlot>,
-    /// One owner of the slot per shard, created on a thread's first request. A request holds
-    /// its thread's ticket, so the reference counts requests change are per shard: threads do
-    /// not bounce one shared count between their caches.
-    tickets: [OnceLock<Arc<Ticket>>; MAX_SHARDS],
+    /// Per method, then per shard: owners of the slot that requests hold while in flight,
+    /// created on first use. Holding its thread's ticket, a request changes only counts of its
+    /// shard (threads do not bounce one shared count between their caches), and those counts
+    /// are the in-flight gauge: a ticket's holders beyond the route's own are its requests.
+    tickets: [OnceLock<Box<ShardTickets>>; METHODS],
 }
+
+type ShardTickets = [OnceLock<Arc<Ticket>>; MAX_SHARDS];
+
+const METHODS: usize = MethodLabel::ALL.len();
 
 /// Keeps a route alive while its requests are in flight; alone on its cache lines.
 #[derive(Debug)]
@@ -78,11 +83,28 @@ impl RouteHandle {
     /// [`HttpServerMetrics::start_request`](super::HttpServerMetrics::start_request).
     #[inline]
     pub fn start_request(&self, method: &http::Method) -> super::ActiveRequest {
+        let method = MethodLabel::from_method(method);
         let shard = Shard::current();
-        let ticket = self.0.tickets[shard.index()]
+        let ticket = self.0.tickets[method.index()].get_or_init(Box::default)[shard.index()]
             .get_or_init(|| Arc::new(Ticket(self.0.slot.clone())))
             .clone();
-        super::ActiveRequest::start(ticket, shard, MethodLabel::from_method(method))
+        super::ActiveRequest::start(ticket, shard, method)
+    }
+
+    /// Adds this route's requests in flight, per method (index in [`MethodLabel::ALL`]), to
+    /// `in_flight`.
+    pub(super) fn add_in_flight(&self, in_flight: &mut [i64; METHODS]) {
+        for (method, shards) in self.0.tickets.iter().enumerate() {
+            let Some(shards) = shards.get() else {
+                continue;
+            };
+            let held: usize = shards
+                .iter()
+                .filter_map(OnceLock::get)
+                .map(|ticket| Arc::strong_count(ticket) - 1)
+                .sum();
+            in_flight[method] += held as i64;
+        }
     }
 }
 

@@ -48,6 +48,20 @@ pub(super) struct Shared {
     next_route_id: AtomicU32,
 }
 
+impl Shared {
+    /// Requests in flight per method (index in [`MethodLabel::ALL`]): what requests hold of
+    /// every route's tickets.
+    pub(super) fn in_flight(&self) -> [i64; MethodLabel::ALL.len()] {
+        let mut in_flight = [0; MethodLabel::ALL.len()];
+        self.unmatched.add_in_flight(&mut in_flight);
+        self.overflow_route.add_in_flight(&mut in_flight);
+        for route in self.routes.values() {
+            route.add_in_flight(&mut in_flight);
+        }
+        in_flight
+    }
+}
+
 /// Configures [`HttpServerMetrics`].
 #[derive(Debug, Clone)]
 pub struct HttpServerMetricsBuilder {
@@ -168,10 +182,7 @@ impl HttpServerMetrics {
 
     /// Requests in flight now, over all methods.
     pub fn active_requests(&self) -> i64 {
-        let counters = &self.shared.counters;
-        (0..MethodLabel::ALL.len())
-            .map(|m| counters.active(m))
-            .sum()
+        self.shared.in_flight().iter().sum()
     }
 
     /// Connections open now.

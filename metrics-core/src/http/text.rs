@@ -93,11 +93,12 @@ impl EncodeText for HttpServerMetrics {
             ACTIVE_REQUESTS_HELP,
             None,
         );
+        let in_flight = self.shared.in_flight();
         for method in MethodLabel::ALL {
             let index = method.index();
             if counters.methods_seen[index].load(Ordering::Relaxed) {
                 let labels = render_labels([("http_request_method", method.as_str())]);
-                let value = counters.active(index);
+                let value = in_flight[index];
                 w.sample(
                     "http_server_active_requests",
                     "",
