@@ -17,7 +17,8 @@ pub const DEFAULT_MAX_LABEL_SETS: usize = 10_000;
 /// The `http_server_*` families of one server (or group of servers).
 ///
 /// Cheap to clone: clones share state. There is no global state; two instances never interfere.
-/// Recording is lock-free and allocation-free once a label set has been seen.
+/// Recording is lock-free and allocation-free once a label set has been seen (and a thread has
+/// served the route with that method once: its ticket, see [`RouteHandle`]).
 ///
 /// ```
 /// use metrics_core::http::{HttpServerMetrics, Outcome};
