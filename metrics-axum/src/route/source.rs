@@ -44,3 +44,28 @@ impl RouteSource {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use metrics_core::HttpServerMetrics;
+
+    use super::RouteSource;
+    use crate::{NoRoute, RouteTable};
+
+    #[test]
+    fn a_table_is_resolved_to_handles_in_its_order_and_other_extractors_are_kept() {
+        let http = HttpServerMetrics::builder().build();
+        let table = RouteTable::new(["/b/{id}", "/a"]).expect("table");
+        let RouteSource::Table { table, handles } = RouteSource::new(table, &http) else {
+            panic!("a RouteTable takes the table path");
+        };
+        let names: Vec<&str> = handles.iter().map(|h| h.name()).collect();
+        assert_eq!(names, ["/b/{id}", "/a"]);
+        assert_eq!(table.index_of("/a"), Some(1));
+        assert_eq!(table.index_of("/b/7"), Some(0));
+        assert!(matches!(
+            RouteSource::new(NoRoute, &http),
+            RouteSource::Extractor(_)
+        ));
+    }
+}

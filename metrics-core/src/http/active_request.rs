@@ -29,7 +29,6 @@ pub struct ActiveRequest {
 impl ActiveRequest {
     #[inline]
     pub(super) fn start(route: Arc<Ticket>, shard: Shard, method: MethodLabel) -> Self {
-        route.0.counters.method_seen(method.index());
         Self {
             route,
             start: Stamp::now(),

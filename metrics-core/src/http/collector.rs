@@ -69,9 +69,8 @@ impl Collector for HttpServerMetrics {
         )?;
         let in_flight = self.shared.in_flight();
         for method in MethodLabel::ALL {
-            let index = method.index();
-            if counters.methods_seen[index].load(Ordering::Relaxed) {
-                let value = in_flight[index];
+            // Only methods that had a request: an idle method is not exported.
+            if let Some(value) = in_flight[method.index()] {
                 let labels = [("http_request_method", method.as_str())];
                 active.encode_family(&labels)?.encode_gauge(&value)?;
             }

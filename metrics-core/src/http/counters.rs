@@ -1,7 +1,7 @@
 //! The state every route of one `HttpServerMetrics` shares: gauges, connection counters, the
 //! cardinality budget and the overflow series.
 
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 
 use super::series::{Series, SeriesKey, SeriesLabelSet};
 use crate::metric::{Buckets, LabelSetMap};
@@ -21,7 +21,6 @@ pub(super) struct Counters {
     /// Where new label sets go once `max_label_sets` is reached.
     pub(super) overflow_series: Series,
     /// Which methods have been seen, so idle methods are not exported.
-    pub(super) methods_seen: [AtomicBool; 10],
     pub(super) active_connections: AtomicI64,
     pub(super) connections_total: AtomicU64,
 }
@@ -38,7 +37,6 @@ impl Counters {
             buckets,
             max_label_sets,
             series_count: AtomicUsize::new(0),
-            methods_seen: Default::default(),
             active_connections: AtomicI64::new(0),
             connections_total: AtomicU64::new(0),
         }
@@ -52,14 +50,5 @@ impl Counters {
             return false;
         }
         true
-    }
-
-    /// Notes that a request with this method (index in `MethodLabel::ALL`) was seen.
-    #[inline]
-    pub(super) fn method_seen(&self, method: usize) {
-        // Read first: after the first request the flag is set and the line stays shared.
-        if !self.methods_seen[method].load(Ordering::Relaxed) {
-            self.methods_seen[method].store(true, Ordering::Relaxed);
-        }
     }
 }

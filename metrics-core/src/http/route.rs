@@ -92,8 +92,9 @@ impl RouteHandle {
     }
 
     /// Adds this route's requests in flight, per method (index in [`MethodLabel::ALL`]), to
-    /// `in_flight`.
-    pub(super) fn add_in_flight(&self, in_flight: &mut [i64; METHODS]) {
+    /// `in_flight`; a method that never had a request on the route leaves its entry alone, so
+    /// `None` after every route means the method was never seen.
+    pub(super) fn add_in_flight(&self, in_flight: &mut [Option<i64>; METHODS]) {
         for (method, shards) in self.0.tickets.iter().enumerate() {
             let Some(shards) = shards.get() else {
                 continue;
@@ -103,7 +104,7 @@ impl RouteHandle {
                 .filter_map(OnceLock::get)
                 .map(|ticket| Arc::strong_count(ticket) - 1)
                 .sum();
-            in_flight[method] += held as i64;
+            *in_flight[method].get_or_insert(0) += held as i64;
         }
     }
 }

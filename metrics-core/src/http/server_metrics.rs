@@ -51,9 +51,9 @@ pub(super) struct Shared {
 
 impl Shared {
     /// Requests in flight per method (index in [`MethodLabel::ALL`]): what requests hold of
-    /// every route's tickets.
-    pub(super) fn in_flight(&self) -> [i64; MethodLabel::ALL.len()] {
-        let mut in_flight = [0; MethodLabel::ALL.len()];
+    /// every route's tickets; `None` for a method no request ever had.
+    pub(super) fn in_flight(&self) -> [Option<i64>; MethodLabel::ALL.len()] {
+        let mut in_flight = [None; MethodLabel::ALL.len()];
         self.unmatched.add_in_flight(&mut in_flight);
         self.overflow_route.add_in_flight(&mut in_flight);
         for route in self.routes.values() {
@@ -183,7 +183,7 @@ impl HttpServerMetrics {
 
     /// Requests in flight now, over all methods.
     pub fn active_requests(&self) -> i64 {
-        self.shared.in_flight().iter().sum()
+        self.shared.in_flight().iter().flatten().sum()
     }
 
     /// Connections open now.

@@ -95,10 +95,9 @@ impl EncodeText for HttpServerMetrics {
         );
         let in_flight = self.shared.in_flight();
         for method in MethodLabel::ALL {
-            let index = method.index();
-            if counters.methods_seen[index].load(Ordering::Relaxed) {
+            // Only methods that had a request: an idle method is not exported.
+            if let Some(value) = in_flight[method.index()] {
                 let labels = render_labels([("http_request_method", method.as_str())]);
-                let value = in_flight[index];
                 w.sample(
                     "http_server_active_requests",
                     "",
