@@ -5,26 +5,17 @@
 #[path = "../around_router.rs"]
 mod around_router;
 
+mod common;
+
 use std::time::Duration;
 
+use common::Served;
 use metrics_exporter::Lifecycle;
 use test_support::Scrape;
-use tokio::net::TcpListener;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_templates_from_the_route_table() {
-    let app_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind app");
-    let metrics_listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind metrics");
-    let app = app_listener.local_addr().expect("addr");
-    let metrics = metrics_listener.local_addr().expect("addr");
-    let lifecycle = Lifecycle::new();
-    let task = tokio::spawn(around_router::run(
-        app_listener,
-        metrics_listener,
-        lifecycle.clone(),
-    ));
+    let mut served = Served::start(around_router::run, Lifecycle::new()).await;
     let client = reqwest::Client::new();
     for (path, times, status) in [
         ("/users/1", 3, 200),
@@ -32,20 +23,11 @@ async fn records_templates_from_the_route_table() {
         ("/nope/9", 4, 404),
     ] {
         for _ in 0..times {
-            let response = client
-                .get(format!("http://{app}{path}"))
-                .send()
-                .await
-                .expect("request");
+            let response = client.get(served.url(path)).send().await.expect("request");
             assert_eq!(response.status().as_u16(), status, "{path}");
         }
     }
-    let text = reqwest::get(format!("http://{metrics}/metrics"))
-        .await
-        .expect("scrape")
-        .text()
-        .await
-        .expect("body");
+    let text = served.scrape_until("unmatched").await;
     let scrape = Scrape::parse(&text);
     for (route, status, count) in [
         ("/users/{id}", "200", 3.0),
@@ -64,8 +46,8 @@ async fn records_templates_from_the_route_table() {
         );
     }
     assert!(!text.contains("/nope"), "{text}");
-    lifecycle.begin_shutdown();
-    tokio::time::timeout(Duration::from_secs(10), task)
+    served.lifecycle.begin_shutdown();
+    tokio::time::timeout(Duration::from_secs(10), &mut served.task)
         .await
         .expect("stops")
         .expect("task")

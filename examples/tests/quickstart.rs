@@ -5,101 +5,49 @@
 #[path = "../quickstart.rs"]
 mod quickstart;
 
-use std::net::SocketAddr;
+mod common;
+
 use std::time::Duration;
 
+use common::Served;
 use metrics_exporter::Lifecycle;
 use test_support::prometheus::Prometheus;
-use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
 
-struct Quickstart {
-    app: SocketAddr,
-    metrics: SocketAddr,
-    lifecycle: Lifecycle,
-    task: JoinHandle<std::io::Result<()>>,
+/// The quickstart on loopback ports, draining for `drain_delay` on shutdown.
+async fn start(drain_delay: Duration) -> Served {
+    Served::start(quickstart::run, Lifecycle::new().drain_delay(drain_delay)).await
 }
 
-impl Quickstart {
-    async fn start(drain_delay: Duration) -> Self {
-        let app_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind app");
-        let metrics_listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind metrics");
-        let app = app_listener.local_addr().expect("addr");
-        let metrics = metrics_listener.local_addr().expect("addr");
-        let lifecycle = Lifecycle::new().drain_delay(drain_delay);
-        let task = tokio::spawn(quickstart::run(
-            app_listener,
-            metrics_listener,
-            lifecycle.clone(),
-        ));
-        Self {
-            app,
-            metrics,
-            lifecycle,
-            task,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.app)
-    }
-
-    /// Scrapes `/metrics` until the text contains `needle` (at most 20 s); returns the text.
-    async fn scrape_until(&self, needle: &str) -> String {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            let text = reqwest::get(format!("http://{}/metrics", self.metrics))
-                .await
-                .expect("scrape")
-                .text()
-                .await
-                .expect("body");
-            if text.contains(needle) {
-                return text;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "no {needle} in:\n{text}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// Some of everything: templated, nested, slow, failing, unknown path, unknown method.
-    async fn traffic(&self) {
-        let client = reqwest::Client::new();
-        for path in [
-            "/",
-            "/users/1",
-            "/users/2",
-            "/api/orders/3",
-            "/slow",
-            "/fail",
-            "/nope",
-        ] {
-            client.get(self.url(path)).send().await.expect("request");
-        }
-        let brew = reqwest::Method::from_bytes(b"BREW").expect("method");
+/// Some of everything: templated, nested, slow, failing, unknown path, unknown method.
+async fn traffic(quickstart: &Served) {
+    let client = reqwest::Client::new();
+    for path in [
+        "/",
+        "/users/1",
+        "/users/2",
+        "/api/orders/3",
+        "/slow",
+        "/fail",
+        "/nope",
+    ] {
         client
-            .request(brew, self.url("/users/1"))
+            .get(quickstart.url(path))
             .send()
             .await
             .expect("request");
     }
-}
-
-impl Drop for Quickstart {
-    fn drop(&mut self) {
-        self.lifecycle.begin_shutdown();
-    }
+    let brew = reqwest::Method::from_bytes(b"BREW").expect("method");
+    client
+        .request(brew, quickstart.url("/users/1"))
+        .send()
+        .await
+        .expect("request");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn promtool_finds_no_problem_in_a_live_scrape() {
-    let quickstart = Quickstart::start(Duration::ZERO).await;
-    quickstart.traffic().await;
+    let quickstart = start(Duration::ZERO).await;
+    traffic(&quickstart).await;
     // A plain client (no Accept header) gets text 0.0.4, the format promtool reads.
     let response = reqwest::get(format!("http://{}/metrics", quickstart.metrics))
         .await
@@ -121,7 +69,7 @@ async fn promtool_finds_no_problem_in_a_live_scrape() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_prometheus_scrapes_the_request_count() {
-    let quickstart = Quickstart::start(Duration::ZERO).await;
+    let quickstart = start(Duration::ZERO).await;
     let client = reqwest::Client::new();
     let sent = 37;
     for id in 0..sent {
@@ -149,7 +97,7 @@ async fn real_prometheus_scrapes_the_request_count() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_turns_readiness_off_first_then_drains_in_flight_requests() {
-    let mut quickstart = Quickstart::start(Duration::from_millis(200)).await;
+    let mut quickstart = start(Duration::from_millis(200)).await;
     let client = reqwest::Client::new();
     let ready = format!("http://{}/ready", quickstart.metrics);
     assert_eq!(
@@ -213,7 +161,7 @@ async fn shutdown_turns_readiness_off_first_then_drains_in_flight_requests() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_reports_the_database_check_and_system_metrics_appear() {
-    let quickstart = Quickstart::start(Duration::ZERO).await;
+    let quickstart = start(Duration::ZERO).await;
     let client = reqwest::Client::new();
     let health = format!("http://{}/health", quickstart.metrics);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
