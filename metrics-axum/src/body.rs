@@ -8,6 +8,8 @@ use http_body::{Body, Frame, SizeHint};
 use metrics_core::http::{ActiveRequest, Outcome};
 use pin_project_lite::pin_project;
 
+use crate::grpc;
+
 pin_project! {
     /// Response body of [`Metrics`](crate::Metrics): the request's duration ends when this body
     /// ends. Dropped before its end (the client disconnected mid-body), the request is recorded
@@ -19,6 +21,8 @@ pin_project! {
         // Bytes still due when the body announced an exact length: servers stop polling once
         // that many were written, without waiting for the body to say it has ended.
         remaining: Option<u64>,
+        // A gRPC call: its trailers carry `grpc-status`.
+        grpc: bool,
     }
 }
 
@@ -36,15 +40,17 @@ impl<B> ResponseBody<B> {
 }
 
 impl<B: Body> ResponseBody<B> {
-    pub(crate) fn new(inner: B, active: Option<ActiveRequest>) -> Self {
+    pub(crate) fn new(inner: B, active: Option<ActiveRequest>, grpc: bool) -> Self {
+        // gRPC bodies end with trailers, after the last byte: they are waited for.
         let remaining = match active {
-            Some(_) => inner.size_hint().exact(),
-            None => None,
+            Some(_) if !grpc => inner.size_hint().exact(),
+            _ => None,
         };
         Self {
             inner,
             active,
             remaining,
+            grpc,
         }
     }
 }
@@ -67,11 +73,19 @@ impl<B: Body> Body for ResponseBody<B> {
             None => Some(Outcome::Completed),
             Some(Err(_)) => Some(Outcome::Failed),
             Some(Ok(frame)) => {
+                if *this.grpc {
+                    let status = frame.trailers_ref().and_then(grpc::status_in);
+                    if let (Some(status), Some(active)) = (status, this.active.as_mut()) {
+                        active.set_grpc_status(status);
+                    }
+                }
                 if let (Some(remaining), Some(data)) = (this.remaining.as_mut(), frame.data_ref()) {
                     *remaining = remaining.saturating_sub(data.remaining() as u64);
                 }
-                // The byte count first: it is known without asking the (often boxed) body.
-                let ended = *this.remaining == Some(0) || this.inner.is_end_stream();
+                // Trailers are the last frame, and servers poll no further after them; then
+                // the byte count: it is known without asking the (often boxed) body.
+                let ended =
+                    frame.is_trailers() || *this.remaining == Some(0) || this.inner.is_end_stream();
                 ended.then_some(Outcome::Completed)
             }
         };

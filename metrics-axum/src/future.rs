@@ -9,7 +9,7 @@ use http::{Response, StatusCode};
 use metrics_core::http::{ActiveRequest, Outcome};
 use pin_project_lite::pin_project;
 
-use crate::{OutputBody, ResponseBody, Wrapped};
+use crate::{grpc, OutputBody, ResponseBody, Wrapped};
 
 pin_project! {
     /// Response future of [`Metrics`](crate::Metrics).
@@ -21,16 +21,19 @@ pin_project! {
         inner: F,
         active: Option<ActiveRequest>,
         is_head: bool,
+        // A gRPC call: its status is in `grpc-status`, in the headers or the trailers.
+        grpc: bool,
         output: PhantomData<fn() -> O>,
     }
 }
 
 impl<F, O> ResponseFuture<F, O> {
-    pub(crate) fn new(inner: F, active: Option<ActiveRequest>, is_head: bool) -> Self {
+    pub(crate) fn new(inner: F, active: Option<ActiveRequest>, is_head: bool, grpc: bool) -> Self {
         Self {
             inner,
             active,
             is_head,
+            grpc,
             output: PhantomData,
         }
     }
@@ -54,6 +57,12 @@ where
                 let status = response.status();
                 if let Some(active) = active.as_mut() {
                     active.set_status(status.as_u16());
+                    // A trailers-only response (an error before any message) has it here.
+                    if *this.grpc {
+                        if let Some(grpc_status) = grpc::status_in(response.headers()) {
+                            active.set_grpc_status(grpc_status);
+                        }
+                    }
                 }
                 // Servers never poll a body they will not send; waiting for its end would
                 // misreport these requests as aborted.
@@ -65,7 +74,7 @@ where
                             active.finish(Outcome::Completed);
                         }
                     }
-                    O::output(ResponseBody::new(body, active))
+                    O::output(ResponseBody::new(body, active, *this.grpc))
                 })))
             }
             Err(error) => {

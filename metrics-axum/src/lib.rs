@@ -3,7 +3,8 @@
 //! [`MetricsLayer`] records, for any `Service<http::Request<B>>` (axum, hyper, tonic):
 //! `http_server_request_duration_seconds` (histogram, until the end of the response body),
 //! `http_server_requests_total` and `http_server_active_requests`, labelled by route template,
-//! method and status. [`CountingListener`] (or [`CountedIo`]) adds
+//! method and status (and for gRPC calls the `grpc-status`, from headers or trailers, as
+//! `rpc_grpc_status_code`). [`CountingListener`] (or [`CountedIo`]) adds
 //! `http_server_active_connections` and `http_server_connections_total`.
 //!
 //! ```
@@ -39,6 +40,7 @@
 mod body;
 mod exclusions;
 mod future;
+mod grpc;
 mod layer;
 mod listener;
 mod output;

@@ -145,7 +145,8 @@ where
             })
         };
         let is_head = request.method() == http::Method::HEAD;
-        ResponseFuture::new(self.inner.call(request), active, is_head)
+        let grpc = active.is_some() && crate::grpc::is_grpc(&request);
+        ResponseFuture::new(self.inner.call(request), active, is_head, grpc)
     }
 }
 

@@ -160,3 +160,43 @@ async fn a_dropped_body_is_aborted_and_an_exact_length_body_completes_at_its_len
     assert_eq!(s.get(REQUESTS, &base), Some(1.0));
     assert_eq!(s.sum("http_server_active_requests", &[]), 0.0);
 }
+
+#[tokio::test]
+async fn a_body_completes_at_its_trailers_even_if_nobody_polls_past_them() {
+    let (registry, layer) = setup();
+    let service = layer.layer(tower::service_fn(|_: Request<()>| async {
+        let mut trailers = http::HeaderMap::new();
+        trailers.insert("checksum", http::HeaderValue::from_static("abc"));
+        // A streamed body cannot tell it has ended after its trailers; servers (hyper's HTTP/2
+        // and chunked HTTP/1.1 writers) stop polling once the trailers are sent.
+        let frames = [
+            Frame::data(Bytes::from_static(b"data")),
+            Frame::trailers(trailers),
+        ];
+        let stream = futures_util::stream::iter(frames.map(Ok::<_, Infallible>));
+        Ok::<_, Infallible>(Response::new(http_body_util::StreamBody::new(stream)))
+    }));
+    let response = service.oneshot(Request::new(())).await.expect("response");
+    let mut body = response.into_body();
+    assert!(body
+        .frame()
+        .await
+        .expect("a frame")
+        .expect("data")
+        .is_data());
+    assert!(body
+        .frame()
+        .await
+        .expect("a frame")
+        .expect("trailers")
+        .is_trailers());
+    drop(body);
+    let s = scrape(&registry);
+    let completed = [
+        ("http_request_method", "GET"),
+        ("http_route", "/r"),
+        ("http_response_status_code", "200"),
+    ];
+    assert_eq!(s.get(REQUESTS, &completed), Some(1.0));
+    assert_eq!(s.sum(REQUESTS, &[]), 1.0);
+}

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use super::clock::Stamp;
 use super::counters::Counters;
 use super::route::Ticket;
-use super::{MethodLabel, Outcome};
+use super::series::RequestLabels;
+use super::{GrpcStatusLabel, MethodLabel, Outcome};
 use crate::metric::Shard;
 
 /// A request being recorded (RAII): raises `http_server_active_requests` while alive.
@@ -19,6 +20,7 @@ pub struct ActiveRequest {
     route: Arc<Ticket>,
     start: Stamp,
     status: Option<u16>,
+    grpc_status: Option<GrpcStatusLabel>,
     method: MethodLabel,
     finished: bool,
     /// This thread's shard of the striped counters, found once per request. A request that
@@ -33,6 +35,7 @@ impl ActiveRequest {
             route,
             start: Stamp::now(),
             status: None,
+            grpc_status: None,
             method,
             finished: false,
             shard,
@@ -43,6 +46,13 @@ impl ActiveRequest {
     #[inline]
     pub fn set_status(&mut self, status: u16) {
         self.status = Some(status);
+    }
+
+    /// Records the gRPC status (`grpc-status`, from the response headers or trailers) as the
+    /// `rpc_grpc_status_code` label. Requests that never get one have no such label.
+    #[inline]
+    pub fn set_grpc_status(&mut self, status: GrpcStatusLabel) {
+        self.grpc_status = Some(status);
     }
 
     /// Ends the request with the given outcome, recording its duration up to now.
@@ -59,7 +69,13 @@ impl ActiveRequest {
         self.finished = true;
         let seconds = self.start.seconds_elapsed();
         let slot = &self.route.0;
-        slot.record(self.method, self.status, outcome, seconds, self.shard);
+        let labels = RequestLabels {
+            method: self.method,
+            status: self.status,
+            grpc_status: self.grpc_status,
+            outcome,
+        };
+        slot.record(labels, seconds, self.shard);
     }
 }
 

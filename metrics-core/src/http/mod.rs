@@ -5,6 +5,7 @@ mod active_request;
 mod clock;
 mod collector;
 mod counters;
+mod grpc;
 mod method;
 mod route;
 mod series;
@@ -12,6 +13,7 @@ mod server_metrics;
 mod text;
 
 pub use active_request::{ActiveRequest, ConnectionGuard};
+pub use grpc::GrpcStatusLabel;
 pub use method::MethodLabel;
 pub use route::RouteHandle;
 pub use series::Outcome;

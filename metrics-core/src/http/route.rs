@@ -3,8 +3,8 @@
 use std::sync::{Arc, OnceLock};
 
 use super::counters::Counters;
-use super::series::{Series, SeriesKey, SeriesLabelSet, SeriesLabels};
-use super::{MethodLabel, Outcome};
+use super::series::{RequestLabels, Series, SeriesKey, SeriesLabelSet, SeriesLabels};
+use super::MethodLabel;
 use crate::metric::{Shard, MAX_SHARDS};
 
 /// Slots of the per-route cache in front of the series map. Most routes see a handful of
@@ -112,21 +112,14 @@ impl RouteHandle {
 impl RouteSlot {
     /// Records one finished request.
     #[inline]
-    pub(super) fn record(
-        &self,
-        method: MethodLabel,
-        status: Option<u16>,
-        outcome: Outcome,
-        seconds: f64,
-        shard: Shard,
-    ) {
-        let key = SeriesKey::new(method, status, outcome);
+    pub(super) fn record(&self, request: RequestLabels, seconds: f64, shard: Shard) {
+        let key = request.key();
         let slot = &self.cache[key.cache_index(CACHE_SLOTS)];
         if let Some(series) = slot.get().filter(|s| s.key == key) {
             series.duration.observe_on(shard, seconds);
             return;
         }
-        match self.series_for(key, method, status, outcome) {
+        match self.series_for(key, request) {
             Some(series) => {
                 series.duration.observe_on(shard, seconds);
                 // First come keeps the slot; a colliding key goes through the map.
@@ -140,13 +133,7 @@ impl RouteSlot {
         }
     }
 
-    fn series_for(
-        &self,
-        key: SeriesKey,
-        method: MethodLabel,
-        status: Option<u16>,
-        outcome: Outcome,
-    ) -> Option<Arc<Series>> {
+    fn series_for(&self, key: SeriesKey, request: RequestLabels) -> Option<Arc<Series>> {
         if self.is_overflow {
             return None;
         }
@@ -156,7 +143,7 @@ impl RouteSlot {
                 if !self.counters.reserve_label_set() {
                     return None;
                 }
-                let labels = SeriesLabels::new(self.name.clone(), method, status, outcome);
+                let labels = SeriesLabels::new(self.name.clone(), request);
                 let labels = SeriesLabelSet::Regular(labels);
                 let series = Series::new(key, labels, self.counters.buckets.clone());
                 Some(((self.id, key), Arc::new(series)))

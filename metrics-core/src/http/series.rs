@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use prometheus_client::encoding::{EncodeLabel, EncodeLabelSet, LabelSetEncoder};
 
-use super::MethodLabel;
+use super::{GrpcStatusLabel, MethodLabel};
 use crate::encoding::render_labels;
 use crate::metric::{Buckets, HistogramCore};
 
@@ -45,22 +45,37 @@ impl SeriesKey {
         // Fibonacci hashing spreads the packed fields over the high bits.
         (self.0.wrapping_mul(0x9e37_79b9) >> 16) as usize & (slots - 1)
     }
+}
 
-    /// Every method, outcome and status (any `u16`, or none) packs into its own key: 4 bits,
-    /// 2 bits, then 17 bits for the status plus one (0 is "no status").
+/// What labels one finished request: the values its series is found by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RequestLabels {
+    pub(crate) method: MethodLabel,
+    pub(crate) status: Option<u16>,
+    pub(crate) grpc_status: Option<GrpcStatusLabel>,
+    pub(crate) outcome: Outcome,
+}
+
+impl RequestLabels {
+    /// Every combination packs into its own key: 4 bits of method, 2 of outcome, 17 for the
+    /// status plus one (0 is "no status", so any `u16` fits), then 5 for the gRPC status plus
+    /// one (0 is "not gRPC").
     #[inline]
-    pub(crate) fn new(method: MethodLabel, status: Option<u16>, outcome: Outcome) -> Self {
-        let status = status.map_or(0, |code| u32::from(code) + 1);
-        Self(method.index() as u32 | (outcome.index() << 4) | (status << 6))
+    pub(crate) fn key(self) -> SeriesKey {
+        let status = self.status.map_or(0, |code| u32::from(code) + 1);
+        let grpc = self.grpc_status.map_or(0, |label| label.index() + 1);
+        SeriesKey(
+            self.method.index() as u32 | (self.outcome.index() << 4) | (status << 6) | (grpc << 23),
+        )
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{MethodLabel, Outcome, SeriesKey};
+    use super::{GrpcStatusLabel, MethodLabel, Outcome, RequestLabels, SeriesKey};
 
     #[test]
-    fn keys_are_distinct_for_every_status_including_odd_ones() {
+    fn keys_are_distinct_for_every_label_combination_including_odd_statuses() {
         let statuses = [
             None,
             Some(0),
@@ -70,11 +85,22 @@ mod tests {
             Some(1024),
             Some(u16::MAX),
         ];
+        let grpc_statuses = (0..=17)
+            .map(|code| Some(GrpcStatusLabel::from_code(code)))
+            .chain([None]);
         let mut keys = Vec::new();
         for method in MethodLabel::ALL {
             for outcome in [Outcome::Completed, Outcome::Aborted, Outcome::Failed] {
                 for status in statuses {
-                    keys.push(SeriesKey::new(method, status, outcome));
+                    for grpc_status in grpc_statuses.clone() {
+                        let labels = RequestLabels {
+                            method,
+                            status,
+                            grpc_status,
+                            outcome,
+                        };
+                        keys.push(labels.key());
+                    }
                 }
             }
         }
@@ -86,22 +112,27 @@ mod tests {
     }
 }
 
+/// The label of gRPC requests' status (OpenTelemetry's `rpc.grpc.status_code`).
+const GRPC_STATUS_LABEL: &str = "rpc_grpc_status_code";
+
 /// The label values of one series, rendered once when the series is created.
 #[derive(Debug)]
 pub(crate) struct SeriesLabels {
     pub(crate) route: Arc<str>,
     pub(crate) method: MethodLabel,
     pub(crate) status: Option<Box<str>>,
+    pub(crate) grpc_status: Option<GrpcStatusLabel>,
     pub(crate) error_type: Option<Box<str>>,
 }
 
 impl SeriesLabels {
-    pub(crate) fn new(
-        route: Arc<str>,
-        method: MethodLabel,
-        status: Option<u16>,
-        outcome: Outcome,
-    ) -> Self {
+    pub(crate) fn new(route: Arc<str>, request: RequestLabels) -> Self {
+        let RequestLabels {
+            method,
+            status,
+            grpc_status,
+            outcome,
+        } = request;
         let error_type = match outcome {
             Outcome::Aborted => Some("aborted".into()),
             Outcome::Failed => Some("_OTHER".into()),
@@ -114,6 +145,7 @@ impl SeriesLabels {
             route,
             method,
             status: status.map(|code| code.to_string().into()),
+            grpc_status,
             error_type,
         }
     }
@@ -125,6 +157,9 @@ impl EncodeLabelSet for SeriesLabels {
         ("http_route", &*self.route).encode(encoder.encode_label())?;
         if let Some(status) = &self.status {
             ("http_response_status_code", &**status).encode(encoder.encode_label())?;
+        }
+        if let Some(grpc_status) = self.grpc_status {
+            (GRPC_STATUS_LABEL, grpc_status.as_str()).encode(encoder.encode_label())?;
         }
         if let Some(error_type) = &self.error_type {
             ("error_type", &**error_type).encode(encoder.encode_label())?;
@@ -151,11 +186,13 @@ impl SeriesLabelSet {
                     .status
                     .as_deref()
                     .map(|s| ("http_response_status_code", s));
+                let grpc = labels.grpc_status.map(|g| (GRPC_STATUS_LABEL, g.as_str()));
                 let error = labels.error_type.as_deref().map(|e| ("error_type", e));
                 let pairs = [
                     Some(("http_request_method", labels.method.as_str())),
                     Some(("http_route", &*labels.route)),
                     status,
+                    grpc,
                     error,
                 ];
                 render_labels(pairs.into_iter().flatten())

@@ -1,0 +1,312 @@
+//! gRPC calls get the `rpc_grpc_status_code` label from `grpc-status`, whether it comes in the
+//! trailers (after the messages) or in the headers (a trailers-only response); other requests
+//! never get it.
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::header::CONTENT_TYPE;
+use http::{Extensions, HeaderMap, Method, Request, Response, Uri, Version};
+use http_body::{Body, Frame, SizeHint};
+use http_body_util::{BodyExt, Empty};
+use metrics_axum::{MetricsLayer, RouteExtractor};
+use metrics_core::{Format, HttpServerMetrics, MetricsRegistry};
+use test_support::Scrape;
+use tower::{Layer, ServiceExt};
+
+struct Fixed;
+
+impl RouteExtractor for Fixed {
+    fn route<'a>(&'a self, _: &'a Uri, _: &'a Extensions) -> Option<&'a str> {
+        Some("/pkg.Users/Get")
+    }
+}
+
+fn setup() -> (MetricsRegistry, MetricsLayer) {
+    let registry = MetricsRegistry::builder()
+        .process_metrics(false)
+        .build()
+        .expect("registry");
+    let http = HttpServerMetrics::builder().register(&registry);
+    (registry, MetricsLayer::new(http).route_extractor(Fixed))
+}
+
+fn scrape(registry: &MetricsRegistry) -> Scrape {
+    Scrape::parse(&registry.encode(Format::PrometheusText).expect("encode"))
+}
+
+const REQUESTS: &str = "http_server_requests_total";
+const DURATION_COUNT: &str = "http_server_request_duration_seconds_count";
+
+fn grpc_request(version: Version) -> Request<()> {
+    Request::builder()
+        .version(version)
+        .method(Method::POST)
+        .uri("/pkg.Users/Get")
+        .header(CONTENT_TYPE, "application/grpc")
+        .body(())
+        .expect("valid request")
+}
+
+fn status_trailers(value: &str) -> HeaderMap {
+    let mut trailers = HeaderMap::new();
+    trailers.insert("grpc-status", value.parse().expect("valid value"));
+    trailers
+}
+
+/// A unary gRPC response body: one message, then trailers. It announces its exact length, as
+/// a body of known messages may: the layer must still wait for the trailers.
+struct UnaryBody {
+    message: Option<Bytes>,
+    trailers: Option<HeaderMap>,
+}
+
+impl UnaryBody {
+    fn new(grpc_status: &str) -> Self {
+        Self {
+            message: Some(Bytes::from_static(b"\0\0\0\0\x02hi")),
+            trailers: Some(status_trailers(grpc_status)),
+        }
+    }
+}
+
+impl Body for UnaryBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        if let Some(message) = self.message.take() {
+            return Poll::Ready(Some(Ok(Frame::data(message))));
+        }
+        Poll::Ready(self.trailers.take().map(|t| Ok(Frame::trailers(t))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.message.is_none() && self.trailers.is_none()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.message.as_ref().map_or(0, |m| m.len() as u64))
+    }
+}
+
+fn grpc_response<B>(body: B) -> Response<B> {
+    Response::builder()
+        .header(CONTENT_TYPE, "application/grpc")
+        .body(body)
+        .expect("valid response")
+}
+
+fn labels<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut labels = vec![
+        ("http_request_method", "POST"),
+        ("http_route", "/pkg.Users/Get"),
+        ("http_response_status_code", "200"),
+    ];
+    labels.extend_from_slice(extra);
+    labels
+}
+
+#[tokio::test]
+async fn the_status_in_the_trailers_is_the_label() {
+    let (registry, layer) = setup();
+    for grpc_status in ["0", "5", "5"] {
+        let service = layer
+            .clone()
+            .layer(tower::service_fn(move |_: Request<()>| async move {
+                Ok::<_, Infallible>(grpc_response(UnaryBody::new(grpc_status)))
+            }));
+        let response = service.oneshot(grpc_request(Version::HTTP_2)).await;
+        let body = response.expect("response").into_body().collect().await;
+        let trailers = body.expect("body").trailers().cloned();
+        assert_eq!(
+            trailers,
+            Some(status_trailers(grpc_status)),
+            "trailers pass through"
+        );
+    }
+    let s = scrape(&registry);
+    assert_eq!(
+        s.get(REQUESTS, &labels(&[("rpc_grpc_status_code", "0")])),
+        Some(1.0)
+    );
+    assert_eq!(
+        s.get(REQUESTS, &labels(&[("rpc_grpc_status_code", "5")])),
+        Some(2.0)
+    );
+    assert_eq!(
+        s.get(DURATION_COUNT, &labels(&[("rpc_grpc_status_code", "5")])),
+        Some(2.0)
+    );
+    assert_eq!(s.sum(REQUESTS, &[]), 3.0);
+}
+
+#[tokio::test]
+async fn a_trailers_only_response_has_the_status_in_its_headers() {
+    let (registry, layer) = setup();
+    let service = layer.layer(tower::service_fn(|_: Request<()>| async {
+        let mut response = grpc_response(Empty::<Bytes>::new());
+        let headers = response.headers_mut();
+        headers.insert("grpc-status", "12".parse().expect("valid value"));
+        Ok::<_, Infallible>(response)
+    }));
+    let response = service.oneshot(grpc_request(Version::HTTP_2)).await;
+    response
+        .expect("response")
+        .into_body()
+        .collect()
+        .await
+        .expect("body");
+    let s = scrape(&registry);
+    assert_eq!(
+        s.get(REQUESTS, &labels(&[("rpc_grpc_status_code", "12")])),
+        Some(1.0)
+    );
+}
+
+#[tokio::test]
+async fn a_status_outside_the_specification_is_other() {
+    let (registry, layer) = setup();
+    let service = layer.layer(tower::service_fn(|_: Request<()>| async {
+        Ok::<_, Infallible>(grpc_response(UnaryBody::new("99")))
+    }));
+    let response = service.oneshot(grpc_request(Version::HTTP_2)).await;
+    response
+        .expect("response")
+        .into_body()
+        .collect()
+        .await
+        .expect("body");
+    let s = scrape(&registry);
+    assert_eq!(
+        s.get(REQUESTS, &labels(&[("rpc_grpc_status_code", "_OTHER")])),
+        Some(1.0)
+    );
+}
+
+#[tokio::test]
+async fn a_call_dropped_before_its_trailers_is_aborted_without_a_grpc_status() {
+    let (registry, layer) = setup();
+    let service = layer.layer(tower::service_fn(|_: Request<()>| async {
+        Ok::<_, Infallible>(grpc_response(UnaryBody::new("0")))
+    }));
+    let response = service.oneshot(grpc_request(Version::HTTP_2)).await;
+    let mut body = response.expect("response").into_body();
+    let first = body.frame().await.expect("a frame").expect("data");
+    assert!(first.is_data());
+    drop(body);
+    let s = scrape(&registry);
+    assert_eq!(
+        s.get(REQUESTS, &labels(&[("error_type", "aborted")])),
+        Some(1.0)
+    );
+    assert_eq!(s.sum(REQUESTS, &[]), 1.0);
+}
+
+#[tokio::test]
+async fn requests_that_are_not_grpc_calls_get_no_grpc_label() {
+    let (registry, layer) = setup();
+    let service = layer.layer(tower::service_fn(|_: Request<()>| async {
+        Ok::<_, Infallible>(grpc_response(UnaryBody::new("3")))
+    }));
+    // The same response, to an HTTP/1.1 request (gRPC needs HTTP/2) and to an HTTP/2 `POST`
+    // of JSON.
+    let http1 = grpc_request(Version::HTTP_11);
+    let mut json = grpc_request(Version::HTTP_2);
+    json.headers_mut().insert(
+        CONTENT_TYPE,
+        "application/json".parse().expect("valid value"),
+    );
+    for request in [http1, json] {
+        let response = service.clone().oneshot(request).await;
+        response
+            .expect("response")
+            .into_body()
+            .collect()
+            .await
+            .expect("body");
+    }
+    let s = scrape(&registry);
+    assert_eq!(s.get(REQUESTS, &labels(&[])), Some(2.0));
+    assert_eq!(s.count(REQUESTS, &[("rpc_grpc_status_code", "3")]), 0);
+}
+
+/// A unary call over a real HTTP/2 connection (h2c, as gRPC clients speak it without TLS) to an
+/// axum app with the layer added by `Router::layer`.
+#[tokio::test]
+async fn a_call_over_a_real_http2_connection() {
+    use axum::routing::post;
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+
+    let registry = MetricsRegistry::builder()
+        .process_metrics(false)
+        .build()
+        .expect("registry");
+    let http = HttpServerMetrics::builder().register(&registry);
+    let app = axum::Router::new()
+        .route(
+            "/pkg.Users/Get",
+            post(|| async {
+                // A streamed body does not know it has ended after its trailers: the trailers
+                // frame itself must end the request, as servers poll no further.
+                let frames = [
+                    Frame::data(Bytes::from_static(b"\0\0\0\0\x02hi")),
+                    Frame::trailers(status_trailers("7")),
+                ];
+                let stream = futures_util::stream::iter(frames.map(Ok::<_, Infallible>));
+                let body = http_body_util::StreamBody::new(stream);
+                grpc_response(axum::body::Body::new(body))
+            }),
+        )
+        .layer(MetricsLayer::new(http));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+
+    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let (mut sender, connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .expect("HTTP/2 handshake");
+    let connection = tokio::spawn(connection);
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri(format!("http://{addr}/pkg.Users/Get"))
+        .header(CONTENT_TYPE, "application/grpc")
+        .header("te", "trailers")
+        .body(http_body_util::Full::new(Bytes::from_static(b"\0\0\0\0\0")))
+        .expect("valid request");
+    let response = sender.send_request(request).await.expect("response");
+    assert_eq!(response.version(), Version::HTTP_2);
+    let body = response.into_body().collect().await.expect("body");
+    assert_eq!(body.trailers(), Some(&status_trailers("7")));
+    drop(sender);
+    let _ = connection.await;
+
+    let s = scrape(&registry);
+    let wanted = labels(&[("rpc_grpc_status_code", "7")]);
+    assert_eq!(s.get(REQUESTS, &wanted), Some(1.0));
+    assert_eq!(
+        s.get(
+            "http_server_active_requests",
+            &[("http_request_method", "POST")]
+        ),
+        Some(0.0)
+    );
+    let _ = stop.send(());
+    server.await.expect("server task").expect("server");
+}
