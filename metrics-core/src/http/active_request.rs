@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::clock::Stamp;
 use super::counters::Counters;
 use super::route::Ticket;
-use super::series::RequestLabels;
+use super::series::SeriesKey;
 use super::{GrpcStatusLabel, MethodLabel, Outcome};
 use crate::metric::Shard;
 
@@ -19,9 +19,8 @@ use crate::metric::Shard;
 pub struct ActiveRequest {
     route: Arc<Ticket>,
     start: Stamp,
-    status: Option<u16>,
-    grpc_status: Option<GrpcStatusLabel>,
-    method: MethodLabel,
+    /// The labels so far (method, then status and gRPC status), packed as the series key.
+    key: SeriesKey,
     finished: bool,
     /// This thread's shard of the striped counters, found once per request. A request that
     /// ends on another thread still updates the shard it started on: totals are unaffected.
@@ -34,9 +33,7 @@ impl ActiveRequest {
         Self {
             route,
             start: Stamp::now(),
-            status: None,
-            grpc_status: None,
-            method,
+            key: SeriesKey::for_method(method),
             finished: false,
             shard,
         }
@@ -45,14 +42,14 @@ impl ActiveRequest {
     /// Records the status code sent (call when the response head is ready).
     #[inline]
     pub fn set_status(&mut self, status: u16) {
-        self.status = Some(status);
+        self.key = self.key.with_status(status);
     }
 
     /// Records the gRPC status (`grpc-status`, from the response headers or trailers) as the
     /// `rpc_grpc_status_code` label. Requests that never get one have no such label.
     #[inline]
     pub fn set_grpc_status(&mut self, status: GrpcStatusLabel) {
-        self.grpc_status = Some(status);
+        self.key = self.key.with_grpc_status(status);
     }
 
     /// Ends the request with the given outcome, recording its duration up to now.
@@ -69,13 +66,7 @@ impl ActiveRequest {
         self.finished = true;
         let seconds = self.start.seconds_elapsed();
         let slot = &self.route.0;
-        let labels = RequestLabels {
-            method: self.method,
-            status: self.status,
-            grpc_status: self.grpc_status,
-            outcome,
-        };
-        slot.record(labels, seconds, self.shard);
+        slot.record(self.key.with_outcome(outcome), seconds, self.shard);
     }
 }
 

@@ -3,7 +3,7 @@
 use std::sync::{Arc, OnceLock};
 
 use super::counters::Counters;
-use super::series::{RequestLabels, Series, SeriesKey, SeriesLabelSet, SeriesLabels};
+use super::series::{Series, SeriesKey, SeriesLabelSet, SeriesLabels};
 use super::MethodLabel;
 use crate::metric::{Shard, MAX_SHARDS};
 
@@ -112,14 +112,13 @@ impl RouteHandle {
 impl RouteSlot {
     /// Records one finished request.
     #[inline]
-    pub(super) fn record(&self, request: RequestLabels, seconds: f64, shard: Shard) {
-        let key = request.key();
+    pub(super) fn record(&self, key: SeriesKey, seconds: f64, shard: Shard) {
         let slot = &self.cache[key.cache_index(CACHE_SLOTS)];
         if let Some(series) = slot.get().filter(|s| s.key == key) {
             series.duration.observe_on(shard, seconds);
             return;
         }
-        match self.series_for(key, request) {
+        match self.series_for(key) {
             Some(series) => {
                 series.duration.observe_on(shard, seconds);
                 // First come keeps the slot; a colliding key goes through the map.
@@ -133,7 +132,7 @@ impl RouteSlot {
         }
     }
 
-    fn series_for(&self, key: SeriesKey, request: RequestLabels) -> Option<Arc<Series>> {
+    fn series_for(&self, key: SeriesKey) -> Option<Arc<Series>> {
         if self.is_overflow {
             return None;
         }
@@ -143,7 +142,7 @@ impl RouteSlot {
                 if !self.counters.reserve_label_set() {
                     return None;
                 }
-                let labels = SeriesLabels::new(self.name.clone(), request);
+                let labels = SeriesLabels::new(self.name.clone(), key.labels());
                 let labels = SeriesLabelSet::Regular(labels);
                 let series = Series::new(key, labels, self.counters.buckets.clone());
                 Some(((self.id, key), Arc::new(series)))
