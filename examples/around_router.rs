@@ -1,6 +1,7 @@
 //! The fastest placement: `MetricsLayer` around the whole axum `Router`, with the route labels
 //! from a `RouteTable` of the app's templates (inside the router, with `Router::layer`, axum
-//! boxes every route's service, future and body once more per request; see benches/README.md).
+//! boxes every route's service, future and body once more per request; see benches/README.md),
+//! with the optional time-to-first-byte histogram on.
 //!
 //! Run it with `cargo run --example around_router`, then:
 //!
@@ -52,7 +53,10 @@ pub async fn run(
         .service_name("around-router")
         .build()
         .map_err(std::io::Error::other)?;
-    let http = HttpServerMetrics::builder().register(&registry);
+    // Time to first byte as well: slow heads and slow bodies told apart.
+    let http = HttpServerMetrics::builder()
+        .time_to_first_byte(true)
+        .register(&registry);
     let routes =
         RouteTable::new(TEMPLATES).map_err(|e: RouteTableError| std::io::Error::other(e))?;
     // `axum_body()`: `axum::serve` takes services answering with axum's body type.

@@ -1,5 +1,6 @@
 //! The around-the-router example on loopback ports: templated and nested routes get their
-//! template, unknown paths are `unmatched`, and the raw path never becomes a label.
+//! template, unknown paths are `unmatched`, the raw path never becomes a label, and the
+//! time-to-first-byte histogram the example turns on passes promtool's lint.
 
 #[allow(dead_code)]
 #[path = "../around_router.rs"]
@@ -44,8 +45,14 @@ async fn records_templates_from_the_route_table() {
             Some(count),
             "{route}"
         );
+        assert_eq!(
+            scrape.get("http_server_time_to_first_byte_seconds_count", &labels),
+            Some(count),
+            "{route}"
+        );
     }
     assert!(!text.contains("/nope"), "{text}");
+    test_support::promtool::assert_lint_clean(&text);
     served.lifecycle.begin_shutdown();
     tokio::time::timeout(Duration::from_secs(10), &mut served.task)
         .await

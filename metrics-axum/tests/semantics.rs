@@ -178,6 +178,42 @@ async fn duration_covers_the_streamed_body() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn time_to_first_byte_ends_with_the_head_and_duration_with_the_body() {
+    let builder = metrics_core::HttpServerMetrics::builder().time_to_first_byte(true);
+    let server = TestServer::start_with(|router, layer| router.layer(layer), builder).await;
+    // A head at once, then a body over ~300 ms; and a head after ~200 ms, then a short body.
+    for path in ["/stream/300", "/sleep/200"] {
+        let response = reqwest::get(server.url(path)).await.expect("request");
+        response.text().await.expect("body");
+    }
+    let scrape = server.scrape().await;
+    let sums = |route: &str| {
+        let labels = [
+            ("http_request_method", "GET"),
+            ("http_route", route),
+            ("http_response_status_code", "200"),
+        ];
+        let first_byte = "http_server_time_to_first_byte_seconds";
+        let count = scrape.get(&format!("{first_byte}_count"), &labels);
+        assert_eq!(count, Some(1.0), "{route}");
+        let first_byte = scrape.get(&format!("{first_byte}_sum"), &labels);
+        let duration = scrape.get("http_server_request_duration_seconds_sum", &labels);
+        (first_byte.expect("first byte"), duration.expect("duration"))
+    };
+    let (first_byte, duration) = sums("/stream/{ms}");
+    assert!(
+        duration - first_byte >= 0.27,
+        "{first_byte} s to the head, {duration} s in all"
+    );
+    let (first_byte, duration) = sums("/sleep/{ms}");
+    assert!(first_byte >= 0.19, "the head took ~200 ms: {first_byte}");
+    assert!(
+        first_byte <= duration,
+        "{first_byte} s to the head, {duration} s in all"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disconnects_are_recorded_as_aborted_and_release_the_gauge() {
     let server = TestServer::start().await;
     let addr = server.app.to_string();

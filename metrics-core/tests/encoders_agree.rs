@@ -1,7 +1,7 @@
 //! The fast text encoder and the prometheus-client `Collector` path write the same samples, in
 //! both formats, so a user's choice of registry never changes the data.
 
-use metrics_core::http::Outcome;
+use metrics_core::http::{HttpServerMetricsBuilder, Outcome};
 use metrics_core::prometheus_client::registry::Registry;
 use metrics_core::{Format, HttpServerMetrics, MetricsRegistry};
 use test_support::Scrape;
@@ -64,12 +64,41 @@ fn sorted_samples(text: &str) -> Vec<String> {
 
 #[test]
 fn fast_and_collector_encoders_write_the_same_samples() {
+    check_encoders_agree(HttpServerMetrics::builder);
+}
+
+#[test]
+fn they_agree_with_time_to_first_byte_and_an_overflow_series() {
+    let text = check_encoders_agree(|| {
+        HttpServerMetrics::builder()
+            .time_to_first_byte(true)
+            .max_label_sets(4)
+    });
+    let scrape = Scrape::parse(&text);
+    let first_byte = "http_server_time_to_first_byte_seconds_count";
+    // Every request with a status has its first byte timed, in the overflow series too; the
+    // aborted DELETE, which sent no status, has none.
+    assert_eq!(scrape.sum(first_byte, &[]), 12.0, "{text}");
+    assert_eq!(
+        scrape.sum(first_byte, &[("otel_metric_overflow", "true")]),
+        1.0
+    );
+    assert_eq!(
+        scrape.count(first_byte, &[("http_request_method", "DELETE")]),
+        0
+    );
+    assert_eq!(scrape.sum("http_server_requests_total", &[]), 13.0);
+}
+
+/// Records the same plan through both paths and compares them in both formats; returns the
+/// fast path's Prometheus text.
+fn check_encoders_agree(builder: impl Fn() -> HttpServerMetricsBuilder) -> String {
     let fast_registry = MetricsRegistry::builder()
         .process_metrics(false)
         .const_label("env", "test")
         .build()
         .expect("registry");
-    let fast = HttpServerMetrics::builder().register(&fast_registry);
+    let fast = builder().register(&fast_registry);
     record(&fast);
 
     let collector_registry = MetricsRegistry::builder()
@@ -77,7 +106,7 @@ fn fast_and_collector_encoders_write_the_same_samples() {
         .const_label("env", "test")
         .build()
         .expect("registry");
-    let collected = HttpServerMetrics::builder().build();
+    let collected = builder().build();
     collector_registry.register_collector(collected.clone());
     record(&collected);
 
@@ -95,6 +124,7 @@ fn fast_and_collector_encoders_write_the_same_samples() {
     let om = fast_registry.encode(Format::OpenMetrics).expect("fast");
     assert!(om.ends_with("# EOF\n"));
     assert_eq!(om.matches("# EOF").count(), 1);
+    fast_registry.encode(Format::PrometheusText).expect("fast")
 }
 
 #[test]

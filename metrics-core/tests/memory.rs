@@ -51,7 +51,15 @@ fn record(http: &HttpServerMetrics, route: &str, status: u16) {
 // One test function: the allocator counts every thread, so parallel tests would disturb it.
 #[test]
 fn label_set_cost_is_bounded_and_steady_state_does_not_grow() {
-    let http = HttpServerMetrics::builder().build();
+    for first_byte in [false, true] {
+        check(first_byte);
+    }
+}
+
+fn check(first_byte: bool) {
+    let http = HttpServerMetrics::builder()
+        .time_to_first_byte(first_byte)
+        .build();
     let routes: Vec<String> = (0..1_000).map(|i| format!("/route/{i:04}")).collect();
     record(&http, "/warm", 200);
 
@@ -68,7 +76,11 @@ fn label_set_cost_is_bounded_and_steady_state_does_not_grow() {
         record(&http, route, 200);
     }
     let per_route = (live() - before) / routes.len() as isize;
-    println!("bytes per histogram label set: {per_series} (on an existing route), {per_route} (new route)");
+    println!(
+        "bytes per histogram label set, time to first byte {}: {per_series} (on an existing \
+         route), {per_route} (new route)",
+        if first_byte { "on" } else { "off" }
+    );
     assert!(per_series < 2_048, "{per_series} bytes per label set");
     assert!(per_route < 8_192, "{per_route} bytes per route");
 

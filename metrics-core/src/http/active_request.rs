@@ -21,6 +21,8 @@ pub struct ActiveRequest {
     start: Stamp,
     /// The labels so far (method, then status and gRPC status), packed as the series key.
     key: SeriesKey,
+    /// When the response head was ready; taken only when time to first byte is recorded.
+    head: Option<Stamp>,
     finished: bool,
     /// This thread's shard of the striped counters, found once per request. A request that
     /// ends on another thread still updates the shard it started on: totals are unaffected.
@@ -34,15 +36,21 @@ impl ActiveRequest {
             route,
             start: Stamp::now(),
             key: SeriesKey::for_method(method),
+            head: None,
             finished: false,
             shard,
         }
     }
 
-    /// Records the status code sent (call when the response head is ready).
+    /// Records the status code sent. Call it when the response head is ready: that moment is
+    /// the request's time to first byte, when
+    /// [`time_to_first_byte`](super::HttpServerMetricsBuilder::time_to_first_byte) is on.
     #[inline]
     pub fn set_status(&mut self, status: u16) {
         self.key = self.key.with_status(status);
+        if self.route.0.first_byte {
+            self.head = Some(Stamp::now());
+        }
     }
 
     /// Records the gRPC status (`grpc-status`, from the response headers or trailers) as the
@@ -65,8 +73,14 @@ impl ActiveRequest {
         }
         self.finished = true;
         let seconds = self.start.seconds_elapsed();
+        let first_byte = self.head.map(|head| self.start.seconds_until(head));
         let slot = &self.route.0;
-        slot.record(self.key.with_outcome(outcome), seconds, self.shard);
+        slot.record(
+            self.key.with_outcome(outcome),
+            seconds,
+            first_byte,
+            self.shard,
+        );
     }
 }
 

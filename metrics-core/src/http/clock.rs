@@ -29,6 +29,12 @@ impl Stamp {
         let clock = clock();
         clock.delta_as_nanos(self.0, clock.raw()) as f64 * 1e-9
     }
+
+    /// Seconds from this stamp to `later`; 0 if `later` reads earlier.
+    #[inline]
+    pub(crate) fn seconds_until(self, later: Stamp) -> f64 {
+        clock().delta_as_nanos(self.0, later.0) as f64 * 1e-9
+    }
 }
 
 #[cfg(test)]

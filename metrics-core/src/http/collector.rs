@@ -16,6 +16,8 @@ use crate::metric::{encode_snapshot, HistogramSnapshot};
 
 pub(super) const DURATION_HELP: &str =
     "Duration of HTTP server requests, from request received to end of response body.";
+pub(super) const FIRST_BYTE_HELP: &str =
+    "Time from request received to response head ready (status and headers, before the body).";
 pub(super) const REQUESTS_HELP: &str =
     "Completed HTTP server requests (equals the duration histogram's count).";
 pub(super) const ACTIVE_REQUESTS_HELP: &str = "HTTP server requests received and not yet finished.";
@@ -47,6 +49,23 @@ impl Collector for HttpServerMetrics {
         for (labels, snapshot) in all_rows() {
             let mut family = duration.encode_family(labels)?;
             encode_snapshot(&counters.buckets, snapshot, &mut family)?;
+        }
+
+        if counters.first_byte {
+            let mut first_byte = encoder.encode_descriptor(
+                "http_server_time_to_first_byte",
+                FIRST_BYTE_HELP,
+                Some(&Unit::Seconds),
+                MetricType::Histogram,
+            )?;
+            let overflow_row = (overflowed > 0).then_some(&counters.overflow_series);
+            for series in rows.iter().map(|(series, _)| &**series).chain(overflow_row) {
+                let Some(histogram) = &series.first_byte else {
+                    continue;
+                };
+                let mut family = first_byte.encode_family(&series.labels)?;
+                encode_snapshot(&counters.buckets, &histogram.snapshot(), &mut family)?;
+            }
         }
 
         let mut requests = encoder.encode_descriptor(

@@ -20,19 +20,22 @@ pub(super) struct Counters {
     pub(super) series: LabelSetMap<GlobalSeriesKey, Series>,
     /// Where new label sets go once `max_label_sets` is reached.
     pub(super) overflow_series: Series,
-    /// Which methods have been seen, so idle methods are not exported.
+    /// Whether series of requests with a status also keep a time-to-first-byte histogram.
+    pub(super) first_byte: bool,
     pub(super) active_connections: AtomicI64,
     pub(super) connections_total: AtomicU64,
 }
 
 impl Counters {
-    pub(super) fn new(buckets: Buckets, max_label_sets: usize) -> Self {
+    pub(super) fn new(buckets: Buckets, max_label_sets: usize, first_byte: bool) -> Self {
         Self {
             overflow_series: Series::new(
                 SeriesKey::OVERFLOW,
                 SeriesLabelSet::Overflow,
                 buckets.clone(),
+                first_byte,
             ),
+            first_byte,
             series: LabelSetMap::new(),
             buckets,
             max_label_sets,

@@ -57,6 +57,8 @@ pub(super) struct RouteSlot {
     pub(super) counters: Arc<Counters>,
     /// The slot that collects routes beyond the cardinality cap.
     is_overflow: bool,
+    /// Requests time their first byte (the option, kept here to be one load away).
+    pub(super) first_byte: bool,
 }
 
 impl RouteHandle {
@@ -65,6 +67,7 @@ impl RouteHandle {
             name,
             id,
             cache: Default::default(),
+            first_byte: counters.first_byte,
             counters,
             is_overflow,
         });
@@ -110,25 +113,31 @@ impl RouteHandle {
 }
 
 impl RouteSlot {
-    /// Records one finished request.
+    /// Records one finished request: its duration and, if it sent a response head and the
+    /// option is on, its time to first byte.
     #[inline]
-    pub(super) fn record(&self, key: SeriesKey, seconds: f64, shard: Shard) {
+    pub(super) fn record(
+        &self,
+        key: SeriesKey,
+        seconds: f64,
+        first_byte: Option<f64>,
+        shard: Shard,
+    ) {
         let slot = &self.cache[key.cache_index(CACHE_SLOTS)];
         if let Some(series) = slot.get().filter(|s| s.key == key) {
-            series.duration.observe_on(shard, seconds);
+            series.observe(shard, seconds, first_byte);
             return;
         }
         match self.series_for(key) {
             Some(series) => {
-                series.duration.observe_on(shard, seconds);
+                series.observe(shard, seconds, first_byte);
                 // First come keeps the slot; a colliding key goes through the map.
                 let _ = slot.set(series);
             }
             None => self
                 .counters
                 .overflow_series
-                .duration
-                .observe_on(shard, seconds),
+                .observe(shard, seconds, first_byte),
         }
     }
 
@@ -144,7 +153,10 @@ impl RouteSlot {
                 }
                 let labels = SeriesLabels::new(self.name.clone(), key.labels());
                 let labels = SeriesLabelSet::Regular(labels);
-                let series = Series::new(key, labels, self.counters.buckets.clone());
+                let buckets = self.counters.buckets.clone();
+                // Requests without a status had no response head: no first byte to time.
+                let first_byte = self.first_byte && key.has_status();
+                let series = Series::new(key, labels, buckets, first_byte);
                 Some(((self.id, key), Arc::new(series)))
             })
     }

@@ -7,7 +7,7 @@ use prometheus_client::encoding::{EncodeLabel, EncodeLabelSet, LabelSetEncoder};
 
 use super::{GrpcStatusLabel, MethodLabel};
 use crate::encoding::render_labels;
-use crate::metric::{Buckets, HistogramCore};
+use crate::metric::{Buckets, HistogramCore, Shard};
 
 /// How a request ended, as far as the `error_type` label is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -54,6 +54,12 @@ impl SeriesKey {
     pub(crate) fn cache_index(self, slots: usize) -> usize {
         // Fibonacci hashing spreads the packed fields over the high bits.
         (self.0.wrapping_mul(0x9e37_79b9) >> 16) as usize & (slots - 1)
+    }
+
+    /// Whether the request sent a status (and so had a response head).
+    #[inline]
+    pub(crate) fn has_status(self) -> bool {
+        self.0 & STATUS_MASK != 0
     }
 
     /// A request of `method` with no status yet, completed.
@@ -258,7 +264,8 @@ impl EncodeLabelSet for SeriesLabelSet {
     }
 }
 
-/// A request series: one histogram whose count is also the request counter.
+/// A request series: one histogram whose count is also the request counter, and, when the
+/// option is on and the requests sent a status, their time to first byte.
 #[derive(Debug)]
 pub(crate) struct Series {
     pub(crate) key: SeriesKey,
@@ -266,6 +273,8 @@ pub(crate) struct Series {
     /// The labels as the text encoders write them, rendered once.
     pub(crate) labels_text: Box<str>,
     pub(crate) duration: HistogramCore,
+    /// Boxed: a series without it (the option off) stays as small as before.
+    pub(crate) first_byte: Option<Box<HistogramCore>>,
 }
 
 impl Series {
@@ -277,12 +286,28 @@ impl Series {
         }
     }
 
-    pub(crate) fn new(key: SeriesKey, labels: SeriesLabelSet, buckets: Buckets) -> Self {
+    pub(crate) fn new(
+        key: SeriesKey,
+        labels: SeriesLabelSet,
+        buckets: Buckets,
+        first_byte: bool,
+    ) -> Self {
         Self {
             key,
             labels_text: labels.render().into_boxed_str(),
             labels,
+            first_byte: first_byte.then(|| Box::new(HistogramCore::new(buckets.clone()))),
             duration: HistogramCore::new(buckets),
+        }
+    }
+
+    /// Records one finished request: its duration, and its time to first byte if it had one
+    /// and this series keeps them.
+    #[inline]
+    pub(crate) fn observe(&self, shard: Shard, seconds: f64, first_byte: Option<f64>) {
+        self.duration.observe_on(shard, seconds);
+        if let (Some(histogram), Some(first_byte)) = (&self.first_byte, first_byte) {
+            histogram.observe_on(shard, first_byte);
         }
     }
 }

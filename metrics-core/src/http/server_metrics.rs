@@ -68,6 +68,7 @@ impl Shared {
 pub struct HttpServerMetricsBuilder {
     buckets: Buckets,
     max_label_sets: usize,
+    time_to_first_byte: bool,
 }
 
 impl Default for HttpServerMetricsBuilder {
@@ -75,6 +76,7 @@ impl Default for HttpServerMetricsBuilder {
         Self {
             buckets: Buckets::http_duration_seconds(),
             max_label_sets: DEFAULT_MAX_LABEL_SETS,
+            time_to_first_byte: false,
         }
     }
 }
@@ -95,13 +97,42 @@ impl HttpServerMetricsBuilder {
         self
     }
 
+    /// Also records each request's time to first byte (default: off), as the histogram
+    /// `http_server_time_to_first_byte_seconds`: from the request received to its response
+    /// head being ready (status and headers, before the body), with the same labels and buckets
+    /// as the request duration. Requests that ended before a response head (no status) have
+    /// none. Each label set with a status then keeps a second histogram.
+    ///
+    /// ```
+    /// use metrics_core::http::{HttpServerMetrics, Outcome};
+    /// use metrics_core::{Format, MetricsRegistry};
+    ///
+    /// let registry = MetricsRegistry::builder().build().unwrap();
+    /// let http = HttpServerMetrics::builder()
+    ///     .time_to_first_byte(true)
+    ///     .register(&registry);
+    /// let mut request = http.start_request(&http::Method::GET, Some("/report"));
+    /// request.set_status(200); // the response head is ready
+    /// request.finish(Outcome::Completed); // the body has ended
+    /// let text = registry.encode(Format::PrometheusText).unwrap();
+    /// assert!(text.contains("http_server_time_to_first_byte_seconds_count{"));
+    /// ```
+    pub fn time_to_first_byte(mut self, enabled: bool) -> Self {
+        self.time_to_first_byte = enabled;
+        self
+    }
+
     /// Builds the metrics without registering them (register with
     /// [`MetricsRegistry::register_text`], or in a plain prometheus-client registry as a
     /// `Collector`).
     pub fn build(self) -> HttpServerMetrics {
         // Calibrate the request clock now rather than on the first request.
         super::clock::clock();
-        let counters = Arc::new(Counters::new(self.buckets, self.max_label_sets));
+        let counters = Arc::new(Counters::new(
+            self.buckets,
+            self.max_label_sets,
+            self.time_to_first_byte,
+        ));
         HttpServerMetrics {
             shared: Arc::new(Shared {
                 routes: LabelSetMap::new(),

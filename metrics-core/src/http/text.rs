@@ -4,15 +4,17 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use super::collector::{
-    ACTIVE_CONNECTIONS_HELP, ACTIVE_REQUESTS_HELP, CONNECTIONS_HELP, DURATION_HELP, OVERFLOW_HELP,
-    REQUESTS_HELP,
+    ACTIVE_CONNECTIONS_HELP, ACTIVE_REQUESTS_HELP, CONNECTIONS_HELP, DURATION_HELP,
+    FIRST_BYTE_HELP, OVERFLOW_HELP, REQUESTS_HELP,
 };
 use super::series::Series;
 use super::{HttpServerMetrics, MethodLabel};
 use crate::encoding::{render_labels, EncodeText, Kind, LinePrefix, TextWriter, Value};
+use crate::metric::HistogramCore;
 
 const DURATION: &str = "http_server_request_duration_seconds";
 const REQUESTS: &str = "http_server_requests";
+const FIRST_BYTE: &str = "http_server_time_to_first_byte_seconds";
 
 impl EncodeText for HttpServerMetrics {
     fn encode_text(&self, w: &mut TextWriter<'_>) {
@@ -35,49 +37,37 @@ impl EncodeText for HttpServerMetrics {
             .sum();
         w.reserve(bytes);
 
-        let mut totals: Vec<u64> = Vec::with_capacity(all.len() + 1);
-        let mut counts: Vec<u64> = Vec::with_capacity(le.len());
-        let (mut bucket, mut sum, mut count) = (
-            LinePrefix::default(),
-            LinePrefix::default(),
-            LinePrefix::default(),
-        );
-        // Every series has labels (at least method and route, or the overflow label), so the
-        // `le` tails rendered for the first one fit them all.
-        let mut bucket_tails: Vec<String> = Vec::new();
-        w.family(DURATION, Kind::Histogram, DURATION_HELP, Some("seconds"));
-        let mut write_histogram = |series: &Series, totals: &mut Vec<u64>| {
-            w.line_prefix(&mut bucket, DURATION, "_bucket", &series.labels_text);
-            w.line_prefix(&mut sum, DURATION, "_sum", &series.labels_text);
-            w.line_prefix(&mut count, DURATION, "_count", &series.labels_text);
-            if bucket_tails.is_empty() {
-                bucket_tails = le
-                    .iter()
-                    .map(|le| bucket.extra_label_tail("le", le))
-                    .collect();
-            }
-            let total_sum = series.duration.read_into(&mut counts);
-            let mut cumulative = 0;
-            for (count, tail) in counts.iter().zip(&bucket_tails) {
-                cumulative += count;
-                w.line(&bucket, tail, Value::Unsigned(cumulative));
-            }
-            w.line(&sum, sum.plain_tail(), Value::Float(total_sum));
-            w.line(&count, count.plain_tail(), Value::Unsigned(cumulative));
-            totals.push(cumulative);
-        };
-        for series in &all {
-            write_histogram(series, &mut totals);
-        }
         let overflowed = overflow.duration.snapshot().count();
-        if overflowed > 0 {
-            write_histogram(overflow, &mut totals);
+        let with_overflow = || {
+            let regular = all.iter().map(|series| &**series);
+            regular.chain((overflowed > 0).then_some(overflow))
+        };
+
+        // The counter is written from the histograms' counts, read once.
+        let mut totals: Vec<u64> = Vec::with_capacity(all.len() + 1);
+        w.family(DURATION, Kind::Histogram, DURATION_HELP, Some("seconds"));
+        let mut duration = HistogramLines::new(DURATION);
+        for series in with_overflow() {
+            totals.push(duration.write(w, le, &series.labels_text, &series.duration));
+        }
+
+        if counters.first_byte {
+            w.family(
+                FIRST_BYTE,
+                Kind::Histogram,
+                FIRST_BYTE_HELP,
+                Some("seconds"),
+            );
+            let mut first_byte = HistogramLines::new(FIRST_BYTE);
+            for series in with_overflow() {
+                if let Some(histogram) = &series.first_byte {
+                    first_byte.write(w, le, &series.labels_text, histogram);
+                }
+            }
         }
 
         w.family(REQUESTS, Kind::Counter, REQUESTS_HELP, None);
-        let regular = all.iter().map(|series| &**series);
-        let with_overflow = regular.chain((overflowed > 0).then_some(overflow));
-        for (series, total) in with_overflow.zip(&totals) {
+        for (series, total) in with_overflow().zip(&totals) {
             w.sample(
                 REQUESTS,
                 "_total",
@@ -133,5 +123,64 @@ impl EncodeText for HttpServerMetrics {
             let suffix = if kind == Kind::Counter { "_total" } else { "" };
             w.sample(name, suffix, "", None, value);
         }
+    }
+}
+
+/// Writes the lines of one histogram family, series after series: the line prefixes are
+/// rendered once per series and the `le` tails once per family.
+struct HistogramLines<'a> {
+    name: &'a str,
+    bucket: LinePrefix,
+    sum: LinePrefix,
+    count: LinePrefix,
+    // Every series has labels (at least method and route, or the overflow label), so the
+    // `le` tails rendered for the first one fit them all.
+    bucket_tails: Vec<String>,
+    counts: Vec<u64>,
+}
+
+impl<'a> HistogramLines<'a> {
+    fn new(name: &'a str) -> Self {
+        Self {
+            name,
+            bucket: LinePrefix::default(),
+            sum: LinePrefix::default(),
+            count: LinePrefix::default(),
+            bucket_tails: Vec::new(),
+            counts: Vec::new(),
+        }
+    }
+
+    /// Writes `histogram` with the labels `labels_text`; returns its count.
+    fn write(
+        &mut self,
+        w: &mut TextWriter<'_>,
+        le: &[Box<str>],
+        labels_text: &str,
+        histogram: &HistogramCore,
+    ) -> u64 {
+        w.line_prefix(&mut self.bucket, self.name, "_bucket", labels_text);
+        w.line_prefix(&mut self.sum, self.name, "_sum", labels_text);
+        w.line_prefix(&mut self.count, self.name, "_count", labels_text);
+        if self.bucket_tails.is_empty() {
+            let bucket = &self.bucket;
+            self.bucket_tails = le
+                .iter()
+                .map(|le| bucket.extra_label_tail("le", le))
+                .collect();
+        }
+        let total_sum = histogram.read_into(&mut self.counts);
+        let mut cumulative = 0;
+        for (count, tail) in self.counts.iter().zip(&self.bucket_tails) {
+            cumulative += count;
+            w.line(&self.bucket, tail, Value::Unsigned(cumulative));
+        }
+        w.line(&self.sum, self.sum.plain_tail(), Value::Float(total_sum));
+        w.line(
+            &self.count,
+            self.count.plain_tail(),
+            Value::Unsigned(cumulative),
+        );
+        cumulative
     }
 }
