@@ -23,6 +23,8 @@ pub struct ActiveRequest {
     key: SeriesKey,
     /// When the response head was ready; taken only when time to first byte is recorded.
     head: Option<Stamp>,
+    /// Whether to take `head` (the option, carried here so the check reads no other memory).
+    times_first_byte: bool,
     finished: bool,
     /// This thread's shard of the striped counters, found once per request. A request that
     /// ends on another thread still updates the shard it started on: totals are unaffected.
@@ -31,12 +33,18 @@ pub struct ActiveRequest {
 
 impl ActiveRequest {
     #[inline]
-    pub(super) fn start(route: Arc<Ticket>, shard: Shard, method: MethodLabel) -> Self {
+    pub(super) fn start(
+        route: Arc<Ticket>,
+        shard: Shard,
+        method: MethodLabel,
+        times_first_byte: bool,
+    ) -> Self {
         Self {
             route,
             start: Stamp::now(),
             key: SeriesKey::for_method(method),
             head: None,
+            times_first_byte,
             finished: false,
             shard,
         }
@@ -48,7 +56,7 @@ impl ActiveRequest {
     #[inline]
     pub fn set_status(&mut self, status: u16) {
         self.key = self.key.with_status(status);
-        if self.route.0.first_byte {
+        if self.times_first_byte {
             self.head = Some(Stamp::now());
         }
     }

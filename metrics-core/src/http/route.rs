@@ -37,6 +37,8 @@ struct RouteEntry {
     /// shard (threads do not bounce one shared count between their caches), and those counts
     /// are the in-flight gauge: a ticket's holders beyond the route's own are its requests.
     tickets: [OnceLock<Box<ShardTickets>>; METHODS],
+    /// The slot's `first_byte`, copied here: a request reads it from the handle it starts on.
+    first_byte: bool,
 }
 
 type ShardTickets = [OnceLock<Arc<Ticket>>; MAX_SHARDS];
@@ -72,6 +74,7 @@ impl RouteHandle {
             is_overflow,
         });
         Self(Arc::new(RouteEntry {
+            first_byte: slot.first_byte,
             slot,
             tickets: Default::default(),
         }))
@@ -91,7 +94,7 @@ impl RouteHandle {
         let ticket = self.0.tickets[method.index()].get_or_init(Box::default)[shard.index()]
             .get_or_init(|| Arc::new(Ticket(self.0.slot.clone())))
             .clone();
-        super::ActiveRequest::start(ticket, shard, method)
+        super::ActiveRequest::start(ticket, shard, method, self.0.first_byte)
     }
 
     /// Adds this route's requests in flight, per method (index in [`MethodLabel::ALL`]), to
