@@ -2,41 +2,23 @@
 //! trailers (after the messages) or in the headers (a trailers-only response); other requests
 //! never get it.
 
+mod common;
+
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use common::in_process::{exchange, layer_on, scrape};
 use http::header::CONTENT_TYPE;
-use http::{Extensions, HeaderMap, Method, Request, Response, Uri, Version};
+use http::{HeaderMap, Method, Request, Response, Version};
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::{BodyExt, Empty};
-use metrics_axum::{MetricsLayer, RouteExtractor};
-use metrics_core::{Format, HttpServerMetrics, MetricsRegistry};
-use test_support::Scrape;
+use metrics_axum::MetricsLayer;
+use metrics_core::{HttpServerMetrics, MetricsRegistry};
 use tower::{Layer, ServiceExt};
 
-struct Fixed;
-
-impl RouteExtractor for Fixed {
-    fn route<'a>(&'a self, _: &'a Uri, _: &'a Extensions) -> Option<&'a str> {
-        Some("/pkg.Users/Get")
-    }
-}
-
-fn setup() -> (MetricsRegistry, MetricsLayer) {
-    let registry = MetricsRegistry::builder()
-        .process_metrics(false)
-        .build()
-        .expect("registry");
-    let http = HttpServerMetrics::builder().register(&registry);
-    (registry, MetricsLayer::new(http).route_extractor(Fixed))
-}
-
-fn scrape(registry: &MetricsRegistry) -> Scrape {
-    Scrape::parse(&registry.encode(Format::PrometheusText).expect("encode"))
-}
-
+const ROUTE: &str = "/pkg.Users/Get";
 const REQUESTS: &str = "http_server_requests_total";
 const DURATION_COUNT: &str = "http_server_request_duration_seconds_count";
 
@@ -44,7 +26,7 @@ fn grpc_request(version: Version) -> Request<()> {
     Request::builder()
         .version(version)
         .method(Method::POST)
-        .uri("/pkg.Users/Get")
+        .uri(ROUTE)
         .header(CONTENT_TYPE, "application/grpc")
         .body(())
         .expect("valid request")
@@ -102,43 +84,43 @@ fn grpc_response<B>(body: B) -> Response<B> {
         .expect("valid response")
 }
 
+/// The labels of a call answered 200 on `ROUTE`, plus `extra`.
 fn labels<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     let mut labels = vec![
         ("http_request_method", "POST"),
-        ("http_route", "/pkg.Users/Get"),
+        ("http_route", ROUTE),
         ("http_response_status_code", "200"),
     ];
     labels.extend_from_slice(extra);
     labels
 }
 
+/// The number of requests recorded with `labels(extra)`.
+fn requests_with(registry: &MetricsRegistry, extra: &[(&str, &str)]) -> Option<f64> {
+    scrape(registry).get(REQUESTS, &labels(extra))
+}
+
 #[tokio::test]
 async fn the_status_in_the_trailers_is_the_label() {
-    let (registry, layer) = setup();
+    let (registry, layer) = layer_on(ROUTE);
     for grpc_status in ["0", "5", "5"] {
-        let service = layer
-            .clone()
-            .layer(tower::service_fn(move |_: Request<()>| async move {
-                Ok::<_, Infallible>(grpc_response(UnaryBody::new(grpc_status)))
-            }));
-        let response = service.oneshot(grpc_request(Version::HTTP_2)).await;
-        let body = response.expect("response").into_body().collect().await;
-        let trailers = body.expect("body").trailers().cloned();
+        let response = grpc_response(UnaryBody::new(grpc_status));
+        let trailers = exchange(&layer, grpc_request(Version::HTTP_2), response).await;
         assert_eq!(
             trailers,
             Some(status_trailers(grpc_status)),
             "trailers pass through"
         );
     }
-    let s = scrape(&registry);
     assert_eq!(
-        s.get(REQUESTS, &labels(&[("rpc_grpc_status_code", "0")])),
+        requests_with(&registry, &[("rpc_grpc_status_code", "0")]),
         Some(1.0)
     );
     assert_eq!(
-        s.get(REQUESTS, &labels(&[("rpc_grpc_status_code", "5")])),
+        requests_with(&registry, &[("rpc_grpc_status_code", "5")]),
         Some(2.0)
     );
+    let s = scrape(&registry);
     assert_eq!(
         s.get(DURATION_COUNT, &labels(&[("rpc_grpc_status_code", "5")])),
         Some(2.0)
@@ -148,50 +130,31 @@ async fn the_status_in_the_trailers_is_the_label() {
 
 #[tokio::test]
 async fn a_trailers_only_response_has_the_status_in_its_headers() {
-    let (registry, layer) = setup();
-    let service = layer.layer(tower::service_fn(|_: Request<()>| async {
-        let mut response = grpc_response(Empty::<Bytes>::new());
-        let headers = response.headers_mut();
-        headers.insert("grpc-status", "12".parse().expect("valid value"));
-        Ok::<_, Infallible>(response)
-    }));
-    let response = service.oneshot(grpc_request(Version::HTTP_2)).await;
-    response
-        .expect("response")
-        .into_body()
-        .collect()
-        .await
-        .expect("body");
-    let s = scrape(&registry);
+    let (registry, layer) = layer_on(ROUTE);
+    let mut response = grpc_response(Empty::<Bytes>::new());
+    let headers = response.headers_mut();
+    headers.insert("grpc-status", "12".parse().expect("valid value"));
+    exchange(&layer, grpc_request(Version::HTTP_2), response).await;
     assert_eq!(
-        s.get(REQUESTS, &labels(&[("rpc_grpc_status_code", "12")])),
+        requests_with(&registry, &[("rpc_grpc_status_code", "12")]),
         Some(1.0)
     );
 }
 
 #[tokio::test]
 async fn a_status_outside_the_specification_is_other() {
-    let (registry, layer) = setup();
-    let service = layer.layer(tower::service_fn(|_: Request<()>| async {
-        Ok::<_, Infallible>(grpc_response(UnaryBody::new("99")))
-    }));
-    let response = service.oneshot(grpc_request(Version::HTTP_2)).await;
-    response
-        .expect("response")
-        .into_body()
-        .collect()
-        .await
-        .expect("body");
-    let s = scrape(&registry);
+    let (registry, layer) = layer_on(ROUTE);
+    let response = grpc_response(UnaryBody::new("99"));
+    exchange(&layer, grpc_request(Version::HTTP_2), response).await;
     assert_eq!(
-        s.get(REQUESTS, &labels(&[("rpc_grpc_status_code", "_OTHER")])),
+        requests_with(&registry, &[("rpc_grpc_status_code", "_OTHER")]),
         Some(1.0)
     );
 }
 
 #[tokio::test]
 async fn a_call_dropped_before_its_trailers_is_aborted_without_a_grpc_status() {
-    let (registry, layer) = setup();
+    let (registry, layer) = layer_on(ROUTE);
     let service = layer.layer(tower::service_fn(|_: Request<()>| async {
         Ok::<_, Infallible>(grpc_response(UnaryBody::new("0")))
     }));
@@ -200,39 +163,27 @@ async fn a_call_dropped_before_its_trailers_is_aborted_without_a_grpc_status() {
     let first = body.frame().await.expect("a frame").expect("data");
     assert!(first.is_data());
     drop(body);
-    let s = scrape(&registry);
     assert_eq!(
-        s.get(REQUESTS, &labels(&[("error_type", "aborted")])),
+        requests_with(&registry, &[("error_type", "aborted")]),
         Some(1.0)
     );
-    assert_eq!(s.sum(REQUESTS, &[]), 1.0);
+    assert_eq!(scrape(&registry).sum(REQUESTS, &[]), 1.0);
 }
 
 #[tokio::test]
 async fn requests_that_are_not_grpc_calls_get_no_grpc_label() {
-    let (registry, layer) = setup();
-    let service = layer.layer(tower::service_fn(|_: Request<()>| async {
-        Ok::<_, Infallible>(grpc_response(UnaryBody::new("3")))
-    }));
+    let (registry, layer) = layer_on(ROUTE);
     // The same response, to an HTTP/1.1 request (gRPC needs HTTP/2) and to an HTTP/2 `POST`
     // of JSON.
     let http1 = grpc_request(Version::HTTP_11);
     let mut json = grpc_request(Version::HTTP_2);
-    json.headers_mut().insert(
-        CONTENT_TYPE,
-        "application/json".parse().expect("valid value"),
-    );
+    let json_type = "application/json".parse().expect("valid value");
+    json.headers_mut().insert(CONTENT_TYPE, json_type);
     for request in [http1, json] {
-        let response = service.clone().oneshot(request).await;
-        response
-            .expect("response")
-            .into_body()
-            .collect()
-            .await
-            .expect("body");
+        exchange(&layer, request, grpc_response(UnaryBody::new("3"))).await;
     }
+    assert_eq!(requests_with(&registry, &[]), Some(2.0));
     let s = scrape(&registry);
-    assert_eq!(s.get(REQUESTS, &labels(&[])), Some(2.0));
     assert_eq!(s.count(REQUESTS, &[("rpc_grpc_status_code", "3")]), 0);
 }
 
@@ -250,7 +201,7 @@ async fn a_call_over_a_real_http2_connection() {
     let http = HttpServerMetrics::builder().register(&registry);
     let app = axum::Router::new()
         .route(
-            "/pkg.Users/Get",
+            ROUTE,
             post(|| async {
                 // A streamed body does not know it has ended after its trailers: the trailers
                 // frame itself must end the request, as servers poll no further.

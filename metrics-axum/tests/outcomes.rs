@@ -1,37 +1,22 @@
 //! How each way a request can end is recorded, driven in-process through the layer.
 
+mod common;
+
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::{Extensions, Request, Response, StatusCode, Uri};
+use common::in_process::{layer_on, scrape};
+use http::{Request, Response, StatusCode};
 use http_body::{Body, Frame};
 use http_body_util::{BodyExt, Full};
-use metrics_axum::{MetricsLayer, RouteExtractor};
-use metrics_core::{Format, HttpServerMetrics, MetricsRegistry};
-use test_support::Scrape;
+use metrics_axum::MetricsLayer;
+use metrics_core::MetricsRegistry;
 use tower::{Layer, ServiceExt};
 
-struct Fixed;
-
-impl RouteExtractor for Fixed {
-    fn route<'a>(&'a self, _: &'a Uri, _: &'a Extensions) -> Option<&'a str> {
-        Some("/r")
-    }
-}
-
 fn setup() -> (MetricsRegistry, MetricsLayer) {
-    let registry = MetricsRegistry::builder()
-        .process_metrics(false)
-        .build()
-        .expect("registry");
-    let http = HttpServerMetrics::builder().register(&registry);
-    (registry, MetricsLayer::new(http).route_extractor(Fixed))
-}
-
-fn scrape(registry: &MetricsRegistry) -> Scrape {
-    Scrape::parse(&registry.encode(Format::PrometheusText).expect("encode"))
+    layer_on("/r")
 }
 
 const REQUESTS: &str = "http_server_requests_total";

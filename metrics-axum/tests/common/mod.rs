@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod in_process;
+
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::time::Duration;
