@@ -129,16 +129,33 @@ async fn the_status_in_the_trailers_is_the_label() {
 }
 
 #[tokio::test]
+async fn server_failures_are_errors_and_the_callers_mistakes_are_not() {
+    let (registry, layer) = layer_on(ROUTE);
+    // INTERNAL, UNAVAILABLE and DEADLINE_EXCEEDED are the server's failures; INVALID_ARGUMENT
+    // and NOT_FOUND the caller's, like a 4xx.
+    for grpc_status in ["13", "14", "4", "3", "5"] {
+        let response = grpc_response(UnaryBody::new(grpc_status));
+        exchange(&layer, grpc_request(Version::HTTP_2), response).await;
+    }
+    for code in ["13", "14", "4"] {
+        let failed = [("rpc_grpc_status_code", code), ("error_type", code)];
+        assert_eq!(requests_with(&registry, &failed), Some(1.0), "{code}");
+    }
+    for code in ["3", "5"] {
+        let refused = [("rpc_grpc_status_code", code)];
+        assert_eq!(requests_with(&registry, &refused), Some(1.0), "{code}");
+    }
+}
+
+#[tokio::test]
 async fn a_trailers_only_response_has_the_status_in_its_headers() {
     let (registry, layer) = layer_on(ROUTE);
     let mut response = grpc_response(Empty::<Bytes>::new());
     let headers = response.headers_mut();
     headers.insert("grpc-status", "12".parse().expect("valid value"));
     exchange(&layer, grpc_request(Version::HTTP_2), response).await;
-    assert_eq!(
-        requests_with(&registry, &[("rpc_grpc_status_code", "12")]),
-        Some(1.0)
-    );
+    let unimplemented = [("rpc_grpc_status_code", "12"), ("error_type", "12")];
+    assert_eq!(requests_with(&registry, &unimplemented), Some(1.0));
 }
 
 #[tokio::test]
@@ -146,10 +163,9 @@ async fn a_status_outside_the_specification_is_other() {
     let (registry, layer) = layer_on(ROUTE);
     let response = grpc_response(UnaryBody::new("99"));
     exchange(&layer, grpc_request(Version::HTTP_2), response).await;
-    assert_eq!(
-        requests_with(&registry, &[("rpc_grpc_status_code", "_OTHER")]),
-        Some(1.0)
-    );
+    // Clients read a status they do not know as UNKNOWN: the server's failure.
+    let other = [("rpc_grpc_status_code", "_OTHER"), ("error_type", "_OTHER")];
+    assert_eq!(requests_with(&registry, &other), Some(1.0));
 }
 
 #[tokio::test]

@@ -52,6 +52,14 @@ impl GrpcStatusLabel {
         (self.0 <= MAX_CODE).then_some(self.0)
     }
 
+    /// Whether the status is the server's failure, as OpenTelemetry counts gRPC server errors:
+    /// UNKNOWN (2), DEADLINE_EXCEEDED (4), UNIMPLEMENTED (12), INTERNAL (13), UNAVAILABLE (14),
+    /// DATA_LOSS (15), and any value outside the specification (clients read it as UNKNOWN).
+    /// The other codes are the caller's doing (NOT_FOUND, INVALID_ARGUMENT, ...) or success.
+    pub fn is_server_error(self) -> bool {
+        matches!(self.code(), Some(2 | 4 | 12..=15) | None)
+    }
+
     /// The label value.
     pub fn as_str(self) -> &'static str {
         VALUES[usize::from(self.0)]
@@ -100,6 +108,15 @@ mod tests {
         assert_eq!(GrpcStatusLabel::from_code(u32::MAX), GrpcStatusLabel::OTHER);
         assert_eq!(GrpcStatusLabel::OTHER.code(), None);
         assert_eq!(GrpcStatusLabel::OTHER.as_str(), "_OTHER");
+    }
+
+    #[test]
+    fn server_errors_are_the_codes_opentelemetry_names() {
+        let errors: Vec<u32> = (0..=16)
+            .filter(|code| GrpcStatusLabel::from_code(*code).is_server_error())
+            .collect();
+        assert_eq!(errors, [2, 4, 12, 13, 14, 15]);
+        assert!(GrpcStatusLabel::OTHER.is_server_error());
     }
 
     #[test]

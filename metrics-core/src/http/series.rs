@@ -190,10 +190,16 @@ impl SeriesLabels {
         let error_type = match outcome {
             Outcome::Aborted => Some("aborted".into()),
             Outcome::Failed => Some("_OTHER".into()),
-            // OpenTelemetry: a 5xx response is an error whose type is the status code.
+            // OpenTelemetry: a 5xx response is an error whose type is the status code, and so
+            // is a gRPC status that is the server's failure (the call itself answers 200).
             Outcome::Completed => status
                 .filter(|code| *code >= 500)
-                .map(|code| code.to_string().into()),
+                .map(|code| code.to_string().into())
+                .or_else(|| {
+                    grpc_status
+                        .filter(|grpc| grpc.is_server_error())
+                        .map(|grpc| grpc.as_str().into())
+                }),
         };
         Self {
             route,
