@@ -9,7 +9,7 @@ static GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
 /// Whether `request` is a gRPC call: a `POST` over HTTP/2 or later whose content type is
 /// `application/grpc` or `application/grpc+<codec>` (gRPC-Web, which carries its trailers in
 /// the body, is not). HTTP/1.1 requests are told apart by their version alone, so the headers
-/// are only looked at for HTTP/2 `POST`s.
+/// are only looked at for HTTP/2 and HTTP/3 `POST`s.
 #[inline]
 pub(crate) fn is_grpc<B>(request: &Request<B>) -> bool {
     matches!(request.version(), Version::HTTP_2 | Version::HTTP_3)

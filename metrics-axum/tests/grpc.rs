@@ -148,6 +148,24 @@ async fn server_failures_are_errors_and_the_callers_mistakes_are_not() {
 }
 
 #[tokio::test]
+async fn a_5xx_status_is_the_error_type_even_with_a_grpc_status() {
+    let (registry, layer) = layer_on(ROUTE);
+    let mut response = grpc_response(Empty::<Bytes>::new());
+    *response.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
+    let headers = response.headers_mut();
+    headers.insert("grpc-status", "14".parse().expect("valid value"));
+    exchange(&layer, grpc_request(Version::HTTP_2), response).await;
+    let wanted = [
+        ("http_request_method", "POST"),
+        ("http_route", ROUTE),
+        ("http_response_status_code", "503"),
+        ("rpc_grpc_status_code", "14"),
+        ("error_type", "503"),
+    ];
+    assert_eq!(scrape(&registry).get(REQUESTS, &wanted), Some(1.0));
+}
+
+#[tokio::test]
 async fn a_trailers_only_response_has_the_status_in_its_headers() {
     let (registry, layer) = layer_on(ROUTE);
     let mut response = grpc_response(Empty::<Bytes>::new());

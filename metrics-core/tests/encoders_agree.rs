@@ -1,7 +1,7 @@
 //! The fast text encoder and the prometheus-client `Collector` path write the same samples, in
 //! both formats, so a user's choice of registry never changes the data.
 
-use metrics_core::http::{HttpServerMetricsBuilder, Outcome};
+use metrics_core::http::{GrpcStatusLabel, HttpServerMetricsBuilder, Outcome};
 use metrics_core::prometheus_client::registry::Registry;
 use metrics_core::{Format, HttpServerMetrics, MetricsRegistry};
 use test_support::Scrape;
@@ -40,6 +40,14 @@ fn record(http: &HttpServerMetrics) {
             request.finish(outcome);
         }
     }
+    // gRPC calls: OK twice, UNAVAILABLE (a server failure), and a status outside the
+    // specification.
+    for code in [0, 0, 14, 99] {
+        let mut call = http.start_request(&http::Method::POST, Some("/pkg.Users/Get"));
+        call.set_status(200);
+        call.set_grpc_status(GrpcStatusLabel::from_code(code));
+        call.finish(Outcome::Completed);
+    }
     let _open = http.open_connection();
     std::mem::forget(http.open_connection());
 }
@@ -64,7 +72,11 @@ fn sorted_samples(text: &str) -> Vec<String> {
 
 #[test]
 fn fast_and_collector_encoders_write_the_same_samples() {
-    check_encoders_agree(HttpServerMetrics::builder);
+    let text = check_encoders_agree(HttpServerMetrics::builder);
+    let unavailable = r#"rpc_grpc_status_code="14",error_type="14""#;
+    assert!(text.contains(unavailable), "{text}");
+    assert!(text.contains(r#"rpc_grpc_status_code="_OTHER",error_type="_OTHER""#));
+    assert!(!text.contains("time_to_first_byte"), "the option is off");
 }
 
 #[test]
@@ -77,17 +89,17 @@ fn they_agree_with_time_to_first_byte_and_an_overflow_series() {
     let scrape = Scrape::parse(&text);
     let first_byte = "http_server_time_to_first_byte_seconds_count";
     // Every request with a status has its first byte timed, in the overflow series too; the
-    // aborted DELETE, which sent no status, has none.
-    assert_eq!(scrape.sum(first_byte, &[]), 12.0, "{text}");
+    // aborted DELETE, which sent no status, has none. The gRPC calls all land in the overflow.
+    assert_eq!(scrape.sum(first_byte, &[]), 16.0, "{text}");
     assert_eq!(
         scrape.sum(first_byte, &[("otel_metric_overflow", "true")]),
-        1.0
+        5.0
     );
     assert_eq!(
         scrape.count(first_byte, &[("http_request_method", "DELETE")]),
         0
     );
-    assert_eq!(scrape.sum("http_server_requests_total", &[]), 13.0);
+    assert_eq!(scrape.sum("http_server_requests_total", &[]), 17.0);
 }
 
 /// Records the same plan through both paths and compares them in both formats; returns the

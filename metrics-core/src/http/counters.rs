@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use super::series::{Series, SeriesKey, SeriesLabelSet};
 use crate::metric::{Buckets, LabelSetMap};
 
-/// A series' identity across routes: the route's number and the packed method/status/outcome.
+/// A series' identity across routes: the route's number and the packed method, status, gRPC
+/// status and outcome.
 pub(super) type GlobalSeriesKey = (u32, SeriesKey);
 
 #[derive(Debug)]

@@ -31,9 +31,10 @@ impl EncodeText for HttpServerMetrics {
         let overflow = &counters.overflow_series;
         // Size the output once: growing a buffer of many megabytes copies it each time.
         let per_line = DURATION.len() + w.const_labels_len() + 48;
+        let histograms = if counters.first_byte { 2 } else { 1 };
         let bytes: usize = all
             .iter()
-            .map(|series| (le.len() + 3) * (per_line + series.labels_text.len()))
+            .map(|series| histograms * (le.len() + 3) * (per_line + series.labels_text.len()))
             .sum();
         w.reserve(bytes);
 
