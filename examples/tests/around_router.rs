@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use common::Served;
 use metrics_exporter::Lifecycle;
-use test_support::Scrape;
+use test_support::{request_labels, Scrape};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_templates_from_the_route_table() {
@@ -35,11 +35,7 @@ async fn records_templates_from_the_route_table() {
         ("/api/orders/{id}", "200", 2.0),
         ("unmatched", "404", 4.0),
     ] {
-        let labels = [
-            ("http_request_method", "GET"),
-            ("http_route", route),
-            ("http_response_status_code", status),
-        ];
+        let labels = request_labels("GET", route, status);
         assert_eq!(
             scrape.get("http_server_requests_total", &labels),
             Some(count),

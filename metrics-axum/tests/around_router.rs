@@ -10,7 +10,7 @@ use common::{TestServer, ACTIVE, DURATION_BUCKET, REQUESTS, TEMPLATES};
 use metrics_axum::RouteTable;
 use metrics_core::HttpServerMetrics;
 use reqwest::{Client, Method};
-use test_support::{raw_http, Scrape};
+use test_support::{raw_http, request_labels, Scrape};
 use tower::Layer;
 
 async fn around() -> TestServer {
@@ -72,17 +72,9 @@ async fn records_what_the_router_layer_records() {
     // The plan's label sets, each counted twice (counter and histogram count).
     assert_eq!(got.len(), 2 * 9, "{got:#?}");
     let scrape = outside.scrape().await;
-    let unmatched = [
-        ("http_request_method", "GET"),
-        ("http_route", "unmatched"),
-        ("http_response_status_code", "404"),
-    ];
+    let unmatched = request_labels("GET", "unmatched", "404");
     assert_eq!(scrape.get(REQUESTS, &unmatched), Some(9.0));
-    let nested = [
-        ("http_request_method", "PUT"),
-        ("http_route", "/api/v1/items/{id}"),
-        ("http_response_status_code", "200"),
-    ];
+    let nested = request_labels("PUT", "/api/v1/items/{id}", "200");
     assert_eq!(scrape.get(REQUESTS, &nested), Some(6.0));
     assert_eq!(scrape.sum(ACTIVE, &[]), 0.0);
 }
@@ -103,11 +95,7 @@ async fn the_duration_ends_with_the_body_and_disconnects_are_aborted() {
     assert!(got.starts_with(b"HTTP/1.1 200"));
     drop(stream);
 
-    let completed = [
-        ("http_request_method", "GET"),
-        ("http_route", "/stream/{ms}"),
-        ("http_response_status_code", "200"),
-    ];
+    let completed = request_labels("GET", "/stream/{ms}", "200");
     let mut aborted = completed.to_vec();
     aborted.push(("error_type", "aborted"));
     let scrape = server

@@ -16,6 +16,7 @@ use http_body::{Body, Frame, SizeHint};
 use http_body_util::{BodyExt, Empty};
 use metrics_axum::MetricsLayer;
 use metrics_core::{HttpServerMetrics, MetricsRegistry};
+use test_support::request_labels;
 use tower::{Layer, ServiceExt};
 
 const ROUTE: &str = "/pkg.Users/Get";
@@ -86,11 +87,7 @@ fn grpc_response<B>(body: B) -> Response<B> {
 
 /// The labels of a call answered 200 on `ROUTE`, plus `extra`.
 fn labels<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
-    let mut labels = vec![
-        ("http_request_method", "POST"),
-        ("http_route", ROUTE),
-        ("http_response_status_code", "200"),
-    ];
+    let mut labels = request_labels("POST", ROUTE, "200").to_vec();
     labels.extend_from_slice(extra);
     labels
 }

@@ -13,6 +13,7 @@ use http_body::{Body, Frame};
 use http_body_util::{BodyExt, Full};
 use metrics_axum::MetricsLayer;
 use metrics_core::MetricsRegistry;
+use test_support::request_labels;
 use tower::{Layer, ServiceExt};
 
 fn setup() -> (MetricsRegistry, MetricsLayer) {
@@ -99,14 +100,7 @@ async fn bodiless_responses_complete_without_their_body_being_polled() {
     assert_eq!(s.sum(REQUESTS, &[("error_type", "aborted")]), 0.0);
     assert_eq!(s.sum(REQUESTS, &[]), 3.0);
     assert_eq!(
-        s.get(
-            REQUESTS,
-            &[
-                ("http_request_method", "HEAD"),
-                ("http_route", "/r"),
-                ("http_response_status_code", "200")
-            ]
-        ),
+        s.get(REQUESTS, &request_labels("HEAD", "/r", "200")),
         Some(1.0)
     );
 }
@@ -134,11 +128,7 @@ async fn a_dropped_body_is_aborted_and_an_exact_length_body_completes_at_its_len
     assert_eq!(frame.into_data().expect("data").len(), 12);
     drop(body);
     let s = scrape(&registry);
-    let base = [
-        ("http_request_method", "GET"),
-        ("http_route", "/r"),
-        ("http_response_status_code", "200"),
-    ];
+    let base = request_labels("GET", "/r", "200");
     let mut aborted = base.to_vec();
     aborted.push(("error_type", "aborted"));
     assert_eq!(s.get(REQUESTS, &aborted), Some(1.0));
@@ -177,11 +167,7 @@ async fn a_body_completes_at_its_trailers_even_if_nobody_polls_past_them() {
         .is_trailers());
     drop(body);
     let s = scrape(&registry);
-    let completed = [
-        ("http_request_method", "GET"),
-        ("http_route", "/r"),
-        ("http_response_status_code", "200"),
-    ];
+    let completed = request_labels("GET", "/r", "200");
     assert_eq!(s.get(REQUESTS, &completed), Some(1.0));
     assert_eq!(s.sum(REQUESTS, &[]), 1.0);
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use common::{TestServer, ACTIVE, DURATION_BUCKET, DURATION_COUNT, REQUESTS};
 use reqwest::{Client, Method};
-use test_support::raw_http;
+use test_support::{raw_http, request_labels};
 
 async fn send(client: &Client, method: Method, url: &str) -> u16 {
     client
@@ -98,11 +98,7 @@ async fn unknown_paths_add_one_unmatched_label_set() {
         task.await.expect("worker");
     }
     let scrape = server.scrape().await;
-    let unmatched = [
-        ("http_request_method", "GET"),
-        ("http_route", "unmatched"),
-        ("http_response_status_code", "404"),
-    ];
+    let unmatched = request_labels("GET", "unmatched", "404");
     assert_eq!(scrape.get(REQUESTS, &unmatched), Some(total as f64));
     assert_eq!(scrape.count(REQUESTS, &[]), 1, "exactly one label set");
     assert!(scrape.samples.iter().all(|s| s
@@ -126,17 +122,9 @@ async fn nested_routes_keep_their_prefix_and_unknown_methods_are_other() {
     );
     assert_eq!(send(&client, brew, &server.url("/nowhere")).await, 404);
     let scrape = server.scrape().await;
-    let nested = [
-        ("http_request_method", "GET"),
-        ("http_route", "/api/v1/items/{id}"),
-        ("http_response_status_code", "200"),
-    ];
+    let nested = request_labels("GET", "/api/v1/items/{id}", "200");
     assert_eq!(scrape.get(REQUESTS, &nested), Some(1.0));
-    let other = [
-        ("http_request_method", "_OTHER"),
-        ("http_route", "/users/{id}"),
-        ("http_response_status_code", "405"),
-    ];
+    let other = request_labels("_OTHER", "/users/{id}", "405");
     assert_eq!(scrape.get(REQUESTS, &other), Some(1.0));
     assert_eq!(
         scrape.sum(REQUESTS, &[("http_request_method", "_OTHER")]),
@@ -159,11 +147,7 @@ async fn duration_covers_the_streamed_body() {
         .expect("body");
     assert_eq!(body.lines().count(), 10);
     let scrape = server.scrape().await;
-    let labels = [
-        ("http_request_method", "GET"),
-        ("http_route", "/stream/{ms}"),
-        ("http_response_status_code", "200"),
-    ];
+    let labels = request_labels("GET", "/stream/{ms}", "200");
     let bucket = |le: &str| {
         let mut with_le = labels.to_vec();
         with_le.push(("le", le));
@@ -188,11 +172,7 @@ async fn time_to_first_byte_ends_with_the_head_and_duration_with_the_body() {
     }
     let scrape = server.scrape().await;
     let sums = |route: &str| {
-        let labels = [
-            ("http_request_method", "GET"),
-            ("http_route", route),
-            ("http_response_status_code", "200"),
-        ];
+        let labels = request_labels("GET", route, "200");
         let first_byte = "http_server_time_to_first_byte_seconds";
         let count = scrape.get(&format!("{first_byte}_count"), &labels);
         assert_eq!(count, Some(1.0), "{route}");

@@ -11,4 +11,4 @@ pub mod raw_http;
 pub mod scrape;
 pub mod webhook;
 
-pub use scrape::Scrape;
+pub use scrape::{request_labels, Scrape};

@@ -13,6 +13,20 @@ pub struct Sample {
     pub value: f64,
 }
 
+/// The labels of a request series that completed: method, route and status, as the layer
+/// writes them.
+pub fn request_labels<'a>(
+    method: &'a str,
+    route: &'a str,
+    status: &'a str,
+) -> [(&'a str, &'a str); 3] {
+    [
+        ("http_request_method", method),
+        ("http_route", route),
+        ("http_response_status_code", status),
+    ]
+}
+
 /// A parsed scrape.
 #[derive(Debug, Clone, Default)]
 pub struct Scrape {

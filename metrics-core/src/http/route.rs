@@ -37,7 +37,8 @@ struct RouteEntry {
     /// shard (threads do not bounce one shared count between their caches), and those counts
     /// are the in-flight gauge: a ticket's holders beyond the route's own are its requests.
     tickets: [OnceLock<Box<ShardTickets>>; METHODS],
-    /// The slot's `first_byte`, copied here: a request reads it from the handle it starts on.
+    /// The time-to-first-byte option, copied here: a request reads it from the handle it
+    /// starts on, one load away.
     first_byte: bool,
 }
 
@@ -59,8 +60,6 @@ pub(super) struct RouteSlot {
     pub(super) counters: Arc<Counters>,
     /// The slot that collects routes beyond the cardinality cap.
     is_overflow: bool,
-    /// Requests time their first byte (the option, kept here to be one load away).
-    pub(super) first_byte: bool,
 }
 
 impl RouteHandle {
@@ -69,12 +68,11 @@ impl RouteHandle {
             name,
             id,
             cache: Default::default(),
-            first_byte: counters.first_byte,
             counters,
             is_overflow,
         });
         Self(Arc::new(RouteEntry {
-            first_byte: slot.first_byte,
+            first_byte: slot.counters.first_byte,
             slot,
             tickets: Default::default(),
         }))
@@ -158,7 +156,7 @@ impl RouteSlot {
                 let labels = SeriesLabelSet::Regular(labels);
                 let buckets = self.counters.buckets.clone();
                 // Requests without a status had no response head: no first byte to time.
-                let first_byte = self.first_byte && key.has_status();
+                let first_byte = self.counters.first_byte && key.has_status();
                 let series = Series::new(key, labels, buckets, first_byte);
                 Some(((self.id, key), Arc::new(series)))
             })
