@@ -1,16 +1,48 @@
-//! The clock request durations are read from: the CPU's time-stamp counter where it is
-//! invariant (via `quanta`), else the OS monotonic clock. A pair of readings costs about a
-//! third of `Instant::now` + `elapsed` (measured: ~20 ns against ~55 ns). Two are taken per
-//! request, three with time to first byte on.
+//! The clock request durations are read from.
+//!
+//! The CPU's time-stamp counter (via `quanta`) costs about a third of `Instant::now` +
+//! `elapsed` per pair of readings (measured: ~20 ns against ~55 ns), and two are taken per
+//! request, three with time to first byte on. But the counter is only as good as the host
+//! makes it: quanta trusts it from CPU flags alone, while on some VMs, and after a live
+//! migration, the kernel has found it unreliable (skewed between cores, or running at another
+//! rate) and switched its own clocksource away from it. So the counter is used only when the
+//! kernel's current clocksource is `tsc` (read once, when the first metrics are built);
+//! everywhere else (another clocksource, not Linux, the file unreadable) durations come from
+//! the OS monotonic clock, which the kernel keeps correct whatever it runs on.
 
 use std::sync::OnceLock;
+use std::time::Instant;
 
-static CLOCK: OnceLock<quanta::Clock> = OnceLock::new();
+/// Where the kernel names the clocksource it trusts now.
+const CLOCKSOURCE_FILE: &str = "/sys/devices/system/clocksource/clocksource0/current_clocksource";
 
-/// The process's clock. The first call calibrates the counter against the OS clock (about a
-/// millisecond), so metrics call it when they are built, not on a first request.
-pub(crate) fn clock() -> &'static quanta::Clock {
-    CLOCK.get_or_init(quanta::Clock::new)
+pub(crate) enum Clock {
+    /// The time-stamp counter, which the kernel trusts on this host.
+    Counter(quanta::Clock),
+    /// The OS monotonic clock, as nanoseconds since `base`.
+    Os(Instant),
+}
+
+static CLOCK: OnceLock<Clock> = OnceLock::new();
+
+/// The process's clock, chosen on the first call. Choosing the counter calibrates it against
+/// the OS clock (about a millisecond), so metrics call this when they are built, not on a
+/// first request.
+pub(crate) fn clock() -> &'static Clock {
+    CLOCK.get_or_init(|| {
+        let clocksource = std::fs::read_to_string(CLOCKSOURCE_FILE).ok();
+        if kernel_trusts_counter(clocksource.as_deref()) {
+            Clock::Counter(quanta::Clock::new())
+        } else {
+            Clock::Os(Instant::now())
+        }
+    })
+}
+
+/// Whether the kernel's current clocksource (the file's content, if it could be read) is the
+/// time-stamp counter.
+fn kernel_trusts_counter(clocksource: Option<&str>) -> bool {
+    clocksource.is_some_and(|name| name.trim() == "tsc")
 }
 
 /// A point in time, as the clock's raw reading.
@@ -23,25 +55,52 @@ impl Stamp {
         Self(clock().raw())
     }
 
-    /// Seconds from this stamp to now; 0 if the counter reads earlier (cores disagreeing).
+    /// Seconds from this stamp to now; 0 if the clock reads earlier.
     #[inline]
     pub(crate) fn seconds_elapsed(self) -> f64 {
         let clock = clock();
-        clock.delta_as_nanos(self.0, clock.raw()) as f64 * 1e-9
+        seconds(clock.nanos_between(self.0, clock.raw()))
     }
 
     /// Seconds from this stamp to `later`; 0 if `later` reads earlier.
     #[inline]
     pub(crate) fn seconds_until(self, later: Stamp) -> f64 {
-        clock().delta_as_nanos(self.0, later.0) as f64 * 1e-9
+        seconds(clock().nanos_between(self.0, later.0))
     }
+}
+
+impl Clock {
+    #[inline]
+    fn raw(&self) -> u64 {
+        match self {
+            Self::Counter(counter) => counter.raw(),
+            // u64 nanoseconds last 584 years of uptime.
+            Self::Os(base) => base.elapsed().as_nanos() as u64,
+        }
+    }
+
+    #[inline]
+    fn nanos_between(&self, start: u64, end: u64) -> u64 {
+        match self {
+            Self::Counter(counter) => counter.delta_as_nanos(start, end),
+            Self::Os(_) => end.saturating_sub(start),
+        }
+    }
+}
+
+/// Nanoseconds as seconds. A division, not a product with `1e-9`: `1e-9` has no exact binary
+/// form, so `5449.0 * 1e-9` is `0.000005449000000000001` where the division gives the
+/// correctly rounded `0.000005449`.
+#[inline]
+fn seconds(nanos: u64) -> f64 {
+    nanos as f64 / 1e9
 }
 
 #[cfg(test)]
 mod tests {
     use std::time::{Duration, Instant};
 
-    use super::Stamp;
+    use super::{kernel_trusts_counter, seconds, Clock, Stamp};
 
     #[test]
     fn measures_what_the_os_clock_measures() {
@@ -56,5 +115,30 @@ mod tests {
                 "measured {measured} s, the OS clock {expected} s"
             );
         }
+    }
+
+    #[test]
+    fn the_counter_is_used_only_where_the_kernel_uses_it() {
+        assert!(kernel_trusts_counter(Some("tsc\n")));
+        for other in [Some("kvm-clock\n"), Some("hpet"), Some("xen"), Some(""), None] {
+            assert!(!kernel_trusts_counter(other), "{other:?}");
+        }
+    }
+
+    #[test]
+    fn the_os_clock_fallback_measures_too() {
+        let clock = Clock::Os(Instant::now());
+        let start = clock.raw();
+        std::thread::sleep(Duration::from_millis(20));
+        let took = seconds(clock.nanos_between(start, clock.raw()));
+        assert!((0.019..1.0).contains(&took), "{took}");
+        assert_eq!(clock.nanos_between(10, 5), 0, "a later reading never goes negative");
+    }
+
+    #[test]
+    fn nanoseconds_become_the_nearest_seconds() {
+        assert_eq!(seconds(5_449).to_string(), "0.000005449");
+        assert_eq!(seconds(1_000_000_000), 1.0);
+        assert_eq!(seconds(1_234_567_891).to_string(), "1.234567891");
     }
 }
