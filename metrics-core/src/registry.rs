@@ -172,7 +172,23 @@ impl MetricsRegistryBuilder {
     }
 
     /// A label added to every series of this registry. The name is checked by
-    /// [`build`](Self::build).
+    /// [`build`](Self::build): it must be a valid label name, given once, and not one of the
+    /// label names the built-in families write (`le`, `quantile`, `version`, `revision`,
+    /// `service_name`, the `http_*` labels, `error_type`, `rpc_grpc_status_code`,
+    /// `otel_metric_overflow`, `check`, `cpu`, `state`, `device`, `direction`, `mountpoint`,
+    /// `type`, `result`, `reason`, `target`, `phase`, `cause`), which would appear twice in
+    /// their series and make a scraper reject the whole scrape.
+    ///
+    /// ```
+    /// use metrics_core::{ConfigError, MetricsRegistry};
+    ///
+    /// let error = MetricsRegistry::builder()
+    ///     .service_name("api")
+    ///     .const_label("service_name", "api")
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert_eq!(error, ConfigError::BuiltInLabel("service_name".into()));
+    /// ```
     pub fn const_label(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.const_labels.push((name.into(), value.into()));
         self
@@ -193,6 +209,9 @@ impl MetricsRegistryBuilder {
             }
             if self.const_labels[..index].iter().any(|(n, _)| n == name) {
                 return Err(ConfigError::DuplicateLabel(name.clone()));
+            }
+            if BUILT_IN_LABEL_NAMES.contains(&name.as_str()) {
+                return Err(ConfigError::BuiltInLabel(name.clone()));
             }
         }
         let const_labels = render_labels(
@@ -224,6 +243,41 @@ impl MetricsRegistryBuilder {
     }
 }
 
+/// Every label name a family of these crates writes (and `quantile`, which Prometheus gives
+/// summaries): a constant label of the same name would write the label twice in a series, and
+/// a scraper rejects the whole scrape. A test scrapes every family and checks this list.
+const BUILT_IN_LABEL_NAMES: &[&str] = &[
+    // buckets and summaries
+    "le",
+    "quantile",
+    // build_info
+    "version",
+    "revision",
+    "service_name",
+    // http_server_*
+    "http_request_method",
+    "http_route",
+    "http_response_status_code",
+    "error_type",
+    "rpc_grpc_status_code",
+    "otel_metric_overflow",
+    // health_check_*
+    "check",
+    // system_*
+    "cpu",
+    "state",
+    "device",
+    "direction",
+    "mountpoint",
+    "type",
+    // the exporter's own counters and the prober's probe_*
+    "result",
+    "reason",
+    "target",
+    "phase",
+    "cause",
+];
+
 /// Label names: `[a-zA-Z_][a-zA-Z0-9_]*`, not starting with the reserved `__`.
 fn is_valid_label_name(name: &str) -> bool {
     let mut chars = name.chars();
@@ -234,11 +288,15 @@ fn is_valid_label_name(name: &str) -> bool {
 
 /// A configuration value that was rejected.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ConfigError {
     /// A constant label name is not a valid Prometheus label name.
     InvalidLabelName(String),
     /// The same constant label name was given twice.
     DuplicateLabel(String),
+    /// A constant label name that a built-in family already uses (such as `le`,
+    /// `service_name` or `http_route`): every series of that family would carry it twice.
+    BuiltInLabel(String),
 }
 
 impl fmt::Display for ConfigError {
@@ -249,6 +307,11 @@ impl fmt::Display for ConfigError {
                 "constant label name {name:?} is invalid: use [a-zA-Z_][a-zA-Z0-9_]*, not starting with \"__\""
             ),
             Self::DuplicateLabel(name) => write!(f, "constant label {name:?} is given twice"),
+            Self::BuiltInLabel(name) => write!(
+                f,
+                "constant label {name:?} is a label of a built-in family, which would carry it twice: choose another name (the built-in label names are {})",
+                BUILT_IN_LABEL_NAMES.join(", ")
+            ),
         }
     }
 }
