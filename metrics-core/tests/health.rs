@@ -147,6 +147,11 @@ async fn panics_and_unexpected_statuses_fail_and_show_as_metrics() {
         .check(HealthCheck::new("panics", || async {
             panic!("a bug in the check")
         }))
+        // Panics while building its future, before anything is awaited.
+        .check(HealthCheck::new(
+            "panics_early",
+            || -> std::future::Ready<Result<(), String>> { panic!("no connection pool") },
+        ))
         .check(
             HealthCheck::http_get("api", &format!("http://{addr}/"), StatusCode::OK)
                 .expect("url")
@@ -166,7 +171,16 @@ async fn panics_and_unexpected_statuses_fail_and_show_as_metrics() {
     let report = health.report(None);
     assert_eq!(report.status, Status::Fail);
     let panics = health.check("panics").expect("registered");
-    assert_eq!(panics.output.as_deref(), Some("the check panicked"));
+    assert_eq!(
+        panics.output.as_deref(),
+        Some("the check panicked: a bug in the check")
+    );
+    let early = health.check("panics_early").expect("registered");
+    assert_eq!(early.status, Status::Fail, "{early:?}");
+    assert_eq!(
+        early.output.as_deref(),
+        Some("the check panicked: no connection pool")
+    );
     let api = health.check("api").expect("registered");
     assert_eq!(api.status, Status::Warn);
     assert!(

@@ -355,15 +355,35 @@ async fn run_forever(state: Arc<CheckState>, updated: watch::Sender<()>) {
     }
 }
 
-/// One run within the timeout; a panic in the check is a failure, not a dead task.
+/// One run within the timeout; a panic in the check, while its future is built or while it
+/// runs, is a failure with the panic's message, not a dead loop.
 async fn run_once(check: &HealthCheck) -> Result<(), String> {
-    let mut task = tokio::spawn((check.run)());
+    let run = Arc::clone(&check.run);
+    // The closure is called inside the task, so that a panic building the future is caught
+    // with the rest.
+    let mut task = tokio::spawn(async move { run().await });
     match tokio::time::timeout(check.timeout, &mut task).await {
         Ok(Ok(outcome)) => outcome,
-        Ok(Err(_)) => Err("the check panicked".to_owned()),
+        Ok(Err(error)) => Err(panic_output(error)),
         Err(_) => {
             task.abort();
             Err(format!("timed out after {:?}", check.timeout))
         }
+    }
+}
+
+/// What a failed check task reports: its panic message where there is one.
+fn panic_output(error: tokio::task::JoinError) -> String {
+    if !error.is_panic() {
+        return "the check was cancelled".to_owned();
+    }
+    let payload = error.into_panic();
+    let message = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str));
+    match message {
+        Some(message) => format!("the check panicked: {message}"),
+        None => "the check panicked".to_owned(),
     }
 }
