@@ -31,7 +31,7 @@ pub(crate) enum ScrapeResult {
     Success,
     Unauthorized,
     Forbidden,
-    /// Too many concurrent scrapes, or an oversized request.
+    /// Too many concurrent scrapes, an oversized request, or busy password verifiers.
     Rejected,
     Timeout,
     Error,
@@ -167,8 +167,20 @@ fn unauthorized(security: &Security) -> Response {
     response
 }
 
+/// Basic credentials not verified in time: the password verifiers are busy.
+fn busy() -> Response {
+    let mut response = crate::handlers::plain(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "password verification busy, retry\n",
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
+}
+
 /// The middleware: 431 for an oversized head, 403 outside the allow-list, 401 without valid
-/// credentials where they are needed.
+/// credentials where they are needed, 503 when they cannot be verified in time.
 pub(crate) async fn guard(
     State(guard): State<Arc<Guard>>,
     mut request: Request,
@@ -207,6 +219,10 @@ pub(crate) async fn guard(
             let verdict = security.credentials.check(request.headers()).await;
             match (verdict, route == Route::Health && security.public_health) {
                 (Verdict::Authenticated, _) => true,
+                (Verdict::Busy, _) => {
+                    count(ScrapeResult::Rejected);
+                    return busy();
+                }
                 (Verdict::Missing, true) => false,
                 (Verdict::Invalid, true) => {
                     guard.counters.auth_failure("invalid");
