@@ -1,10 +1,12 @@
 //! Who gets in, on a real TCP server: a changed password hash takes effect at once, unknown
-//! user names cost what the dearest real user costs, and a busy password verifier answers 503
-//! at once instead of queueing past the scrape timeout.
+//! user names cost what the dearest real user costs, a busy password verifier answers 503 at
+//! once instead of queueing past the scrape timeout, and `/health/{check}` tells nothing to a
+//! caller without credentials.
 
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
+use metrics_core::health::{HealthCheck, HealthRegistry};
 use metrics_exporter::security::Security;
 use reqwest::StatusCode;
 use test_support::Scrape;
@@ -179,5 +181,54 @@ async fn a_login_behind_busy_password_verifiers_gets_503_with_retry_after_at_onc
     assert_eq!(
         own_counter(&exporter, "exporter_auth_failures_total", invalid),
         Some(2.0)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn public_health_does_not_tell_existing_checks_from_missing_ones() {
+    let health = HealthRegistry::builder()
+        .check(HealthCheck::new("postgres", || async {
+            Err::<(), _>("connection refused".to_owned())
+        }))
+        .build()
+        .expect("valid");
+    let security = Security::new()
+        .bearer_token("t0ken")
+        .expect("token")
+        .public_health(true);
+    let exporter = common::serve(None, |e| e.health(health.clone()).security(security)).await;
+    assert!(health.wait_for_first_round(Duration::from_secs(10)).await);
+
+    let existing = format!("{}/health/postgres", exporter.base);
+    let missing = format!("{}/health/redis", exporter.base);
+    for url in [&existing, &missing] {
+        let response = client().get(url).send().await.expect("request");
+        assert_eq!(
+            response.status(),
+            StatusCode::UNAUTHORIZED,
+            "{url} without credentials"
+        );
+        assert_eq!(
+            response.headers()["www-authenticate"],
+            "Bearer realm=\"metrics\""
+        );
+        assert_eq!(
+            status(url, Some("Bearer wrong")).await,
+            StatusCode::UNAUTHORIZED,
+            "{url} with a wrong token"
+        );
+    }
+    // The overall status stays public; each check is shown to authenticated callers.
+    assert_eq!(
+        status(&format!("{}/health", exporter.base), None).await,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(
+        status(&existing, Some("Bearer t0ken")).await,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(
+        status(&missing, Some("Bearer t0ken")).await,
+        StatusCode::NOT_FOUND
     );
 }

@@ -109,8 +109,11 @@ pub(crate) struct Authenticated(pub(crate) bool);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Route {
     Metrics,
+    /// `/health`: public with [`Security::public_health`], the overall status only.
     Health,
     Probe,
+    /// Everything else, `/health/{check}` included: its answer (200, 503 or 404) would tell an
+    /// anonymous caller which checks exist.
     Other,
 }
 
@@ -120,7 +123,6 @@ impl Route {
             "/metrics" => Self::Metrics,
             "/health" => Self::Health,
             "/live" | "/ready" | "/startup" => Self::Probe,
-            p if p.starts_with("/health/") => Self::Health,
             _ => Self::Other,
         }
     }

@@ -6,7 +6,8 @@
 //! exporter's routes. By default `/live`, `/ready` and `/startup` stay open (the kubelet's
 //! probes carry no credentials) while `/metrics`, `/health` and `/` need credentials; with
 //! [`Security::public_health`] `/health` answers everyone but shows the checks only to
-//! authenticated callers. The allow-list applies to every route.
+//! authenticated callers (`/health/{check}` stays protected). The allow-list applies to every
+//! route.
 //!
 //! A request without credentials is answered 401 with `WWW-Authenticate`; wrong credentials
 //! are answered the same 401 whatever was wrong (user, password or token); a client outside
@@ -199,8 +200,12 @@ impl Security {
         self
     }
 
-    /// Whether `/health` and `/health/{check}` answer without credentials, with the overall
-    /// status only; authenticated callers see every check (default false: protected).
+    /// Whether `/health` answers without credentials, with the overall status only;
+    /// authenticated callers see every check (default false: protected).
+    ///
+    /// `/health/{check}` names a check, so it stays protected either way: without valid
+    /// credentials it answers 401 whether or not the check exists, as any protected route
+    /// does, so the names of the checks are not told to anyone.
     pub fn public_health(mut self, public: bool) -> Self {
         self.public_health = public;
         self
