@@ -1,13 +1,13 @@
 //! Who gets in, on a real TCP server: a changed password hash takes effect at once, unknown
 //! user names cost what the dearest real user costs, a busy password verifier answers 503 at
-//! once instead of queueing past the scrape timeout, and `/health/{check}` tells nothing to a
-//! caller without credentials.
+//! once instead of queueing past the scrape timeout, `/health/{check}` tells nothing to a caller
+//! without credentials, and IPv4-mapped ranges match IPv4 clients.
 
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use metrics_core::health::{HealthCheck, HealthRegistry};
-use metrics_exporter::security::Security;
+use metrics_exporter::security::{AllowList, Security};
 use reqwest::StatusCode;
 use test_support::Scrape;
 
@@ -230,5 +230,37 @@ async fn public_health_does_not_tell_existing_checks_from_missing_ones() {
     assert_eq!(
         status(&missing, Some("Bearer t0ken")).await,
         StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipv4_mapped_ranges_match_ipv4_clients() {
+    let list = AllowList::new()
+        .allow("::ffff:127.0.0.0/104")
+        .expect("cidr");
+    let exporter = serve(Security::new().allow_list(list)).await;
+    assert_eq!(
+        status(&format!("{}/metrics", exporter.base), None).await,
+        StatusCode::OK,
+        "::ffff:127.0.0.0/104 refused 127.0.0.1"
+    );
+
+    // A proxy named by its mapped address is trusted, and a mapped single address allowed.
+    let list = AllowList::new()
+        .allow("::ffff:10.0.0.1")
+        .expect("cidr")
+        .trust_forwarded_for_from("::ffff:127.0.0.1/128")
+        .expect("cidr");
+    let exporter = serve(Security::new().allow_list(list)).await;
+    let response = client()
+        .get(format!("{}/metrics", exporter.base))
+        .header("x-forwarded-for", "10.0.0.1")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "the mapped trusted proxy was not trusted"
     );
 }
