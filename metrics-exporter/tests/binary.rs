@@ -248,3 +248,74 @@ async fn protected_by_web_config_flag_and_bearer_token_file() {
         .expect("request");
     assert_eq!(live.status(), 200);
 }
+
+/// Runs the binary with `vars` on a free loopback port; `None` (and killed) if it is still
+/// running after `limit`, as a binary that accepted its configuration would be.
+fn run_bounded(vars: &[(&str, &str)], limit: Duration) -> Option<Output> {
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut command = Command::new(BINARY);
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("METRICS_ADDR", &addr);
+    for (name, value) in vars {
+        command.env(name, value);
+    }
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the binary");
+    let mut running = Running(Some(child));
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if running
+            .0
+            .as_mut()
+            .and_then(|child| child.try_wait().ok().flatten())
+            .is_some()
+        {
+            return running
+                .0
+                .take()
+                .and_then(|child| child.wait_with_output().ok());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
+#[test]
+fn a_blank_security_variable_exits_2_naming_it() {
+    for variable in [
+        "METRICS_BEARER_TOKEN",
+        "METRICS_BEARER_TOKEN_FILE",
+        "METRICS_ALLOW",
+        "METRICS_TRUSTED_PROXIES",
+        "METRICS_OPEN_PROBES",
+        "METRICS_PUBLIC_HEALTH",
+        "WEB_CONFIG_FILE",
+    ] {
+        for blank in ["", "  ", "\t\n"] {
+            let output = run_bounded(&[(variable, blank)], Duration::from_secs(10));
+            let output = output.unwrap_or_else(|| {
+                panic!("{variable}={blank:?} was accepted: the binary kept running")
+            });
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(
+                output.status.code(),
+                Some(2),
+                "{variable}={blank:?}: {stderr}"
+            );
+            assert!(stderr.contains(variable), "{variable}={blank:?}: {stderr}");
+            assert!(stderr.contains("blank"), "{variable}={blank:?}: {stderr}");
+        }
+    }
+    // Other variables still count as unset when blank.
+    let output = run_bounded(
+        &[("METRICS_BEARER_TOKEN", "t0ken"), ("TARGETS", " ")],
+        Duration::from_secs(2),
+    );
+    assert!(output.is_none(), "{output:?}");
+}

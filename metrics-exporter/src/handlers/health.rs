@@ -58,7 +58,10 @@ pub(crate) async fn health(
     respond(status, Value::Object(body).to_string(), HEALTH_JSON)
 }
 
-/// `/health/{check}`: one check's cached result; 404 for an unknown name.
+/// `/health/{check}`: one check's cached result; 404 for an unknown name. With credentials
+/// configured the guard lets only authenticated callers here, even with
+/// [`crate::security::Security::public_health`]: a 404 beside a 200 or 503 would tell anyone
+/// which checks exist.
 pub(crate) async fn health_check(
     State(shared): State<Shared>,
     caller: Option<Extension<Authenticated>>,

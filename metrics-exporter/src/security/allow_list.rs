@@ -4,7 +4,7 @@ use std::net::IpAddr;
 use std::str::FromStr;
 
 use http::HeaderMap;
-use ipnet::IpNet;
+use ipnet::{IpNet, Ipv4Net};
 
 use super::SecurityError;
 
@@ -14,6 +14,11 @@ use super::SecurityError;
 /// The client is the TCP peer, unless the peer is a trusted proxy: then the client is the
 /// right-most `X-Forwarded-For` address that is not itself a trusted proxy. A header sent by
 /// any other peer is ignored, so a client cannot claim an allowed address by writing it.
+///
+/// IPv4 clients are compared as IPv4 even when a dual-stack socket shows them IPv4-mapped
+/// (`::ffff:10.1.2.3`), and so are configured IPv4-mapped ranges: `::ffff:10.0.0.0/104` is
+/// `10.0.0.0/8`, in both the allowed ranges and the trusted proxies. An IPv6 range shorter
+/// than /96 stays IPv6 and matches IPv6 clients only.
 ///
 /// ```
 /// use metrics_exporter::security::AllowList;
@@ -31,12 +36,13 @@ pub struct AllowList {
     trusted_proxies: Vec<IpNet>,
 }
 
-/// Parses a CIDR range; a bare address is its own /32 or /128.
+/// Parses a CIDR range; a bare address is its own /32 or /128, and an IPv4-mapped range is
+/// the IPv4 range it maps.
 fn parse_net(text: &str, field: &'static str) -> Result<IpNet, SecurityError> {
     let text = text.trim();
     IpNet::from_str(text)
         .or_else(|_| IpAddr::from_str(text).map(IpNet::from))
-        .map(|net| net.trunc())
+        .map(|net| canonical_net(net.trunc()))
         .map_err(|_| {
             SecurityError::new(
                 field,
@@ -48,6 +54,21 @@ fn parse_net(text: &str, field: &'static str) -> Result<IpNet, SecurityError> {
 /// Maps IPv4-mapped IPv6 addresses (`::ffff:10.0.0.1`, from dual-stack sockets) to IPv4.
 fn canonical(ip: IpAddr) -> IpAddr {
     ip.to_canonical()
+}
+
+/// Maps a range of IPv4-mapped addresses (`::ffff:10.0.0.0/104`, prefix 96 or more) to the IPv4
+/// range (`10.0.0.0/8`), as [`canonical`] maps the client addresses it is compared with.
+fn canonical_net(net: IpNet) -> IpNet {
+    let IpNet::V6(v6) = net else {
+        return net;
+    };
+    match (
+        v6.network().to_ipv4_mapped(),
+        v6.prefix_len().checked_sub(96),
+    ) {
+        (Some(v4), Some(prefix)) => Ipv4Net::new(v4, prefix).map_or(net, IpNet::V4),
+        _ => net,
+    }
 }
 
 impl AllowList {
@@ -146,6 +167,30 @@ mod tests {
         assert!(!list.allows(ip("127.0.0.2")));
         assert!(!list.allows(ip("2001:db9::1")));
         assert!(!list.allows(ip("11.0.0.1")));
+    }
+
+    #[test]
+    fn ipv4_mapped_ranges_are_their_ipv4_ranges() {
+        let list = AllowList::new()
+            .allow("::ffff:127.0.0.0/104")
+            .unwrap()
+            .allow("::ffff:10.1.2.3")
+            .unwrap()
+            .allow("::ffff:0:0/95")
+            .unwrap()
+            .trust_forwarded_for_from("::ffff:192.168.0.0/112")
+            .unwrap();
+        assert!(list.allows(ip("127.0.0.1")));
+        assert!(list.allows(ip("::ffff:127.9.9.9")));
+        assert!(list.allows(ip("10.1.2.3")));
+        assert!(!list.allows(ip("10.1.2.4")));
+        assert!(!list.allows(ip("128.0.0.1")));
+        // Shorter than /96: an IPv6 range.
+        assert!(list.allows(ip("::fffe:0:1")));
+        assert_eq!(
+            list.client_ip(ip("192.168.3.4"), &forwarded(&["10.1.2.3"])),
+            Some(ip("10.1.2.3"))
+        );
     }
 
     #[test]

@@ -2,7 +2,8 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use base64::Engine as _;
 use http::HeaderMap;
@@ -15,6 +16,14 @@ use super::SecurityError;
 /// CPUs, the rest wait.
 const BCRYPT_PARALLELISM: usize = 2;
 
+/// Default [`Security::max_password_wait`](super::Security::max_password_wait): far below
+/// Prometheus' default 10 s scrape timeout, and time for a few verifications at cost 12 ahead.
+pub const DEFAULT_MAX_PASSWORD_WAIT: Duration = Duration::from_secs(1);
+
+/// The salt and digest of the hash unknown user names are checked against: the digest of no
+/// password anyone sends, so the check always fails, after the full bcrypt work.
+const DUMMY_SALT_AND_DIGEST: &str = "KiU00FQY3HC4I8q7qgtHUedummyDigestMatchesNoPassword00.";
+
 /// The outcome of checking a request's credentials.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Verdict {
@@ -24,6 +33,9 @@ pub(crate) enum Verdict {
     Missing,
     /// Wrong, unknown or malformed credentials (never said which).
     Invalid,
+    /// Basic credentials that could not be verified in time: every password verifier stayed
+    /// busy for [`Credentials::max_wait`].
+    Busy,
 }
 
 /// A secret that never shows in `Debug` output.
@@ -49,16 +61,42 @@ pub(crate) fn constant_time_eq(expected: &[u8], presented: &[u8]) -> bool {
     equal.into()
 }
 
+/// One Basic user: the bcrypt hash and a password known to match it.
+#[derive(Clone)]
+struct User {
+    hash: Arc<str>,
+    cost: u32,
+    /// A password that verified against `hash`, so a scraper's every request does not pay for
+    /// bcrypt (exporter-toolkit caches the same way). It lives beside the hash it matched:
+    /// replacing the hash replaces the entry, and a copied map copies it, so configurations
+    /// never share what they remember.
+    verified: OnceLock<Secret>,
+}
+
 /// The configured credentials.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub(crate) struct Credentials {
     pub(crate) bearer: Option<Secret>,
-    /// user name → bcrypt hash.
-    users: Arc<HashMap<String, String>>,
-    /// user name → the last password that verified, so a scraper's every request does not
-    /// pay for bcrypt (exporter-toolkit caches the same way).
-    verified: Arc<Mutex<HashMap<String, Secret>>>,
+    /// user name → hash and remembered password.
+    users: Arc<HashMap<String, User>>,
+    /// What unknown user names are checked against: a hash of the highest configured cost, so
+    /// the answer's timing does not tell which user names exist.
+    dummy_hash: Option<Arc<str>>,
     bcrypt_slots: Option<Arc<Semaphore>>,
+    /// How long a request waits for a free bcrypt slot before it is answered [`Verdict::Busy`].
+    pub(crate) max_wait: Duration,
+}
+
+impl Default for Credentials {
+    fn default() -> Self {
+        Self {
+            bearer: None,
+            users: Arc::default(),
+            dummy_hash: None,
+            bcrypt_slots: None,
+            max_wait: DEFAULT_MAX_PASSWORD_WAIT,
+        }
+    }
 }
 
 impl fmt::Debug for Credentials {
@@ -69,6 +107,7 @@ impl fmt::Debug for Credentials {
         f.debug_struct("Credentials")
             .field("bearer", &self.bearer.is_some())
             .field("basic_auth_users", &users)
+            .field("max_password_wait", &self.max_wait)
             .finish()
     }
 }
@@ -107,16 +146,41 @@ impl Credentials {
                 format!("user name {name:?} is empty or contains ':'"),
             ));
         }
-        if hash.parse::<bcrypt::HashParts>().is_err() {
+        let Ok(parts) = hash.parse::<bcrypt::HashParts>() else {
             return Err(SecurityError::new(
                 field,
                 format!("the password of user {name:?} is not a bcrypt hash: use the output of `htpasswd -nBC 10 \"\" | tr -d ':\\n'`, starting with $2y$, $2b$ or $2a$"),
             ));
+        };
+        let cost = parts.get_cost();
+        // bcrypt refuses other costs at once: such a user could never log in, and answering
+        // faster than the others would tell the name exists.
+        if !(4..=31).contains(&cost) {
+            return Err(SecurityError::new(
+                field,
+                format!(
+                    "the password hash of user {name:?} has cost {cost}: bcrypt costs are 4 to 31"
+                ),
+            ));
         }
-        Arc::make_mut(&mut self.users).insert(name.to_owned(), hash.to_owned());
+        let user = User {
+            hash: Arc::from(hash),
+            cost,
+            verified: OnceLock::new(),
+        };
+        Arc::make_mut(&mut self.users).insert(name.to_owned(), user);
+        // Recomputed from every user: replacing a user may lower the highest cost.
+        self.dummy_hash = self
+            .dummy_cost()
+            .map(|cost| Arc::from(format!("$2b${cost:02}${DUMMY_SALT_AND_DIGEST}")));
         self.bcrypt_slots
             .get_or_insert_with(|| Arc::new(Semaphore::new(BCRYPT_PARALLELISM)));
         Ok(())
+    }
+
+    /// The cost unknown user names are checked at: the highest configured.
+    pub(crate) fn dummy_cost(&self) -> Option<u32> {
+        self.users.values().map(|user| user.cost).max()
     }
 
     /// Checks the request's `Authorization` header against every configured scheme.
@@ -151,41 +215,44 @@ impl Credentials {
             return Verdict::Invalid;
         };
         let (user, password) = (&decoded[..colon], &decoded[colon + 1..]);
-        let user = String::from_utf8_lossy(user);
-        let cached = self
-            .verified
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&*user)
-            .cloned();
-        if cached.is_some_and(|known| constant_time_eq(&known.0, password)) {
-            return Verdict::Authenticated;
+        let known = self.users.get(&*String::from_utf8_lossy(user));
+        if let Some(remembered) = known.and_then(|user| user.verified.get()) {
+            if constant_time_eq(&remembered.0, password) {
+                return Verdict::Authenticated;
+            }
         }
-        // An unknown user is checked against a real hash too, so the answer's timing does not
-        // tell which user names exist.
-        let known = self.users.get(&*user);
-        let Some(hash) = known.or_else(|| self.users.values().next()).cloned() else {
-            return Verdict::Invalid;
+        let hash = match (known, &self.dummy_hash) {
+            (Some(user), _) => Arc::clone(&user.hash),
+            (None, Some(dummy)) => Arc::clone(dummy),
+            (None, None) => return Verdict::Invalid,
         };
         let Some(slots) = &self.bcrypt_slots else {
             return Verdict::Invalid;
         };
-        let Ok(_slot) = slots.acquire().await else {
-            return Verdict::Invalid;
-        };
+        // Waiting is bounded: behind a flood of wrong passwords a real scraper is answered at
+        // once, not after the flood (and past its scrape timeout).
+        let slot =
+            match tokio::time::timeout(self.max_wait, Arc::clone(slots).acquire_owned()).await {
+                Ok(Ok(slot)) => slot,
+                Ok(Err(_closed)) => return Verdict::Invalid,
+                Err(_elapsed) => return Verdict::Busy,
+            };
         let attempt = password.to_vec();
-        let verified =
-            tokio::task::spawn_blocking(move || bcrypt::verify(&attempt, &hash).unwrap_or(false))
-                .await
-                .unwrap_or(false);
-        if verified && known.is_some() {
-            self.verified
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .insert(user.into_owned(), Secret(Arc::from(password)));
-            Verdict::Authenticated
-        } else {
-            Verdict::Invalid
+        let verified = tokio::task::spawn_blocking(move || {
+            // Held by the verification itself, so a caller that hangs up does not free its
+            // slot while bcrypt still runs.
+            let _slot = slot;
+            bcrypt::verify(&attempt, &hash).unwrap_or(false)
+        })
+        .await
+        .unwrap_or(false);
+        match known {
+            Some(user) if verified => {
+                // A concurrent login may have remembered it first: either password matches.
+                let _ = user.verified.set(Secret(Arc::from(password)));
+                Verdict::Authenticated
+            }
+            _ => Verdict::Invalid,
         }
     }
 }
@@ -274,12 +341,79 @@ mod tests {
     }
 
     #[test]
+    fn unknown_users_are_checked_at_the_highest_configured_cost() {
+        let mut creds = Credentials::default();
+        assert_eq!(creds.dummy_cost(), None);
+        creds
+            .add_user("b", &bcrypt::hash("pw", 5).unwrap())
+            .unwrap();
+        creds
+            .add_user("a", &bcrypt::hash("pw", 4).unwrap())
+            .unwrap();
+        assert_eq!(creds.dummy_cost(), Some(5));
+        let dummy = creds.dummy_hash.clone().unwrap();
+        assert_eq!(dummy.parse::<bcrypt::HashParts>().unwrap().get_cost(), 5);
+        // A well-formed hash that no password matches.
+        assert_eq!(bcrypt::verify("pw", &dummy).ok(), Some(false));
+        // Replacing the dearest user lowers the cost with it.
+        creds
+            .add_user("b", &bcrypt::hash("pw", 4).unwrap())
+            .unwrap();
+        assert_eq!(creds.dummy_cost(), Some(4));
+    }
+
+    #[tokio::test]
+    async fn a_clone_with_a_new_hash_forgets_the_old_password() {
+        let mut before = Credentials::default();
+        before
+            .add_user("alice", &bcrypt::hash("old", 4).unwrap())
+            .unwrap();
+        assert_eq!(
+            before.check(&basic("alice", "old")).await,
+            Verdict::Authenticated
+        );
+        let mut after = before.clone();
+        after
+            .add_user("alice", &bcrypt::hash("new", 4).unwrap())
+            .unwrap();
+        assert_eq!(after.check(&basic("alice", "old")).await, Verdict::Invalid);
+        assert_eq!(
+            after.check(&basic("alice", "new")).await,
+            Verdict::Authenticated
+        );
+        assert_eq!(before.check(&basic("alice", "new")).await, Verdict::Invalid);
+    }
+
+    #[tokio::test]
+    async fn a_zero_wait_with_every_verifier_busy_is_busy() {
+        let mut creds = Credentials::default();
+        creds
+            .add_user("prometheus", &bcrypt::hash("pw", 4).unwrap())
+            .unwrap();
+        creds.max_wait = Duration::ZERO;
+        let slots = creds.bcrypt_slots.clone().unwrap();
+        let held = slots.acquire_many(BCRYPT_PARALLELISM as u32).await.unwrap();
+        assert_eq!(creds.check(&basic("prometheus", "pw")).await, Verdict::Busy);
+        drop(held);
+        assert_eq!(
+            creds.check(&basic("prometheus", "pw")).await,
+            Verdict::Authenticated
+        );
+    }
+
+    #[test]
     fn rejects_plain_passwords_and_bad_tokens() {
         let mut creds = Credentials::default();
         assert!(creds.add_user("u", "plaintext").is_err());
         assert!(creds
             .add_user("a:b", &bcrypt::hash("pw", 4).unwrap())
             .is_err());
+        let cost_3 = bcrypt::hash("pw", 4).unwrap().replacen("$04$", "$03$", 1);
+        let cost_32 = bcrypt::hash("pw", 4).unwrap().replacen("$04$", "$32$", 1);
+        for hash in [cost_3, cost_32] {
+            let error = creds.add_user("u", &hash).unwrap_err();
+            assert!(error.message.contains("costs are 4 to 31"), "{error}");
+        }
         assert!(creds.set_bearer(b"").is_err());
         assert!(creds.set_bearer(b"has space").is_err());
     }

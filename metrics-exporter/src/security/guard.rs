@@ -31,7 +31,7 @@ pub(crate) enum ScrapeResult {
     Success,
     Unauthorized,
     Forbidden,
-    /// Too many concurrent scrapes, or an oversized request.
+    /// Too many concurrent scrapes, an oversized request, or busy password verifiers.
     Rejected,
     Timeout,
     Error,
@@ -109,8 +109,11 @@ pub(crate) struct Authenticated(pub(crate) bool);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Route {
     Metrics,
+    /// `/health`: public with [`Security::public_health`], the overall status only.
     Health,
     Probe,
+    /// Everything else, `/health/{check}` included: its answer (200, 503 or 404) would tell an
+    /// anonymous caller which checks exist.
     Other,
 }
 
@@ -120,7 +123,6 @@ impl Route {
             "/metrics" => Self::Metrics,
             "/health" => Self::Health,
             "/live" | "/ready" | "/startup" => Self::Probe,
-            p if p.starts_with("/health/") => Self::Health,
             _ => Self::Other,
         }
     }
@@ -167,8 +169,20 @@ fn unauthorized(security: &Security) -> Response {
     response
 }
 
+/// Basic credentials not verified in time: the password verifiers are busy.
+fn busy() -> Response {
+    let mut response = crate::handlers::plain(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "password verification busy, retry\n",
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
+}
+
 /// The middleware: 431 for an oversized head, 403 outside the allow-list, 401 without valid
-/// credentials where they are needed.
+/// credentials where they are needed, 503 when they cannot be verified in time.
 pub(crate) async fn guard(
     State(guard): State<Arc<Guard>>,
     mut request: Request,
@@ -207,6 +221,10 @@ pub(crate) async fn guard(
             let verdict = security.credentials.check(request.headers()).await;
             match (verdict, route == Route::Health && security.public_health) {
                 (Verdict::Authenticated, _) => true,
+                (Verdict::Busy, _) => {
+                    count(ScrapeResult::Rejected);
+                    return busy();
+                }
                 (Verdict::Missing, true) => false,
                 (Verdict::Invalid, true) => {
                     guard.counters.auth_failure("invalid");

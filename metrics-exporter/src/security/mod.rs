@@ -6,13 +6,16 @@
 //! exporter's routes. By default `/live`, `/ready` and `/startup` stay open (the kubelet's
 //! probes carry no credentials) while `/metrics`, `/health` and `/` need credentials; with
 //! [`Security::public_health`] `/health` answers everyone but shows the checks only to
-//! authenticated callers. The allow-list applies to every route.
+//! authenticated callers (`/health/{check}` stays protected). The allow-list applies to every
+//! route.
 //!
 //! A request without credentials is answered 401 with `WWW-Authenticate`; wrong credentials
 //! are answered the same 401 whatever was wrong (user, password or token); a client outside
 //! the allow-list gets 403. Each is counted in `exporter_auth_failures_total{reason}`
 //! (`missing`, `invalid`, `forbidden`); no token, password or hash is ever logged, exported or
-//! shown by `Debug`.
+//! shown by `Debug`. Basic credentials that wait longer than
+//! [`Security::max_password_wait`] for a password verifier get 503 with `Retry-After`
+//! (counted, for `/metrics`, in `exporter_scrapes_total{result="rejected"}`).
 //!
 //! ```
 //! use metrics_core::MetricsRegistry;
@@ -38,6 +41,7 @@ mod web_config;
 
 use std::fmt;
 use std::path::Path;
+use std::time::Duration;
 
 pub use allow_list::AllowList;
 pub use limits::{
@@ -47,6 +51,7 @@ pub use limits::{
 pub use tls::{ClientAuth, MinVersion, TlsConfig};
 pub use web_config::WebConfig;
 
+pub use auth::DEFAULT_MAX_PASSWORD_WAIT;
 pub(crate) use auth::{Credentials, Verdict};
 
 /// An invalid security setting: the field (or file key) and what is wrong. Never holds a
@@ -131,8 +136,22 @@ impl Security {
     }
 
     /// Accepts `Authorization: Basic` for `user` with a password matching `bcrypt_hash`
-    /// (`$2y$`, `$2b$` or `$2a$`, as `htpasswd -B` writes). A verified password is remembered
-    /// in memory so each scrape does not pay for bcrypt.
+    /// (`$2y$`, `$2b$` or `$2a$`, cost 4 to 31, as `htpasswd -B` writes). A verified password
+    /// is remembered in memory, beside its hash, so each scrape does not pay for bcrypt;
+    /// giving `user` a new hash forgets it, and a clone that changes its users shares nothing
+    /// remembered with the original.
+    ///
+    /// An unknown user name is checked against a hash of the highest configured cost, so the
+    /// answer's timing does not tell which names exist.
+    ///
+    /// ```
+    /// use metrics_exporter::security::Security;
+    ///
+    /// let hash = "$2y$10$X0h1gDsPszWURQaxFh.zoubFi6DXncSjhoQNJgRrnGs7EsimhC7zG";
+    /// let security = Security::new().basic_auth_user("prometheus", hash).unwrap();
+    /// assert!(security.has_credentials());
+    /// assert!(Security::new().basic_auth_user("prometheus", "plain").is_err());
+    /// ```
     pub fn basic_auth_user(mut self, user: &str, bcrypt_hash: &str) -> Result<Self, SecurityError> {
         self.credentials.add_user(user, bcrypt_hash)?;
         Ok(self)
@@ -144,6 +163,27 @@ impl Security {
             self.credentials.add_user(user, hash)?;
         }
         Ok(self)
+    }
+
+    /// How long a Basic-auth request waits for a free password verifier (bcrypt runs on at
+    /// most two threads at once) before it is answered 503 with `Retry-After: 1`; default
+    /// [`DEFAULT_MAX_PASSWORD_WAIT`] (1 s). Behind a flood of wrong passwords a real scraper's
+    /// first login is then refused at once, well within its scrape timeout, rather than
+    /// answered after the flood; once its password verified it is remembered and never waits
+    /// again. A refused `/metrics` request is counted in
+    /// `exporter_scrapes_total{result="rejected"}`. Zero answers 503 unless a verifier is free
+    /// at once.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use metrics_exporter::security::Security;
+    ///
+    /// let security = Security::new().max_password_wait(Duration::from_millis(500));
+    /// # let _ = security;
+    /// ```
+    pub fn max_password_wait(mut self, wait: Duration) -> Self {
+        self.credentials.max_wait = wait;
+        self
     }
 
     /// Only clients in the list reach any route (403 otherwise). Needs the peer address: the
@@ -160,8 +200,12 @@ impl Security {
         self
     }
 
-    /// Whether `/health` and `/health/{check}` answer without credentials, with the overall
-    /// status only; authenticated callers see every check (default false: protected).
+    /// Whether `/health` answers without credentials, with the overall status only;
+    /// authenticated callers see every check (default false: protected).
+    ///
+    /// `/health/{check}` names a check, so it stays protected either way: without valid
+    /// credentials it answers 401 whether or not the check exists, as any protected route
+    /// does, so the names of the checks are not told to anyone.
     pub fn public_health(mut self, public: bool) -> Self {
         self.public_health = public;
         self

@@ -61,6 +61,13 @@ fn invalid(variable: &'static str, message: String) -> SettingsError {
     SettingsError { variable, message }
 }
 
+fn blank(variable: &'static str) -> SettingsError {
+    invalid(
+        variable,
+        "is set but blank: give it a value or unset it (a blank security setting is refused, not taken as unset)".into(),
+    )
+}
+
 impl Settings {
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, SettingsError> {
@@ -69,8 +76,12 @@ impl Settings {
         })
     }
 
-    /// Reads the variables through `lookup` (a name to its value, if set); empty values count
-    /// as unset.
+    /// Reads the variables through `lookup` (a name to its value, if set). A blank value counts
+    /// as unset, except for the security settings (`METRICS_BEARER_TOKEN`,
+    /// `METRICS_BEARER_TOKEN_FILE`, `METRICS_ALLOW`, `METRICS_TRUSTED_PROXIES`,
+    /// `METRICS_OPEN_PROBES`, `METRICS_PUBLIC_HEALTH`, `WEB_CONFIG_FILE` and
+    /// `--web.config.file`): set but blank, one is an error naming it, since taking it as
+    /// unset would silently turn a protection off.
     ///
     /// ```
     /// use metrics_exporter::standalone::Settings;
@@ -86,6 +97,9 @@ impl Settings {
     ///
     /// let bad = Settings::from_lookup(|name| (name == "PROBE_TIMEOUT").then(|| "soon".to_owned()));
     /// assert_eq!(bad.unwrap_err().variable, "PROBE_TIMEOUT");
+    ///
+    /// let blank = Settings::from_lookup(|name| (name == "METRICS_BEARER_TOKEN").then(|| " ".to_owned()));
+    /// assert_eq!(blank.unwrap_err().variable, "METRICS_BEARER_TOKEN");
     /// ```
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
         Self::from_lookup_and_args(lookup, std::iter::empty())
@@ -116,10 +130,17 @@ impl Settings {
         args: impl IntoIterator<Item = String>,
     ) -> Result<Self, SettingsError> {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let secure = |name: &'static str| match lookup(name) {
+            Some(value) if value.trim().is_empty() => Err(blank(name)),
+            value => Ok(value),
+        };
         let mut web_config_flag = None;
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
             if let Some(path) = arg.strip_prefix("--web.config.file=") {
+                if path.trim().is_empty() {
+                    return Err(blank(WEB_CONFIG_FLAG));
+                }
                 web_config_flag = Some(path.to_owned());
             } else if arg == WEB_CONFIG_FLAG {
                 web_config_flag = Some(args.next().ok_or_else(|| {
@@ -225,7 +246,7 @@ impl Settings {
         };
         let (web_config_variable, web_config_path) = match web_config_flag {
             Some(path) => (WEB_CONFIG_FLAG, Some(path)),
-            None => ("WEB_CONFIG_FILE", get("WEB_CONFIG_FILE")),
+            None => ("WEB_CONFIG_FILE", secure("WEB_CONFIG_FILE")?),
         };
         let web_config = web_config_path
             .map(|path| {
@@ -239,18 +260,21 @@ impl Settings {
             concurrency,
             system_interval,
             shutdown_delay,
-            security: security(&get)?,
+            security: security(&secure)?,
             web_config,
             limits: limits(&get)?,
         })
     }
 }
 
-fn security(get: &dyn Fn(&str) -> Option<String>) -> Result<Security, SettingsError> {
+/// A security variable's value: `None` when unset, an error when set but blank.
+type SecureLookup<'a> = &'a dyn Fn(&'static str) -> Result<Option<String>, SettingsError>;
+
+fn security(get: SecureLookup<'_>) -> Result<Security, SettingsError> {
     let mut security = Security::new();
     match (
-        get("METRICS_BEARER_TOKEN"),
-        get("METRICS_BEARER_TOKEN_FILE"),
+        get("METRICS_BEARER_TOKEN")?,
+        get("METRICS_BEARER_TOKEN_FILE")?,
     ) {
         (Some(_), Some(_)) => {
             return Err(invalid(
@@ -271,7 +295,7 @@ fn security(get: &dyn Fn(&str) -> Option<String>) -> Result<Security, SettingsEr
         (None, None) => {}
     }
     let mut list = AllowList::new();
-    for cidr in get("METRICS_ALLOW").iter().flat_map(|v| v.split(',')) {
+    for cidr in get("METRICS_ALLOW")?.iter().flat_map(|v| v.split(',')) {
         list = list.allow(cidr).map_err(|e| {
             invalid(
                 "METRICS_ALLOW",
@@ -279,7 +303,7 @@ fn security(get: &dyn Fn(&str) -> Option<String>) -> Result<Security, SettingsEr
             )
         })?;
     }
-    for cidr in get("METRICS_TRUSTED_PROXIES")
+    for cidr in get("METRICS_TRUSTED_PROXIES")?
         .iter()
         .flat_map(|v| v.split(','))
     {
@@ -297,11 +321,11 @@ fn security(get: &dyn Fn(&str) -> Option<String>) -> Result<Security, SettingsEr
 }
 
 fn flag(
-    get: &dyn Fn(&str) -> Option<String>,
+    get: SecureLookup<'_>,
     variable: &'static str,
     default: bool,
 ) -> Result<bool, SettingsError> {
-    match get(variable)
+    match get(variable)?
         .map(|v| v.trim().to_ascii_lowercase())
         .as_deref()
     {
@@ -437,6 +461,36 @@ mod tests {
         let error =
             Settings::from_lookup_and_args(|_| None, ["--web.config.file".to_owned()]).unwrap_err();
         assert_eq!(error.variable, "--web.config.file");
+    }
+
+    /// The variables that protect the exporter. Set but blank, each is refused (the binary exits 2
+    /// naming it) rather than taken as unset: `METRICS_BEARER_TOKEN="  "` must not serve
+    /// `/metrics` to everyone.
+    const SECURITY_VARIABLES: [&str; 7] = [
+        "METRICS_BEARER_TOKEN",
+        "METRICS_BEARER_TOKEN_FILE",
+        "METRICS_ALLOW",
+        "METRICS_TRUSTED_PROXIES",
+        "METRICS_OPEN_PROBES",
+        "METRICS_PUBLIC_HEALTH",
+        "WEB_CONFIG_FILE",
+    ];
+
+    #[test]
+    fn a_blank_security_variable_is_an_error_naming_it() {
+        for variable in SECURITY_VARIABLES {
+            for value in ["", " ", "\t\n"] {
+                let error = settings(&[(variable, value)]).unwrap_err();
+                assert_eq!(error.variable, variable, "{value:?}");
+                assert!(error.message.contains("blank"), "{error}");
+            }
+        }
+        let error = Settings::from_lookup_and_args(|_| None, ["--web.config.file= ".to_owned()])
+            .unwrap_err();
+        assert_eq!(error.variable, WEB_CONFIG_FLAG);
+        // Other variables still count as unset when blank.
+        let s = settings(&[("TARGETS", " "), ("PROBE_TIMEOUT", "")]).unwrap();
+        assert!(s.targets.is_empty());
     }
 
     #[test]
