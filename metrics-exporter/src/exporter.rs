@@ -67,14 +67,18 @@ pub(crate) struct Shared {
     pub(crate) buffers: Arc<crate::handlers::ScrapeBuffers>,
     pub(crate) tls: Option<TlsConfig>,
     pub(crate) http2: bool,
+    pub(crate) connections: crate::server::ConnectionMetrics,
 }
 
 impl Exporter {
     /// Serves `registry`, with readiness from `lifecycle`.
-    /// Registers the exporter's own counters (`exporter_scrapes_total{result}`,
-    /// `exporter_auth_failures_total{reason}`) in `registry`: create one exporter per registry.
+    /// Registers the exporter's own metrics (`exporter_scrapes_total{result}`,
+    /// `exporter_auth_failures_total{reason}`, and for [`serve`](Self::serve)
+    /// `exporter_connections_open` and `exporter_connections_refused_total`) in `registry`:
+    /// create one exporter per registry.
     pub fn new(registry: MetricsRegistry, lifecycle: Lifecycle) -> Self {
         let counters = Counters::register(&registry);
+        let connections = crate::server::ConnectionMetrics::register(&registry);
         let limits = Limits::default();
         Self {
             shared: Shared {
@@ -93,6 +97,7 @@ impl Exporter {
                 }),
                 tls: None,
                 http2: true,
+                connections,
             },
         }
     }
@@ -103,8 +108,9 @@ impl Exporter {
         self
     }
 
-    /// Bounds concurrent scrapes, encoding time and request header size (see [`Limits`]; the
-    /// defaults apply otherwise).
+    /// Bounds concurrent scrapes, encoding time and request header size, and on
+    /// [`serve`](Self::serve) open connections, the wait for a connection's first request and
+    /// idle connections (see [`Limits`]; the defaults apply otherwise).
     pub fn limits(mut self, limits: Limits) -> Self {
         Arc::make_mut(&mut self.shared.guard).limits = limits;
         self.shared.scrape_slots = Arc::new(Semaphore::new(limits.concurrent_scrapes()));
@@ -117,8 +123,17 @@ impl Exporter {
         self
     }
 
+    /// Whether [`serve`](Self::serve) speaks HTTP/2 (default true): over TLS when the client
+    /// chooses `h2` in ALPN, in clear text with prior knowledge. When false it speaks HTTP/1.1
+    /// only: `h2` is not offered in ALPN and the HTTP/2 preface is refused as a bad HTTP/1
+    /// request.
+    pub fn http2(mut self, enabled: bool) -> Self {
+        self.shared.http2 = enabled;
+        self
+    }
+
     /// Applies a Prometheus `web-config.yml`: its TLS settings (when it has any), its `basic_auth_users` (added to
-    /// the current [`Security`]) and `http_server_config.http2`.
+    /// the current [`Security`]) and `http_server_config.http2` (see [`http2`](Self::http2)).
     ///
     /// ```no_run
     /// # fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -214,15 +229,25 @@ impl Exporter {
 
     /// Serves the exporter on `listener` (over TLS when [`tls`](Self::tls) was given) until
     /// the lifecycle has drained ([`Lifecycle::drained`]); `/ready` answers 503 throughout the
-    /// drain delay. Request heads are bounded by [`Limits::max_header_bytes`] in hyper's read
-    /// buffer too, and each TLS handshake runs in its own task with a timeout.
+    /// drain delay. Then the listener closes, connections finish their requests and close,
+    /// and those still open at the drain deadline ([`Lifecycle::deadline`]) are dropped.
+    ///
+    /// Request heads are bounded by [`Limits::max_header_bytes`] in hyper's read buffer too,
+    /// and each TLS handshake runs in its own task with a 10 s timeout. No connection is held
+    /// for ever: at most [`Limits::max_connections`] are open (the excess is closed at once
+    /// and counted in `exporter_connections_refused_total`), a connection's first request must
+    /// arrive within [`Limits::first_request_timeout`], one without a request in flight is
+    /// closed after [`Limits::idle_timeout`], and HTTP/2 connections are pinged every 30 s and
+    /// closed when a ping is not answered within 10 s.
     pub async fn serve(self, listener: TcpListener) -> std::io::Result<()> {
         let shutdown = self.shared.lifecycle.drained();
+        let deadline = self.shared.lifecycle.deadline();
         let options = crate::server::Options {
             tls: self.shared.tls.clone(),
-            max_header_bytes: self.shared.guard.limits.header_bytes(),
+            limits: self.shared.guard.limits,
             http2: self.shared.http2,
+            metrics: self.shared.connections.clone(),
         };
-        crate::server::serve(listener, self.router::<()>(), options, shutdown).await
+        crate::server::serve(listener, self.router::<()>(), options, shutdown, deadline).await
     }
 }

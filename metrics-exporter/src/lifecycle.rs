@@ -23,22 +23,49 @@ pub enum Phase {
 /// drain delay, [`drained`](Self::drained) resolves, which is the signal given to
 /// `axum::serve(..).with_graceful_shutdown(..)`: listeners close and in-flight requests finish.
 /// The delay lets load balancers see the 503 and stop sending traffic before the listener closes.
+/// Requests get the drain timeout (default [`DEFAULT_DRAIN_TIMEOUT`](Self::DEFAULT_DRAIN_TIMEOUT))
+/// to finish after that: then [`deadline`](Self::deadline) resolves and
+/// [`Exporter::serve`](crate::Exporter::serve) drops the connections still open, so a client
+/// that never reads its answers cannot hold the process. [`abort_drain`](Self::abort_drain)
+/// (a second signal) ends the drain at once.
 ///
 /// ```
 /// use std::time::Duration;
 /// use metrics_exporter::{Lifecycle, Phase};
 ///
-/// let lifecycle = Lifecycle::new().drain_delay(Duration::from_millis(10));
+/// let lifecycle = Lifecycle::new()
+///     .drain_delay(Duration::from_millis(10))
+///     .drain_timeout(Duration::from_secs(5));
 /// assert_eq!(lifecycle.phase(), Phase::Starting);
 /// lifecycle.mark_ready();
 /// assert_eq!(lifecycle.phase(), Phase::Ready);
 /// lifecycle.begin_shutdown();
 /// assert_eq!(lifecycle.phase(), Phase::Draining);
+/// lifecycle.abort_drain();
+/// assert!(lifecycle.drain_aborted());
+/// ```
+///
+/// With a server that has no drain deadline of its own, such as `axum::serve`:
+///
+/// ```no_run
+/// # async fn run(app: axum::Router, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+/// use metrics_exporter::Lifecycle;
+///
+/// let lifecycle = Lifecycle::new();
+/// tokio::spawn(lifecycle.clone().shutdown_on_signals());
+/// let server = axum::serve(listener, app).with_graceful_shutdown(lifecycle.drained());
+/// tokio::select! {
+///     served = server => served?,
+///     () = lifecycle.deadline() => {} // connections still open are dropped with the runtime
+/// }
+/// # Ok(()) }
 /// ```
 #[derive(Clone, Debug)]
 pub struct Lifecycle {
     phase: Arc<watch::Sender<Phase>>,
+    aborted: Arc<watch::Sender<bool>>,
     drain_delay: Duration,
+    drain_timeout: Duration,
 }
 
 impl Default for Lifecycle {
@@ -48,11 +75,17 @@ impl Default for Lifecycle {
 }
 
 impl Lifecycle {
-    /// A lifecycle in [`Phase::Starting`] with no drain delay.
+    /// Default [`drain_timeout`](Self::drain_timeout): well inside Kubernetes' default 30 s
+    /// termination grace period, with room for a drain delay.
+    pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+    /// A lifecycle in [`Phase::Starting`] with no drain delay and the default drain timeout.
     pub fn new() -> Self {
         Self {
             phase: Arc::new(watch::Sender::new(Phase::Starting)),
+            aborted: Arc::new(watch::Sender::new(false)),
             drain_delay: Duration::ZERO,
+            drain_timeout: Self::DEFAULT_DRAIN_TIMEOUT,
         }
     }
 
@@ -60,6 +93,13 @@ impl Lifecycle {
     /// Service; default zero).
     pub fn drain_delay(mut self, delay: Duration) -> Self {
         self.drain_delay = delay;
+        self
+    }
+
+    /// How long in-flight requests may take to finish once listeners closed, before their
+    /// connections are dropped (default [`DEFAULT_DRAIN_TIMEOUT`](Self::DEFAULT_DRAIN_TIMEOUT)).
+    pub fn drain_timeout(mut self, timeout: Duration) -> Self {
+        self.drain_timeout = timeout;
         self
     }
 
@@ -84,40 +124,112 @@ impl Lifecycle {
         self.phase.send_replace(Phase::Draining);
     }
 
-    /// Resolves once shutdown has begun and the drain delay has passed: pass it to
-    /// `with_graceful_shutdown`. Every server of the service can wait on its own copy.
+    /// Shuts down without waiting: begins shutdown if it had not begun, and makes
+    /// [`drained`](Self::drained) and [`deadline`](Self::deadline) resolve at once, so servers
+    /// drop their connections.
+    pub fn abort_drain(&self) {
+        self.begin_shutdown();
+        self.aborted.send_replace(true);
+    }
+
+    /// Whether [`abort_drain`](Self::abort_drain) was called (e.g. by a second signal).
+    pub fn drain_aborted(&self) -> bool {
+        *self.aborted.borrow()
+    }
+
+    /// Resolves once shutdown has begun and the drain delay has passed (at once when the drain
+    /// is aborted): pass it to `with_graceful_shutdown`. Every server of the service can wait
+    /// on its own copy.
     pub fn drained(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
         let mut phase = self.phase.subscribe();
+        let mut aborted = self.aborted.subscribe();
         let delay = self.drain_delay;
         async move {
-            // The sender lives as long as any `Lifecycle`; if all are gone, shut down too.
-            let _ = phase.wait_for(|p| *p == Phase::Draining).await;
-            tokio::time::sleep(delay).await;
+            let delayed = async {
+                // The sender lives as long as any `Lifecycle`; if all are gone, shut down too.
+                let _ = phase.wait_for(|p| *p == Phase::Draining).await;
+                tokio::time::sleep(delay).await;
+            };
+            tokio::select! {
+                () = delayed => {}
+                _ = aborted.wait_for(|a| *a) => {}
+            }
         }
     }
 
-    /// Waits for SIGTERM or SIGINT (Ctrl-C), then begins shutdown. Spawn it once per service.
-    pub async fn shutdown_on_signals(self) {
-        let ctrl_c = async {
-            if tokio::signal::ctrl_c().await.is_err() {
-                std::future::pending::<()>().await;
+    /// Resolves when the drain timeout has passed after [`drained`](Self::drained), or at once
+    /// when the drain is aborted: connections still open then are dropped.
+    pub fn deadline(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let drained = self.drained();
+        let mut aborted = self.aborted.subscribe();
+        let timeout = self.drain_timeout;
+        async move {
+            let expired = async {
+                drained.await;
+                tokio::time::sleep(timeout).await;
+            };
+            tokio::select! {
+                () = expired => {}
+                _ = aborted.wait_for(|a| *a) => {}
             }
-        };
-        #[cfg(unix)]
-        let terminate = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut signal) => {
-                    signal.recv().await;
-                }
-                Err(_) => std::future::pending::<()>().await,
-            }
-        };
-        #[cfg(not(unix))]
-        let terminate = std::future::pending::<()>();
-        tokio::select! {
-            () = ctrl_c => {}
-            () = terminate => {}
         }
+    }
+
+    /// Waits for SIGTERM or SIGINT (Ctrl-C), then begins shutdown; a second signal aborts the
+    /// drain ([`abort_drain`](Self::abort_drain)). Spawn it once per service.
+    pub async fn shutdown_on_signals(self) {
+        let mut signals = Signals::new();
+        signals.next().await;
         self.begin_shutdown();
+        signals.next().await;
+        self.abort_drain();
+    }
+}
+
+/// SIGTERM and SIGINT, each registered once so that a second one is not missed.
+struct Signals {
+    #[cfg(unix)]
+    terminate: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    interrupt: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn new() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Self {
+                terminate: signal(SignalKind::terminate()).ok(),
+                interrupt: signal(SignalKind::interrupt()).ok(),
+            }
+        }
+        #[cfg(not(unix))]
+        Self {}
+    }
+
+    /// The next signal; pending for ever when none could be registered.
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        {
+            async fn recv(signal: &mut Option<tokio::signal::unix::Signal>) {
+                match signal {
+                    Some(signal) => {
+                        if signal.recv().await.is_none() {
+                            std::future::pending::<()>().await;
+                        }
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            }
+            tokio::select! {
+                () = recv(&mut self.terminate) => {}
+                () = recv(&mut self.interrupt) => {}
+            }
+        }
+        #[cfg(not(unix))]
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
     }
 }

@@ -6,15 +6,17 @@
 
 use std::process::ExitCode;
 
-use metrics_exporter::standalone::{Settings, Standalone};
+use metrics_exporter::standalone::{ServerSettings, Settings, Standalone};
 use metrics_exporter::Lifecycle;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let standalone = match Settings::from_env_and_args(std::env::args().skip(1))
         .map_err(|e| e.to_string())
-        .and_then(|settings| Standalone::new(settings).map_err(|e| e.to_string()))
-    {
+        .and_then(|settings| {
+            let server = ServerSettings::from_env().map_err(|e| e.to_string())?;
+            Standalone::new(settings, server).map_err(|e| e.to_string())
+        }) {
         Ok(standalone) => standalone,
         Err(message) => {
             eprintln!("metrics-exporter: invalid configuration: {message}");
@@ -34,9 +36,17 @@ async fn main() -> ExitCode {
             standalone.scheme()
         );
     }
-    let lifecycle = Lifecycle::new().drain_delay(standalone.shutdown_delay());
+    let lifecycle = Lifecycle::new()
+        .drain_delay(standalone.shutdown_delay())
+        .drain_timeout(standalone.shutdown_timeout());
     tokio::spawn(lifecycle.clone().shutdown_on_signals());
-    match standalone.serve(listener, lifecycle).await {
+    let served = standalone.serve(listener, lifecycle.clone()).await;
+    if lifecycle.drain_aborted() {
+        eprintln!("metrics-exporter: second signal: stopped without draining");
+        // At once: not even waiting for blocking tasks (a probe's name lookup) to end.
+        std::process::exit(1);
+    }
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("metrics-exporter: {e}");

@@ -1,62 +1,147 @@
-//! The exporter's own server: an accept loop over hyper-util, so TLS handshakes run off the
-//! accept path and hyper's read buffer bounds request heads (axum::serve exposes neither).
+//! The exporter's own server: an accept loop over hyper, so TLS handshakes run off the accept
+//! path, hyper's read buffer bounds request heads (axum::serve exposes neither), and no
+//! connection is held forever: a connection cap, a first-request and an idle timeout, HTTP/2
+//! keep-alive pings, and a drain deadline at shutdown.
 
+use std::convert::Infallible;
 use std::future::Future;
+use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::extract::ConnectInfo;
 use axum::Router;
-use hyper::body::Incoming;
+use hyper::body::{Body, Frame, Incoming, SizeHint};
+use hyper::server::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto::Builder;
-use hyper_util::server::graceful::GracefulShutdown;
-use tokio::io::{AsyncRead, AsyncWrite};
+use hyper_util::server::graceful::GracefulConnection;
+use metrics_core::prometheus_client::metrics::counter::Counter;
+use metrics_core::prometheus_client::metrics::gauge::Gauge;
+use metrics_core::MetricsRegistry;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 use tower_service::Service;
 
-use crate::security::{TlsConfig, MIN_HEADER_BYTES};
+use crate::security::{Limits, TlsConfig, MIN_HEADER_BYTES};
 
 /// A handshake not finished in this time is dropped (a client that connects and sends
 /// nothing holds only its own task, and only this long).
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Time allowed for a request head to arrive once a connection is idle-reading.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// HTTP/2 pings a connection that sent nothing for this long...
+const KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(30);
+/// ...and closes it when the ping is not answered in this time (a peer that vanished).
+const KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time given to a connection closed for idleness to finish its `GOAWAY` before it is dropped.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
+/// Time the tasks of cut connections get to drop them once the drain deadline has passed.
+const CUT_GRACE: Duration = Duration::from_secs(1);
+const H2_PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// `exporter_connections_open` and `exporter_connections_refused_total`.
+#[derive(Debug, Clone)]
+pub(crate) struct ConnectionMetrics {
+    open: Gauge,
+    refused: Counter,
+}
+
+impl ConnectionMetrics {
+    pub(crate) fn register(registry: &MetricsRegistry) -> Self {
+        let metrics = Self {
+            open: Gauge::default(),
+            refused: Counter::default(),
+        };
+        registry.register(
+            "exporter_connections_open",
+            "Connections open on the exporter's own port.",
+            metrics.open.clone(),
+        );
+        registry.register(
+            "exporter_connections_refused",
+            "Connections closed as soon as they were accepted because the connection cap was reached.",
+            metrics.refused.clone(),
+        );
+        metrics
+    }
+}
 
 pub(crate) struct Options {
     pub(crate) tls: Option<TlsConfig>,
-    pub(crate) max_header_bytes: usize,
+    pub(crate) limits: Limits,
     pub(crate) http2: bool,
+    pub(crate) metrics: ConnectionMetrics,
 }
 
+/// Where the server is in its shutdown, as every connection task watches it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Stage {
+    Serving,
+    /// The listener is closed: connections finish their requests and close.
+    Draining,
+    /// The drain deadline passed: connections are dropped.
+    Cut,
+}
+
+/// What a connection task shares.
+struct Shared {
+    http1: http1::Builder,
+    http2: http2::Builder<TokioExecutor>,
+    http2_enabled: bool,
+    acceptor: Option<TlsAcceptor>,
+    limits: Limits,
+    router: Router,
+}
+
+/// Serves `router` on `listener` until `shutdown`, then lets connections finish their requests
+/// until `deadline`, and drops the rest.
 pub(crate) async fn serve(
     listener: TcpListener,
     router: Router,
     options: Options,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let mut builder = Builder::new(TokioExecutor::new());
-    builder
-        .http1()
+    deadline: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    let limits = options.limits;
+    let mut http1 = http1::Builder::new();
+    http1
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
+        // The connection's own timers bound heads and idleness (see `drive`).
+        .header_read_timeout(None)
         // Some room above the limit so the middleware answers (and counts) a modest overflow;
         // anything longer is refused by hyper before it is buffered.
-        .max_buf_size(options.max_header_bytes.saturating_add(MIN_HEADER_BYTES));
-    builder
-        .http2()
+        .max_buf_size(limits.header_bytes().saturating_add(MIN_HEADER_BYTES));
+    let mut http2 = http2::Builder::new(TokioExecutor::new());
+    http2
         .timer(TokioTimer::new())
-        .max_header_list_size(u32::try_from(options.max_header_bytes).unwrap_or(u32::MAX));
-    let builder = if options.http2 {
-        builder
-    } else {
-        builder.http1_only()
-    };
-    let builder = Arc::new(builder);
-    let acceptor = options.tls.map(|tls| TlsAcceptor::from(tls.server));
-    let graceful = GracefulShutdown::new();
+        .keep_alive_interval(KEEP_ALIVE_INTERVAL)
+        .keep_alive_timeout(KEEP_ALIVE_TIMEOUT)
+        .max_header_list_size(u32::try_from(limits.header_bytes()).unwrap_or(u32::MAX));
+    let acceptor = options.tls.map(|tls| {
+        if options.http2 {
+            TlsAcceptor::from(tls.server)
+        } else {
+            // HTTP/1.1 only: not even offered in the handshake.
+            let mut server = (*tls.server).clone();
+            server.alpn_protocols.retain(|p| p.as_slice() != b"h2");
+            TlsAcceptor::from(Arc::new(server))
+        }
+    });
+    let shared = Arc::new(Shared {
+        http1,
+        http2,
+        http2_enabled: options.http2,
+        acceptor,
+        limits,
+        router,
+    });
+    let slots = Arc::new(Semaphore::new(limits.connections()));
+    let (stage, _) = watch::channel(Stage::Serving);
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -70,45 +155,393 @@ pub(crate) async fn serve(
             },
             () = &mut shutdown => break,
         };
+        let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
+            // Closed at once, unread: the cap bounds descriptors and tasks, and says so.
+            options.metrics.refused.inc();
+            drop(stream);
+            continue;
+        };
+        let open = Open::new(permit, &options.metrics.open);
         let _ = stream.set_nodelay(true);
-        let watcher = graceful.watcher();
-        let builder = Arc::clone(&builder);
-        let router = router.clone();
-        let acceptor = acceptor.clone();
+        let shared = Arc::clone(&shared);
+        let stage = stage.subscribe();
+        let mut cut = stage.clone();
         tokio::spawn(async move {
-            match acceptor {
-                None => connection(&builder, stream, peer, router, watcher).await,
-                Some(acceptor) => {
-                    let Ok(Ok(tls)) =
-                        tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
-                    else {
-                        return;
-                    };
-                    connection(&builder, tls, peer, router, watcher).await;
-                }
+            let _open = open;
+            // At the drain deadline every stage of the connection ends, handshakes included.
+            tokio::select! {
+                () = connection(&shared, stream, peer, stage) => {}
+                _ = cut.wait_for(|s| *s == Stage::Cut) => {}
             }
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    stage.send_replace(Stage::Draining);
+    tokio::pin!(deadline);
+    // Every connection task holds a receiver: all closed once they have all ended.
+    tokio::select! {
+        () = stage.closed() => {}
+        () = &mut deadline => {
+            stage.send_replace(Stage::Cut);
+            let _ = tokio::time::timeout(CUT_GRACE, stage.closed()).await;
+        }
+    }
     Ok(())
 }
 
-async fn connection<I>(
-    builder: &Builder<TokioExecutor>,
-    io: I,
+/// One open connection: its slot under the cap, counted in `exporter_connections_open`.
+struct Open {
+    _permit: OwnedSemaphorePermit,
+    gauge: Gauge,
+}
+
+impl Open {
+    fn new(permit: OwnedSemaphorePermit, gauge: &Gauge) -> Self {
+        gauge.inc();
+        Self {
+            _permit: permit,
+            gauge: gauge.clone(),
+        }
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.gauge.dec();
+    }
+}
+
+async fn connection(
+    shared: &Shared,
+    stream: tokio::net::TcpStream,
     peer: SocketAddr,
-    router: Router,
-    watcher: hyper_util::server::graceful::Watcher,
+    stage: watch::Receiver<Stage>,
+) {
+    match &shared.acceptor {
+        None => {
+            let started = Instant::now();
+            let Some((io, http2)) = detect(shared, stream, started).await else {
+                return;
+            };
+            serve_connection(shared, io, http2, peer, started, stage).await;
+        }
+        Some(acceptor) => {
+            let handshake = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream));
+            let Ok(Ok(tls)) = handshake.await else {
+                return;
+            };
+            let started = Instant::now();
+            // ALPN decides when the client used it; HTTP/2 only when it was offered.
+            let (io, http2) = match tls.get_ref().1.alpn_protocol() {
+                Some(b"h2") => (Prefixed::new(tls), true),
+                Some(_) => (Prefixed::new(tls), false),
+                None => match detect(shared, tls, started).await {
+                    Some(detected) => detected,
+                    None => return,
+                },
+            };
+            serve_connection(shared, io, http2, peer, started, stage).await;
+        }
+    }
+}
+
+/// Tells HTTP/2 prior knowledge from HTTP/1 by the first bytes, within the first-request
+/// timeout. `None`: the client closed, failed or was too slow.
+async fn detect<I>(shared: &Shared, mut io: I, started: Instant) -> Option<(Prefixed<I>, bool)>
+where
+    I: AsyncRead + Unpin,
+{
+    if !shared.http2_enabled {
+        return Some((Prefixed::new(io), false));
+    }
+    let mut prefix = [0u8; 24];
+    let mut filled = 0;
+    let read = async {
+        while filled < prefix.len() {
+            let n = io.read(&mut prefix[filled..]).await?;
+            if n == 0 {
+                break;
+            }
+            filled += n;
+            if prefix[..filled] != H2_PREFACE[..filled] {
+                break;
+            }
+        }
+        Ok::<_, io::Error>(())
+    };
+    let deadline = later(started, shared.limits.first_request());
+    match tokio::time::timeout_at(deadline, read).await {
+        Ok(Ok(())) => {}
+        _ => return None,
+    }
+    // A single read may fill the buffer with an HTTP/1 request: compare, not count.
+    let http2 = prefix[..filled] == H2_PREFACE[..];
+    Some((
+        Prefixed {
+            prefix,
+            start: 0,
+            end: filled,
+            io,
+        },
+        http2,
+    ))
+}
+
+async fn serve_connection<I>(
+    shared: &Shared,
+    io: Prefixed<I>,
+    http2: bool,
+    peer: SocketAddr,
+    started: Instant,
+    stage: watch::Receiver<Stage>,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-        request.extensions_mut().insert(ConnectInfo(peer));
-        let mut router = router.clone();
-        router.call(request)
-    });
-    let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
+    let activity = Arc::new(Activity::new(started));
+    let service = {
+        let activity = Arc::clone(&activity);
+        let router = shared.router.clone();
+        hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            let in_flight = InFlight::start(&activity);
+            let response = router.clone().call(request);
+            async move {
+                let response = response.await?;
+                Ok::<_, Infallible>(response.map(|body| Tracked {
+                    body,
+                    _in_flight: in_flight,
+                }))
+            }
+        })
+    };
+    let io = TokioIo::new(io);
     // Errors are the client's (reset, malformed or oversized request): nothing to do.
-    let _ = watcher.watch(conn).await;
+    if http2 {
+        drive(
+            shared.http2.serve_connection(io, service),
+            &activity,
+            &shared.limits,
+            stage,
+        )
+        .await;
+    } else {
+        drive(
+            shared.http1.serve_connection(io, service),
+            &activity,
+            &shared.limits,
+            stage,
+        )
+        .await;
+    }
+}
+
+/// Runs a connection until it ends, its first request is late, it is idle too long, or the
+/// drain deadline passes; closes it gracefully when the server drains.
+async fn drive<C>(conn: C, activity: &Activity, limits: &Limits, mut stage: watch::Receiver<Stage>)
+where
+    C: GracefulConnection,
+{
+    tokio::pin!(conn);
+    let first_request_by = later(activity.started, limits.first_request());
+    let mut check_at = first_request_by.min(later(activity.started, limits.idle()));
+    let mut closing = false;
+    let mut draining = false;
+    loop {
+        let next_stage = if draining {
+            Stage::Cut
+        } else {
+            Stage::Draining
+        };
+        tokio::select! {
+            _ = conn.as_mut() => return,
+            () = tokio::time::sleep_until(check_at) => {
+                if closing {
+                    return;
+                }
+                match activity.idle_since() {
+                    // The first request did not arrive in time: nothing to be graceful about.
+                    Idle::Unused if Instant::now() >= first_request_by => return,
+                    Idle::Unused => check_at = first_request_by,
+                    Idle::Busy => check_at = later(Instant::now(), limits.idle()),
+                    Idle::Since(at) if later(at, limits.idle()) > Instant::now() => {
+                        check_at = later(at, limits.idle());
+                    }
+                    Idle::Since(_) => {
+                        conn.as_mut().graceful_shutdown();
+                        closing = true;
+                        check_at = Instant::now() + CLOSE_GRACE;
+                    }
+                }
+            }
+            reached = stage.wait_for(|s| *s >= next_stage) => match reached.map(|s| *s) {
+                Ok(Stage::Draining) => {
+                    draining = true;
+                    if !closing {
+                        conn.as_mut().graceful_shutdown();
+                    }
+                }
+                // Cut, or the server is gone.
+                _ => return,
+            },
+        }
+    }
+}
+
+/// `at + timeout`, or about a year later when a huge timeout would overflow (in effect none).
+fn later(at: Instant, timeout: Duration) -> Instant {
+    at.checked_add(timeout)
+        .or_else(|| at.checked_add(Duration::from_secs(365 * 24 * 3600)))
+        .unwrap_or(at)
+}
+
+/// When a connection last did something, as its requests report it.
+struct Activity {
+    started: Instant,
+    in_flight: AtomicUsize,
+    /// Milliseconds after `started` that the last request started or ended; `NEVER` before
+    /// the first request.
+    last: AtomicU64,
+}
+
+enum Idle {
+    Unused,
+    Busy,
+    Since(Instant),
+}
+
+impl Activity {
+    const NEVER: u64 = u64::MAX;
+
+    fn new(started: Instant) -> Self {
+        Self {
+            started,
+            in_flight: AtomicUsize::new(0),
+            last: AtomicU64::new(Self::NEVER),
+        }
+    }
+
+    fn touch(&self) {
+        let millis = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX - 1);
+        self.last.store(millis, Ordering::Relaxed);
+    }
+
+    fn idle_since(&self) -> Idle {
+        if self.in_flight.load(Ordering::Acquire) > 0 {
+            return Idle::Busy;
+        }
+        match self.last.load(Ordering::Relaxed) {
+            Self::NEVER => Idle::Unused,
+            millis => Idle::Since(self.started + Duration::from_millis(millis)),
+        }
+    }
+}
+
+/// A request in flight, from its head to the end of its response body.
+struct InFlight(Arc<Activity>);
+
+impl InFlight {
+    fn start(activity: &Arc<Activity>) -> Self {
+        activity.touch();
+        activity.in_flight.fetch_add(1, Ordering::AcqRel);
+        Self(Arc::clone(activity))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.touch();
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A response body that keeps its request in flight until hyper is done with it.
+struct Tracked {
+    body: axum::body::Body,
+    _in_flight: InFlight,
+}
+
+impl Body for Tracked {
+    type Data = bytes::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.get_mut().body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// A stream whose first bytes, read to detect the protocol, are read again.
+struct Prefixed<I> {
+    prefix: [u8; 24],
+    start: usize,
+    end: usize,
+    io: I,
+}
+
+impl<I> Prefixed<I> {
+    fn new(io: I) -> Self {
+        Self {
+            prefix: [0; 24],
+            start: 0,
+            end: 0,
+            io,
+        }
+    }
+}
+
+impl<I: AsyncRead + Unpin> AsyncRead for Prefixed<I> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if this.start < this.end {
+            let n = (this.end - this.start).min(buf.remaining());
+            buf.put_slice(&this.prefix[this.start..this.start + n]);
+            this.start += n;
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut this.io).poll_read(cx, buf)
+    }
+}
+
+impl<I: AsyncWrite + Unpin> AsyncWrite for Prefixed<I> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
 }

@@ -55,6 +55,10 @@ fn invalid_configuration_exits_non_zero_naming_the_variable_and_the_form() {
         ),
         ("METRICS_ALLOW", "everyone", "CIDR"),
         ("MAX_CONCURRENT_SCRAPES", "0", "whole number"),
+        ("SHUTDOWN_TIMEOUT", "soon", "duration"),
+        ("MAX_CONNECTIONS", "0", "whole number"),
+        ("FIRST_REQUEST_TIMEOUT", "-1s", "duration"),
+        ("IDLE_TIMEOUT", "never", "duration"),
     ];
     for (variable, value, form) in cases {
         let output = run_with(&[(variable, value)]);
@@ -318,4 +322,112 @@ fn a_blank_security_variable_exits_2_naming_it() {
         Duration::from_secs(2),
     );
     assert!(output.is_none(), "{output:?}");
+}
+
+/// Starts the binary on a free port with `vars`; waits until `/live` answers.
+async fn start_serving(vars: &[(&str, &str)]) -> (Running, String) {
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut command = Command::new(BINARY);
+    command.env("METRICS_ADDR", &addr);
+    for (name, value) in vars {
+        command.env(name, value);
+    }
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the binary");
+    let running = Running(Some(child));
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .expect("client");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(response) = client.get(format!("http://{addr}/live")).send().await {
+            if response.status() == 200 {
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline, "the binary did not listen");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    (running, addr)
+}
+
+/// A connection that pipelines thousands of scrapes and never reads an answer, so the server's
+/// writes block; the task writing them runs until aborted.
+async fn never_reading_pipeliner(addr: &str) -> tokio::task::JoinHandle<()> {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    // A small receive window fills after a few answers.
+    socket.set_recv_buffer_size(4096).expect("buffer size");
+    let mut stream = socket
+        .connect(addr.parse().expect("address"))
+        .await
+        .expect("connect");
+    let writer = tokio::spawn(async move {
+        use tokio::io::AsyncWriteExt;
+        let requests = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n".repeat(10_000);
+        let _ = stream.write_all(requests.as_bytes()).await;
+        // Keep the connection open without reading.
+        std::future::pending::<()>().await;
+    });
+    // Let the server answer until its writes block.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    writer
+}
+
+fn signal(child: &Child, name: &str) {
+    let sent = Command::new("kill")
+        .args([name, &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+}
+
+/// Waits up to `within` for the child to exit.
+async fn exit_within(child: &mut Child, within: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return Some(status);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_reads_holds_shutdown_no_longer_than_the_drain_deadline() {
+    let (mut running, addr) = start_serving(&[("SHUTDOWN_TIMEOUT", "1s")]).await;
+    let writer = never_reading_pipeliner(&addr).await;
+    let child = running.0.as_mut().expect("running");
+    signal(child, "-TERM");
+    let status = exit_within(child, Duration::from_secs(15)).await;
+    writer.abort();
+    let status = status.expect("still running 15 s after SIGTERM with SHUTDOWN_TIMEOUT=1s");
+    assert!(status.success(), "exit status {status:?}");
+    running.0 = None;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_signal_exits_at_once() {
+    let (mut running, addr) = start_serving(&[("SHUTDOWN_TIMEOUT", "10m")]).await;
+    let writer = never_reading_pipeliner(&addr).await;
+    let child = running.0.as_mut().expect("running");
+    signal(child, "-TERM");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        child.try_wait().expect("wait").is_none(),
+        "exited before the drain deadline"
+    );
+    signal(child, "-INT");
+    let status = exit_within(child, Duration::from_secs(5)).await;
+    writer.abort();
+    let status = status.expect("still running 5 s after SIGTERM then SIGINT");
+    assert_eq!(status.code(), Some(1), "exit status {status:?}");
+    running.0 = None;
 }

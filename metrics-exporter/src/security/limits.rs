@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 /// Bounds on the exporter's work, so a hostile or broken scraper causes no more than extra
-/// load: concurrent scrapes, encoding time, request header size.
+/// load: concurrent scrapes, encoding time, request header size; and, on
+/// [`Exporter::serve`](crate::Exporter::serve), open connections and how long a connection may
+/// wait for its first request or sit idle.
 ///
 /// ```
 /// use std::time::Duration;
@@ -12,14 +14,20 @@ use std::time::Duration;
 /// let limits = Limits::default()
 ///     .max_concurrent_scrapes(2)
 ///     .scrape_timeout(Duration::from_secs(5))
-///     .max_header_bytes(16 * 1024);
+///     .max_header_bytes(16 * 1024)
+///     .max_connections(64)
+///     .idle_timeout(Duration::from_secs(120));
 /// assert_eq!(limits.concurrent_scrapes(), 2);
+/// assert_eq!(limits.connections(), 64);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     concurrent_scrapes: usize,
     timeout: Duration,
     header_bytes: usize,
+    connections: usize,
+    first_request: Duration,
+    idle: Duration,
 }
 
 /// Default [`Limits::max_concurrent_scrapes`].
@@ -33,6 +41,14 @@ pub const MIN_HEADER_BYTES: usize = 8 * 1024;
 
 /// The largest header bound accepted (larger requests heads are not a scrape).
 pub const MAX_HEADER_BYTES: usize = 1024 * 1024;
+/// Default [`Limits::max_connections`]: far more than the few scrapers and probes an exporter
+/// serves, and well under the common 1024 file-descriptor limit.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
+/// Default [`Limits::first_request_timeout`].
+pub const DEFAULT_FIRST_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default [`Limits::idle_timeout`]: above Prometheus' default 1 min scrape interval, so a
+/// scraper keeps its connection between scrapes.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 
 impl Default for Limits {
     fn default() -> Self {
@@ -40,6 +56,9 @@ impl Default for Limits {
             concurrent_scrapes: DEFAULT_MAX_CONCURRENT_SCRAPES,
             timeout: DEFAULT_SCRAPE_TIMEOUT,
             header_bytes: DEFAULT_MAX_HEADER_BYTES,
+            connections: DEFAULT_MAX_CONNECTIONS,
+            first_request: DEFAULT_FIRST_REQUEST_TIMEOUT,
+            idle: DEFAULT_IDLE_TIMEOUT,
         }
     }
 }
@@ -67,6 +86,51 @@ impl Limits {
     pub fn max_header_bytes(mut self, bytes: usize) -> Self {
         self.header_bytes = bytes.clamp(MIN_HEADER_BYTES, MAX_HEADER_BYTES);
         self
+    }
+
+    /// At most `n` connections are open at once on [`Exporter::serve`](crate::Exporter::serve)
+    /// (at least 1; default [`DEFAULT_MAX_CONNECTIONS`]). A connection beyond the cap is closed
+    /// as soon as it is accepted, before any TLS handshake, and counted in
+    /// `exporter_connections_refused_total`; `exporter_connections` shows the open ones. Keep it
+    /// below the process's file-descriptor limit (`ulimit -n`), so the exporter refuses
+    /// connections itself instead of failing to accept them.
+    pub fn max_connections(mut self, n: usize) -> Self {
+        // tokio's semaphore has a maximum; more would panic when the server starts.
+        self.connections = n.clamp(1, tokio::sync::Semaphore::MAX_PERMITS);
+        self
+    }
+
+    /// A connection on [`Exporter::serve`](crate::Exporter::serve) whose first request head has
+    /// not arrived this long after it was accepted (after its TLS handshake, which has its own
+    /// 10 s bound) is closed (default 10 s): a socket that sends nothing, only part of a request
+    /// or only the HTTP/2 preface holds a connection slot no longer than this.
+    pub fn first_request_timeout(mut self, timeout: Duration) -> Self {
+        self.first_request = timeout;
+        self
+    }
+
+    /// A connection on [`Exporter::serve`](crate::Exporter::serve) with no request in flight
+    /// for this long is closed (default 90 s), HTTP/2 with a `GOAWAY`; for HTTP/1 it also bounds
+    /// the arrival of each later request head. Set it above the scrape interval to keep a
+    /// scraper's connection between scrapes.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle = timeout;
+        self
+    }
+
+    /// The open-connection bound.
+    pub fn connections(&self) -> usize {
+        self.connections
+    }
+
+    /// How long a new connection may wait for its first request.
+    pub fn first_request(&self) -> Duration {
+        self.first_request
+    }
+
+    /// How long a connection may stay without a request in flight.
+    pub fn idle(&self) -> Duration {
+        self.idle
     }
 
     /// The concurrent-scrape bound.

@@ -48,6 +48,7 @@ pub use limits::{
     Limits, DEFAULT_MAX_CONCURRENT_SCRAPES, DEFAULT_MAX_HEADER_BYTES, DEFAULT_SCRAPE_TIMEOUT,
     MAX_HEADER_BYTES, MIN_HEADER_BYTES,
 };
+pub use limits::{DEFAULT_FIRST_REQUEST_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS};
 pub use tls::{ClientAuth, MinVersion, TlsConfig};
 pub use web_config::WebConfig;
 

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use rustls::crypto::CryptoProvider;
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
@@ -37,6 +37,16 @@ pub enum MinVersion {
     Tls13,
 }
 
+/// The highest TLS version accepted (the web-config.yml `max_version`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum MaxVersion {
+    /// TLS 1.2: TLS 1.3 is not offered.
+    Tls12,
+    /// TLS 1.3 (the default).
+    #[default]
+    Tls13,
+}
+
 /// A TLS server configuration for [`Exporter::tls`](crate::Exporter::tls).
 ///
 /// ```no_run
@@ -56,21 +66,41 @@ impl fmt::Debug for TlsConfig {
     }
 }
 
-/// The modification times of the certificate and key files.
-type Stamps = (SystemTime, SystemTime);
+/// The modification time and length of a file.
+type Stamp = (SystemTime, u64);
+/// The stamps of the certificate and key files.
+type Stamps = (Stamp, Stamp);
+
+/// How long after a failed reload the files are read again, though unchanged since: a
+/// handshake may have read them mid-rewrite, and the rewrite may end within the same mtime.
+const RELOAD_RETRY: Duration = Duration::from_secs(1);
 
 /// The server certificate and key; when they came from files, re-read on the first handshake
 /// after either file changed (as exporter-toolkit does), so a rotated certificate is served
-/// without a restart. A broken rewrite keeps the previous pair.
+/// without a restart. A broken rewrite keeps the previous pair, and is read again at most once
+/// a second until it loads.
 #[derive(Debug)]
 struct ServerCert {
     files: Option<(PathBuf, PathBuf)>,
     provider: Arc<CryptoProvider>,
-    current: Mutex<(Option<Stamps>, Arc<CertifiedKey>)>,
+    current: Mutex<Loaded>,
+}
+
+/// The pair served, and the stamps of the files it was loaded from.
+#[derive(Debug)]
+struct Loaded {
+    stamps: Option<Stamps>,
+    key: Arc<CertifiedKey>,
+    /// After a failed reload: not before this instant again.
+    retry_at: Option<Instant>,
 }
 
 fn modified(files: &(PathBuf, PathBuf)) -> Option<Stamps> {
-    let stamp = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let stamp = |p: &Path| {
+        std::fs::metadata(p)
+            .and_then(|m| Ok((m.modified()?, m.len())))
+            .ok()
+    };
     Some((stamp(&files.0)?, stamp(&files.1)?))
 }
 
@@ -79,20 +109,23 @@ impl ResolvesServerCert for ServerCert {
         let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(files) = &self.files {
             let stamps = modified(files);
-            if stamps.is_some() && stamps != current.0 {
-                // Remember the stamps either way: a broken file is not re-read every handshake.
-                current.0 = stamps;
+            let due = current.retry_at.is_none_or(|at| Instant::now() >= at);
+            if stamps.is_some() && stamps != current.stamps && due {
                 let reloaded = std::fs::read(&files.0)
                     .ok()
                     .zip(std::fs::read(&files.1).ok());
-                if let Some(Ok(key)) =
-                    reloaded.map(|(cert, key)| certified_key(&cert, &key, &self.provider))
-                {
-                    current.1 = Arc::new(key);
+                match reloaded.map(|(cert, key)| certified_key(&cert, &key, &self.provider)) {
+                    Some(Ok(key)) => {
+                        // Only a pair that loaded marks the files as read.
+                        current.stamps = stamps;
+                        current.key = Arc::new(key);
+                        current.retry_at = None;
+                    }
+                    _ => current.retry_at = Some(Instant::now() + RELOAD_RETRY),
                 }
             }
         }
-        Some(Arc::clone(&current.1))
+        Some(Arc::clone(&current.key))
     }
 }
 
@@ -173,7 +206,7 @@ impl TlsConfig {
             &cert,
             &key,
             Some(files),
-            min_version,
+            (min_version, MaxVersion::Tls13),
             client_auth,
             ca.as_deref(),
         )
@@ -187,7 +220,14 @@ impl TlsConfig {
         client_auth: ClientAuth,
         client_ca: Option<&[u8]>,
     ) -> Result<Self, SecurityError> {
-        Self::build(cert, key, None, min_version, client_auth, client_ca)
+        Self::build(
+            cert,
+            key,
+            None,
+            (min_version, MaxVersion::Tls13),
+            client_auth,
+            client_ca,
+        )
     }
 
     /// `files`: where `cert` and `key` were read from, to follow their changes.
@@ -195,20 +235,33 @@ impl TlsConfig {
         cert: &[u8],
         key: &[u8],
         files: Option<(PathBuf, PathBuf)>,
-        min_version: MinVersion,
+        versions: (MinVersion, MaxVersion),
         client_auth: ClientAuth,
         client_ca: Option<&[u8]>,
     ) -> Result<Self, SecurityError> {
         let provider = provider();
         let certified = certified_key(cert, key, &provider)?;
         let resolver = ServerCert {
-            current: Mutex::new((files.as_ref().and_then(modified), Arc::new(certified))),
+            current: Mutex::new(Loaded {
+                stamps: files.as_ref().and_then(modified),
+                key: Arc::new(certified),
+                retry_at: None,
+            }),
             files,
             provider: Arc::clone(&provider),
         };
-        let versions: &[&'static rustls::SupportedProtocolVersion] = match min_version {
-            MinVersion::Tls12 => &[&rustls::version::TLS13, &rustls::version::TLS12],
-            MinVersion::Tls13 => &[&rustls::version::TLS13],
+        let versions: &[&'static rustls::SupportedProtocolVersion] = match versions {
+            (MinVersion::Tls12, MaxVersion::Tls13) => {
+                &[&rustls::version::TLS13, &rustls::version::TLS12]
+            }
+            (MinVersion::Tls12, MaxVersion::Tls12) => &[&rustls::version::TLS12],
+            (MinVersion::Tls13, MaxVersion::Tls13) => &[&rustls::version::TLS13],
+            (MinVersion::Tls13, MaxVersion::Tls12) => {
+                return Err(SecurityError::new(
+                    "max_version",
+                    "is below min_version: no TLS version is left".into(),
+                ))
+            }
         };
         let builder = ServerConfig::builder_with_provider(Arc::clone(&provider))
             .with_protocol_versions(versions)

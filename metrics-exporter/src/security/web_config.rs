@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::tls::{read_file, ClientAuth, MinVersion, TlsConfig};
+use super::tls::{read_file, ClientAuth, MaxVersion, MinVersion, TlsConfig};
 use super::SecurityError;
 
 #[derive(Debug, Default, Deserialize)]
@@ -260,32 +260,39 @@ fn tls_config(
             ))
         }
     };
-    match tls.max_version.as_deref().unwrap_or("") {
-        "" | "TLS13" => {}
-        "TLS12" if min_version == MinVersion::Tls12 => {}
+    let max_version = match tls.max_version.as_deref().unwrap_or("") {
+        "" | "TLS13" => MaxVersion::Tls13,
+        "TLS12" if min_version == MinVersion::Tls12 => MaxVersion::Tls12,
         other => {
             return Err(SecurityError::new(
                 "tls_server_config.max_version",
                 format!("{other:?} is not supported with this min_version: use TLS12 or TLS13"),
             ))
         }
-    }
+    };
     match (cert, key) {
         (None, None) if ca.is_none() && client_auth == ClientAuth::None => Ok(None),
         (Some((cert, cert_file)), Some((key, key_file))) => {
             // Follow the files' changes only when both are files.
             let files = cert_file.zip(key_file);
-            let config =
-                TlsConfig::build(&cert, &key, files, min_version, client_auth, ca.as_deref())
-                    .map_err(|e| SecurityError {
-                        field: match e.field {
-                            "cert_file" => "tls_server_config.cert_file",
-                            "key_file" => "tls_server_config.key_file",
-                            "client_ca_file" => "tls_server_config.client_ca_file",
-                            _ => "tls_server_config",
-                        },
-                        message: e.message,
-                    })?;
+            let config = TlsConfig::build(
+                &cert,
+                &key,
+                files,
+                (min_version, max_version),
+                client_auth,
+                ca.as_deref(),
+            )
+            .map_err(|e| SecurityError {
+                field: match e.field {
+                    "cert_file" => "tls_server_config.cert_file",
+                    "key_file" => "tls_server_config.key_file",
+                    "client_ca_file" => "tls_server_config.client_ca_file",
+                    "max_version" => "tls_server_config.max_version",
+                    _ => "tls_server_config",
+                },
+                message: e.message,
+            })?;
             Ok(Some(config))
         }
         (None, _) => Err(SecurityError::new(
