@@ -67,15 +67,15 @@ where
                 // Servers never poll a body they will not send; waiting for its end would
                 // misreport these requests as aborted.
                 let bodiless = *this.is_head || !status_has_body(status);
-                Poll::Ready(Ok(response.map(|body| {
-                    // Excluded requests (no `active`) skip every check below.
-                    if active.is_some() && (bodiless || body.is_end_stream()) {
-                        if let Some(active) = active.take() {
-                            active.finish(Outcome::Completed);
-                        }
+                let (parts, body) = response.into_parts();
+                // Excluded requests (no `active`) skip every check below.
+                if active.is_some() && (bodiless || body.is_end_stream()) {
+                    if let Some(active) = active.take() {
+                        active.finish(Outcome::Completed);
                     }
-                    O::output(ResponseBody::new(body, active, *this.grpc))
-                })))
+                }
+                let body = ResponseBody::new(body, active, *this.grpc, &parts.headers);
+                Poll::Ready(Ok(Response::from_parts(parts, O::output(body))))
             }
             Err(error) => {
                 if let Some(active) = active {
