@@ -7,12 +7,20 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use axum::body::Body;
+use axum::extract::Request;
 use axum::Router;
+use bytes::Bytes;
 use common::in_process::{layer_on, scrape};
+use http::{Method, Response, StatusCode};
+use http_body_util::Empty;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use metrics_core::MetricsRegistry;
 use test_support::{request_labels, Scrape};
-use tokio::net::TcpListener;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
+use tower::Layer;
 use tower_http::services::ServeDir;
 
 const REQUESTS: &str = "http_server_requests_total";
@@ -36,6 +44,81 @@ async fn serve(router: Router) -> Served {
         let _ = axum::serve(listener, router).await;
     });
     Served { addr, task }
+}
+
+/// Serves, with the layer on route `/x` around it, a handler answering the status its path
+/// names (`/103`) with a streamed body of unknown length, for any method: no router in
+/// between (axum's empties CONNECT bodies itself), as with hyper or tonic.
+async fn serve_status_handler() -> (MetricsRegistry, Served) {
+    let (registry, layer) = layer_on("/x");
+    let handler = tower::service_fn(|request: Request| async move {
+        let status = request
+            .uri()
+            .path()
+            .trim_start_matches('/')
+            .parse()
+            .ok()
+            .and_then(|code| StatusCode::from_u16(code).ok())
+            .unwrap_or(StatusCode::OK);
+        let chunk = Ok::<_, std::convert::Infallible>(Bytes::from_static(b"body"));
+        let body = Body::from_stream(futures_util::stream::iter([chunk]));
+        Ok::<_, std::convert::Infallible>(
+            Response::builder()
+                .status(status)
+                .body(body)
+                .expect("response"),
+        )
+    });
+    let service = layer.axum_body().layer(handler);
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, service.into_make_service()).await;
+    });
+    (registry, Served { addr, task })
+}
+
+/// Sends `head` (an HTTP/1.1 request head) on a new connection; returns the response head.
+async fn http1_head(addr: std::net::SocketAddr, head: &str) -> String {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(head.as_bytes()).await.expect("write");
+    let mut got = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        let mut chunk = [0u8; 1024];
+        while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&chunk[..n]),
+            }
+        }
+    })
+    .await;
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+/// Sends `method uri` over a new HTTP/2 (h2c) connection; returns the status, or the error.
+async fn http2_status(
+    addr: std::net::SocketAddr,
+    method: Method,
+    uri: &str,
+) -> Result<StatusCode, String> {
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    let (mut sender, connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .expect("HTTP/2 handshake");
+    let connection = tokio::spawn(connection);
+    let request = http::Request::builder()
+        .method(method)
+        .uri(uri)
+        .body(Empty::<Bytes>::new())
+        .expect("request");
+    let result = tokio::time::timeout(Duration::from_secs(5), sender.send_request(request))
+        .await
+        .map_err(|_| "no answer within 5 s".to_owned())
+        .and_then(|r| r.map(|r| r.status()).map_err(|e| e.to_string()));
+    connection.abort();
+    result
 }
 
 /// A directory removed when dropped.
@@ -121,4 +204,61 @@ async fn whole_static_files_are_completed_not_aborted() {
         s.get(REQUESTS, &request_labels("GET", "/static", "206")),
         Some(1.0)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_successful_connect_completes_with_its_head() {
+    let (registry, server) = serve_status_handler().await;
+    let head = http1_head(
+        server.addr,
+        "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
+    )
+    .await;
+    assert!(head.starts_with("HTTP/1.1 200 "), "{head:?}");
+    let status = http2_status(server.addr, Method::CONNECT, "example.com:443").await;
+    assert_eq!(status, Ok(StatusCode::OK));
+
+    let s = scrape_when_recorded(&registry, 2.0).await;
+    assert_eq!(
+        s.get(REQUESTS, &request_labels("CONNECT", "/x", "200")),
+        Some(2.0),
+        "{:?}",
+        s.matching(REQUESTS, &[]).collect::<Vec<_>>()
+    );
+    assert_eq!(s.sum(REQUESTS, &[]), 2.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handlers_1xx_is_recorded_as_what_the_client_got() {
+    let (registry, server) = serve_status_handler().await;
+    // HTTP/1: hyper answers an empty 500 instead of a 103, and sends a 101 without its body.
+    let head = http1_head(server.addr, "GET /103 HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    assert!(head.starts_with("HTTP/1.1 500 "), "{head:?}");
+    let head = http1_head(server.addr, "GET /101 HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    assert!(head.starts_with("HTTP/1.1 101 "), "{head:?}");
+    // HTTP/2: the 1xx goes out as the final head, and the client rejects it.
+    for path in ["/103", "/101"] {
+        let uri = format!("http://{}{path}", server.addr);
+        let status = http2_status(server.addr, Method::GET, &uri).await;
+        assert!(status.is_err(), "{path}: {status:?}");
+    }
+
+    let s = scrape_when_recorded(&registry, 4.0).await;
+    let all = || s.matching(REQUESTS, &[]).collect::<Vec<_>>();
+    let mut replaced = request_labels("GET", "/x", "500").to_vec();
+    replaced.push(("error_type", "500"));
+    assert_eq!(s.get(REQUESTS, &replaced), Some(1.0), "{:?}", all());
+    assert_eq!(
+        s.get(REQUESTS, &request_labels("GET", "/x", "101")),
+        Some(1.0),
+        "{:?}",
+        all()
+    );
+    let rejected = [
+        ("http_request_method", "GET"),
+        ("http_route", "/x"),
+        ("error_type", "_OTHER"),
+    ];
+    assert_eq!(s.get(REQUESTS, &rejected), Some(2.0), "{:?}", all());
+    assert_eq!(s.sum(REQUESTS, &[]), 4.0);
 }
