@@ -5,7 +5,7 @@ use std::task::{ready, Context, Poll};
 
 use bytes::Buf;
 use http::header::CONTENT_LENGTH;
-use http::HeaderMap;
+use http::{HeaderMap, Response};
 use http_body::{Body, Frame, SizeHint};
 use metrics_core::http::{ActiveRequest, Outcome};
 use pin_project_lite::pin_project;
@@ -48,23 +48,14 @@ impl<B> ResponseBody<B> {
 }
 
 impl<B: Body> ResponseBody<B> {
-    /// `headers` are the response's: their `Content-Length` is the length when the body does
-    /// not know its own.
+    /// `remaining` is the response's length, if known ([`response_length`]); `None` for gRPC.
     #[inline]
     pub(crate) fn new(
         inner: B,
         mut active: Option<ActiveRequest>,
         grpc: bool,
-        headers: &HeaderMap,
+        remaining: Option<u64>,
     ) -> Self {
-        // gRPC bodies end with trailers, after the last byte: they are waited for.
-        let remaining = match active {
-            Some(_) if !grpc => inner
-                .size_hint()
-                .exact()
-                .or_else(|| content_length(headers)),
-            _ => None,
-        };
         // Nothing to send: hyper's HTTP/1 writer will not poll the body at all.
         if remaining == Some(0) {
             if let Some(active) = active.take() {
@@ -131,6 +122,16 @@ impl<B: Body> Body for ResponseBody<B> {
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
     }
+}
+
+/// The length of `response`'s body: its exact size hint, else its `Content-Length`.
+#[inline]
+pub(crate) fn response_length<B: Body>(response: &Response<B>) -> Option<u64> {
+    let hint = response.body().size_hint().exact();
+    if hint.is_some() {
+        return hint;
+    }
+    content_length(response.headers())
 }
 
 /// The response's length from `Content-Length`, when every value of it is the same number

@@ -9,6 +9,7 @@ use http::{Response, StatusCode};
 use metrics_core::http::{ActiveRequest, Outcome};
 use pin_project_lite::pin_project;
 
+use crate::body::response_length;
 use crate::{grpc, OutputBody, ResponseBody, Wrapped};
 
 pin_project! {
@@ -100,15 +101,21 @@ where
                         }
                     }
                 }
-                let (parts, body) = response.into_parts();
                 // Excluded requests (no `active`) skip every check below.
-                if active.is_some() && (bodiless || body.is_end_stream()) {
+                if active.is_some() && (bodiless || response.body().is_end_stream()) {
                     if let Some(active) = active.take() {
                         active.finish(Outcome::Completed);
                     }
                 }
-                let body = ResponseBody::new(body, active, *this.grpc, &parts.headers);
-                Poll::Ready(Ok(Response::from_parts(parts, O::output(body))))
+                // gRPC bodies end with trailers, after the last byte: they are waited for.
+                let length = match active {
+                    Some(_) if !*this.grpc => response_length(&response),
+                    _ => None,
+                };
+                let grpc = *this.grpc;
+                Poll::Ready(Ok(response.map(|body| {
+                    O::output(ResponseBody::new(body, active, grpc, length))
+                })))
             }
             Err(error) => {
                 if let Some(active) = active {
