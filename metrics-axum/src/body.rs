@@ -4,6 +4,8 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use bytes::Buf;
+use http::header::CONTENT_LENGTH;
+use http::{HeaderMap, Response};
 use http_body::{Body, Frame, SizeHint};
 use metrics_core::http::{ActiveRequest, Outcome};
 use pin_project_lite::pin_project;
@@ -14,12 +16,18 @@ pin_project! {
     /// Response body of [`Metrics`](crate::Metrics): the request's duration ends when this body
     /// ends. Dropped before its end (the client disconnected mid-body), the request is recorded
     /// as aborted with the status that was sent.
+    ///
+    /// A body ends when it says so, or once it has yielded its length: the exact size it
+    /// announces, else a valid `Content-Length` of the response (as `ServeDir` and `ServeFile`
+    /// set for their streamed files). hyper's HTTP/1 writer stops polling at that length and
+    /// drops the body, so a drop with nothing left to send is a completed response.
     pub struct ResponseBody<B> {
         #[pin]
         inner: B,
         active: Option<ActiveRequest>,
-        // Bytes still due when the body announced an exact length: servers stop polling once
-        // that many were written, without waiting for the body to say it has ended.
+        // Bytes still due when the length is known (the body's exact size, else the
+        // `Content-Length` header): servers stop polling once that many were written, without
+        // waiting for the body to say it has ended.
         remaining: Option<u64>,
         // A gRPC call: its trailers carry `grpc-status`.
         grpc: bool,
@@ -40,12 +48,20 @@ impl<B> ResponseBody<B> {
 }
 
 impl<B: Body> ResponseBody<B> {
-    pub(crate) fn new(inner: B, active: Option<ActiveRequest>, grpc: bool) -> Self {
-        // gRPC bodies end with trailers, after the last byte: they are waited for.
-        let remaining = match active {
-            Some(_) if !grpc => inner.size_hint().exact(),
-            _ => None,
-        };
+    /// `remaining` is the response's length, if known ([`response_length`]); `None` for gRPC.
+    #[inline]
+    pub(crate) fn new(
+        inner: B,
+        mut active: Option<ActiveRequest>,
+        grpc: bool,
+        remaining: Option<u64>,
+    ) -> Self {
+        // Nothing to send: hyper's HTTP/1 writer will not poll the body at all.
+        if remaining == Some(0) {
+            if let Some(active) = active.take() {
+                active.finish(Outcome::Completed);
+            }
+        }
         Self {
             inner,
             active,
@@ -106,4 +122,33 @@ impl<B: Body> Body for ResponseBody<B> {
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
     }
+}
+
+/// The length of `response`'s body: its exact size hint, else its `Content-Length`.
+#[inline]
+pub(crate) fn response_length<B: Body>(response: &Response<B>) -> Option<u64> {
+    let hint = response.body().size_hint().exact();
+    if hint.is_some() {
+        return hint;
+    }
+    content_length(response.headers())
+}
+
+/// The response's length from `Content-Length`, when every value of it is the same number
+/// written in digits alone: what hyper's HTTP/1 writer accepts and then stops at. Anything else
+/// (hyper refuses to send it) is no length.
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    let mut length = None;
+    for value in headers.get_all(CONTENT_LENGTH) {
+        let digits = value.as_bytes();
+        if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let parsed = std::str::from_utf8(digits).ok()?.parse::<u64>().ok()?;
+        if length.is_some_and(|previous| previous != parsed) {
+            return None;
+        }
+        length = Some(parsed);
+    }
+    length
 }

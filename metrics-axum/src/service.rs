@@ -8,6 +8,7 @@ use http::{Request, Response};
 use metrics_core::http::{ActiveRequest, RouteHandle};
 use tower_service::Service;
 
+use crate::future::RequestKind;
 use crate::layer::Settings;
 use crate::route::RouteSource;
 use crate::{MetricsLayer, OutputBody, ResponseFuture, Wrapped};
@@ -144,9 +145,13 @@ where
                 }
             })
         };
-        let is_head = request.method() == http::Method::HEAD;
+        let kind = RequestKind {
+            is_head: request.method() == http::Method::HEAD,
+            is_connect: request.method() == http::Method::CONNECT,
+            is_http2: request.version() == http::Version::HTTP_2,
+        };
         let grpc = active.is_some() && crate::grpc::is_grpc(&request);
-        ResponseFuture::new(self.inner.call(request), active, is_head, grpc)
+        ResponseFuture::new(self.inner.call(request), active, kind, grpc)
     }
 }
 

@@ -171,3 +171,53 @@ async fn a_body_completes_at_its_trailers_even_if_nobody_polls_past_them() {
     assert_eq!(s.get(REQUESTS, &completed), Some(1.0));
     assert_eq!(s.sum(REQUESTS, &[]), 1.0);
 }
+
+#[tokio::test]
+async fn a_streamed_body_completes_at_its_content_length_header() {
+    let (registry, layer) = setup();
+    // A body that cannot tell its size, under a Content-Length set by the handler (as ServeDir
+    // does); the request's extensions say which header and how many chunks of 6 bytes.
+    let service = layer.layer(tower::service_fn(|request: Request<()>| async move {
+        let (length, chunks) = *request
+            .extensions()
+            .get::<(&'static str, usize)>()
+            .expect("case");
+        let frames =
+            (0..chunks).map(|_| Ok::<_, Infallible>(Frame::data(Bytes::from_static(b"chunk\n"))));
+        let body = http_body_util::StreamBody::new(futures_util::stream::iter(frames));
+        let response = Response::builder()
+            .header(http::header::CONTENT_LENGTH, length)
+            .body(body)
+            .expect("response");
+        Ok::<_, Infallible>(response)
+    }));
+    // (Content-Length, chunks in the body, chunks read before the body is dropped)
+    let cases: [(&'static str, usize, usize); 5] = [
+        ("12", 2, 2),     // read to its length: completed
+        ("12", 2, 1),     // cut short: aborted
+        ("0", 1, 0),      // nothing to send, never polled: completed
+        ("12, 13", 2, 2), // no valid length (hyper sends no such response): aborted
+        ("1x", 2, 2),     // the same
+    ];
+    for (length, chunks, read) in cases {
+        let mut request = Request::new(());
+        request.extensions_mut().insert((length, chunks));
+        let response = service.clone().oneshot(request).await.expect("response");
+        let mut body = response.into_body();
+        for _ in 0..read {
+            assert!(body
+                .frame()
+                .await
+                .expect("a frame")
+                .expect("data")
+                .is_data());
+        }
+        drop(body);
+    }
+    let s = scrape(&registry);
+    let completed = request_labels("GET", "/r", "200");
+    let mut aborted = completed.to_vec();
+    aborted.push(("error_type", "aborted"));
+    assert_eq!(s.get(REQUESTS, &completed), Some(2.0), "completed");
+    assert_eq!(s.get(REQUESTS, &aborted), Some(3.0), "aborted");
+}

@@ -368,3 +368,106 @@ fn invalid_targets_are_rejected_with_their_name() {
     }
     assert!(Prober::new(Vec::new(), 0).is_err(), "zero concurrency");
 }
+
+/// Credentials in a target URL go out as Basic auth, never as part of `Host`, and never reach a
+/// label, a `Debug` output or an error message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_in_a_target_url_are_sent_as_basic_auth_and_shown_nowhere() {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = {
+        let seen = Arc::clone(&seen);
+        move |headers: axum::http::HeaderMap| async move {
+            let header = |name: &str| {
+                headers
+                    .get(name)
+                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            };
+            seen.lock()
+                .expect("lock")
+                .push((header("host"), header("authorization")));
+            "ok"
+        }
+    };
+    let app = Router::new()
+        .route("/", get(record.clone()))
+        .route("/file", get(record));
+    let server = http_server(app).await;
+    let authority = server
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    // "us%40r" is "us@r" percent-encoded, as a user name holding '@' must be in a URL.
+    let credentials = "us%40r:s3cr%3At";
+    let defaults = ProbeTarget::new("", "").timeout(Duration::from_secs(10));
+    let mut targets = metrics_exporter::prober::parse_target_list(
+        &format!("http://{credentials}@{authority}/"),
+        &defaults,
+    )
+    .expect("list");
+    let from_file = metrics_exporter::prober::parse_target_file(
+        &format!("[[target]]\nurl = \"http://{credentials}@{authority}/file\"\n"),
+        &defaults,
+    )
+    .expect("file");
+    // Unnamed targets are labelled by their URL without the credentials.
+    assert_eq!(targets[0].name, format!("http://{authority}/"));
+    assert_eq!(from_file[0].name, format!("http://{authority}/file"));
+    targets.extend(from_file);
+
+    let prober = Prober::new(targets, 2).expect("valid targets");
+    let registry = MetricsRegistry::builder()
+        .process_metrics(false)
+        .build()
+        .expect("registry");
+    registry.register_collector(prober.clone());
+    prober.probe_all().await;
+
+    // "us@r:s3cr:t" in base64.
+    let basic = "Basic dXNAcjpzM2NyOnQ=";
+    let seen = seen.lock().expect("lock").clone();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    for request in seen {
+        assert_eq!(
+            request,
+            (Some(authority.clone()), Some(basic.to_owned())),
+            "Host is host:port only, and the credentials go as Basic auth"
+        );
+    }
+
+    let text = registry.encode(Format::PrometheusText).expect("encode");
+    let debug = format!("{prober:?} {:?}", prober.targets().collect::<Vec<_>>());
+    for (what, shown) in [("the scrape", &text), ("Debug", &debug)] {
+        assert!(
+            !shown.contains("s3cr") && !shown.contains("us%40r"),
+            "{what} shows the credentials: {shown}"
+        );
+    }
+    let up = format!("probe_success{{target=\"http://{authority}/\"}} 1");
+    assert!(text.contains(&up), "{text}");
+
+    // Rejected targets quote their URL without the credentials.
+    for bad in [
+        "ftp://us%40r:s3cr%3At@host/",
+        "http://us%40r:s3cr%3At@host:notaport/",
+        "http://us%40r:s3cr%3At@/",
+        "http://us%40r:s3cr%zzt@host/",
+    ] {
+        let error = Prober::new(vec![ProbeTarget::new("bad", bad)], 1)
+            .expect_err("invalid")
+            .to_string();
+        assert!(!error.contains("s3cr"), "{error}");
+    }
+    let toml_error = metrics_exporter::prober::parse_target_file(
+        "[[target]]\nurl = \"http://us%40r:s3cr%3At@host/\" junk\n",
+        &defaults,
+    )
+    .expect_err("not TOML")
+    .to_string();
+    assert!(!toml_error.contains("s3cr"), "{toml_error}");
+    let list_error =
+        metrics_exporter::prober::parse_target_list("=http://us%40r:s3cr%3At@host/", &defaults)
+            .expect_err("no name")
+            .to_string();
+    assert!(!list_error.contains("s3cr"), "{list_error}");
+}

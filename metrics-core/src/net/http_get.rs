@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::{header, Request, StatusCode, Uri};
+use http::{header, HeaderValue, Request, StatusCode, Uri};
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
 use rustls::pki_types::ServerName;
@@ -14,6 +14,7 @@ use rustls::ClientConfig;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
+use super::credentials::{basic_authorization, has_invalid_port, redact_credentials};
 use super::tls::{client_config, earliest_expiry, TlsError};
 
 /// Time spent in each phase of a request; phases not reached stay zero.
@@ -113,6 +114,10 @@ impl From<TlsError> for UrlError {
 /// A GET request to one `http` or `https` URL, timed by phase, over a new connection each
 /// time (so connect and TLS are measured on every request). HTTP/1.1 only.
 ///
+/// Credentials in the URL (`https://user:password@host/`, percent-encoded) are sent as
+/// `Authorization: Basic`, and `Host` carries only `host[:port]`. They are kept out of
+/// [`uri`](Self::uri), `Debug` and error messages.
+///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// use std::time::Duration;
@@ -125,9 +130,14 @@ impl From<TlsError> for UrlError {
 /// ```
 #[derive(Debug, Clone)]
 pub struct HttpGet {
+    /// Without the userinfo.
     uri: Uri,
     host: String,
     port: u16,
+    /// `host[:port]`, as written in the URL.
+    host_header: HeaderValue,
+    /// From the URL's userinfo; marked sensitive, so `Debug` hides it.
+    authorization: Option<HeaderValue>,
     tls: Option<Arc<ClientConfig>>,
 }
 
@@ -145,28 +155,57 @@ impl HttpGet {
     }
 
     fn build(url: &str, ca_pem: Option<&[u8]>) -> Result<Self, UrlError> {
+        let shown = redact_credentials(url);
         let uri: Uri = url
             .parse()
-            .map_err(|e| UrlError(format!("{url:?} is not a URL: {e}")))?;
+            .map_err(|e| UrlError(format!("{shown:?} is not a URL: {e}")))?;
         let https = match uri.scheme_str() {
             Some("http") => false,
             Some("https") => true,
             _ => {
                 return Err(UrlError(format!(
-                    "{url:?}: the scheme must be http or https"
+                    "{shown:?}: the scheme must be http or https"
                 )))
             }
         };
         let host = uri
             .host()
             .filter(|h| !h.is_empty())
-            .ok_or_else(|| UrlError(format!("{url:?} has no host")))?;
+            .ok_or_else(|| UrlError(format!("{shown:?} has no host")))?;
         // IPv6 literals come bracketed in URLs; resolution and SNI want them bare.
         let host = host
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_owned();
+        let authority = uri
+            .authority()
+            .map_or_else(String::new, |a| a.as_str().to_owned());
+        let host_port = authority
+            .rsplit_once('@')
+            .map_or(authority.as_str(), |(_, h)| h);
+        // `Uri` reads no port from "x" or "99999" after the host's ':': that would silently probe
+        // the default port.
+        if has_invalid_port(&uri) {
+            return Err(UrlError(format!(
+                "{shown:?}: the port must be a number from 0 to 65535"
+            )));
+        }
         let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+        let authorization =
+            basic_authorization(&authority).map_err(|e| UrlError(format!("{shown:?}: {e}")))?;
+        let host_header = HeaderValue::from_str(host_port)
+            .map_err(|e| UrlError(format!("{shown:?}: host: {e}")))?;
+        let uri = if authorization.is_some() {
+            let mut parts = uri.into_parts();
+            parts.authority = Some(
+                host_port
+                    .parse()
+                    .map_err(|e| UrlError(format!("{shown:?}: host: {e}")))?,
+            );
+            Uri::from_parts(parts).map_err(|e| UrlError(format!("{shown:?}: {e}")))?
+        } else {
+            uri
+        };
         let tls = if https {
             Some(client_config(ca_pem)?)
         } else {
@@ -176,11 +215,13 @@ impl HttpGet {
             uri,
             host,
             port,
+            host_header,
+            authorization,
             tls,
         })
     }
 
-    /// The URL requested.
+    /// The URL requested, without its credentials.
     pub fn uri(&self) -> &Uri {
         &self.uri
     }
@@ -260,13 +301,13 @@ impl HttpGet {
             .path_and_query()
             .map_or("/", |p| p.as_str())
             .to_owned();
-        let authority = self
-            .uri
-            .authority()
-            .map_or(self.host.as_str(), |a| a.as_str());
-        let request = Request::get(path)
-            .header(header::HOST, authority)
-            .header(header::USER_AGENT, "metrics-exporter-prober")
+        let mut request = Request::get(path)
+            .header(header::HOST, self.host_header.clone())
+            .header(header::USER_AGENT, "metrics-exporter-prober");
+        if let Some(authorization) = &self.authorization {
+            request = request.header(header::AUTHORIZATION, authorization.clone());
+        }
+        let request = request
             .body(Empty::<Bytes>::new())
             .map_err(|e| (HttpErrorKind::Other, format!("request: {e}")))?;
 
@@ -338,9 +379,24 @@ mod tests {
 
     #[test]
     fn rejects_urls_it_cannot_request() {
-        for bad in ["", "ftp://x/", "/just/a/path", "http://", "not a url"] {
+        for bad in [
+            "",
+            "ftp://x/",
+            "/just/a/path",
+            "http://",
+            "not a url",
+            "http://x:port/",
+            "http://x:99999/",
+            "http://[::1]:x/",
+        ] {
             assert!(HttpGet::new(bad).is_err(), "{bad:?}");
         }
+        let empty_port = HttpGet::new("https://x:/").unwrap();
+        assert_eq!(empty_port.port, 443);
+        let with_credentials = HttpGet::new("http://u:p@[::1]:81/a").unwrap();
+        assert_eq!(with_credentials.uri().to_string(), "http://[::1]:81/a");
+        assert_eq!(with_credentials.host_header, "[::1]:81");
+        assert!(with_credentials.authorization.is_some());
         let ok = HttpGet::new("http://[::1]:8080/a?b=c").unwrap();
         assert_eq!((ok.host.as_str(), ok.port), ("::1", 8080));
         assert_eq!(HttpGet::new("https://example.com").unwrap().port, 443);

@@ -2,8 +2,10 @@
 //! check and the prober: name resolution, TCP connect, TLS handshake, server processing (request
 //! sent to response head) and transfer (the body).
 
+mod credentials;
 mod http_get;
 mod tls;
 
+pub use credentials::{redact_credentials, url_without_credentials};
 pub use http_get::{HttpError, HttpErrorKind, HttpGet, HttpResponse, Timings, UrlError};
 pub use tls::TlsError;

@@ -1,10 +1,12 @@
 //! What to probe: targets with their schedule, timeout, expected status and CA file.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use metrics_core::net::{redact_credentials, url_without_credentials};
 use serde::Deserialize;
 
 use super::schedule::{parse_positive_duration, Schedule};
@@ -20,11 +22,14 @@ use super::schedule::{parse_positive_duration, Schedule};
 ///     .expected_status(204);
 /// assert_eq!(target.name, "api");
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Its `Debug` output shows the URL with any credentials masked (`https://***@host/`).
+#[derive(Clone, PartialEq)]
 pub struct ProbeTarget {
     /// The `target` label.
     pub name: String,
-    /// The URL probed (`http` or `https`).
+    /// The URL probed (`http` or `https`). Credentials in it (`https://user:password@host/`,
+    /// percent-encoded) are sent as `Authorization: Basic`.
     pub url: String,
     /// When to probe (default every 30 s).
     pub schedule: Schedule,
@@ -34,6 +39,19 @@ pub struct ProbeTarget {
     pub expected_status: Option<u16>,
     /// A PEM file of certificates to trust for this target, besides the Mozilla roots.
     pub ca_file: Option<PathBuf>,
+}
+
+impl fmt::Debug for ProbeTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProbeTarget")
+            .field("name", &self.name)
+            .field("url", &redact_credentials(&self.url))
+            .field("schedule", &self.schedule)
+            .field("timeout", &self.timeout)
+            .field("expected_status", &self.expected_status)
+            .field("ca_file", &self.ca_file)
+            .finish()
+    }
 }
 
 /// Default time between probes.
@@ -94,7 +112,7 @@ impl fmt::Display for TargetError {
 impl std::error::Error for TargetError {}
 
 /// Parses a `TARGETS` value: comma-separated URLs, each optionally `name=url`; a target
-/// without a name is named by its URL.
+/// without a name is named by its URL, without any credentials in it.
 ///
 /// ```
 /// use metrics_exporter::prober::{parse_target_list, ProbeTarget};
@@ -103,6 +121,9 @@ impl std::error::Error for TargetError {}
 /// let targets = parse_target_list("api=https://api.example.com/health, http://db:8080/?a=b", &defaults).unwrap();
 /// assert_eq!(targets[0].name, "api");
 /// assert_eq!(targets[1].name, "http://db:8080/?a=b");
+///
+/// let with_credentials = parse_target_list("https://user:secret@api/health", &defaults).unwrap();
+/// assert_eq!(with_credentials[0].name, "https://api/health");
 /// ```
 pub fn parse_target_list(
     list: &str,
@@ -113,28 +134,30 @@ pub fn parse_target_list(
         // `name=url`, where the name comes before any "://" (URLs may hold '=' in queries).
         let (name, url) = match item.split_once('=') {
             Some((name, url)) if !name.contains("://") && !name.contains('/') => {
-                (name.trim(), url.trim())
+                (Cow::Borrowed(name.trim()), url.trim())
             }
-            _ => (item, item),
+            _ => (url_without_credentials(item), item),
         };
         if name.is_empty() || url.is_empty() {
             return Err(TargetError(format!(
-                "{item:?} is not a target: use a URL or name=URL"
+                "{:?} is not a target: use a URL or name=URL",
+                redact_credentials(item)
             )));
         }
         let mut target = defaults.clone();
-        target.name = name.to_owned();
+        target.name = name.into_owned();
         target.url = url.to_owned();
         targets.push(target);
     }
     Ok(targets)
 }
 
-/// A TOML file of targets with per-target settings; unset settings take `defaults`.
+/// A TOML file of targets with per-target settings; unset settings take `defaults`. A target
+/// without a name is named by its URL, without any credentials in it.
 ///
 /// ```toml
 /// [[target]]
-/// name = "api"                          # the target label (default: the URL)
+/// name = "api"                          # the target label (default: the URL, less credentials)
 /// url = "https://api.internal/health"
 /// interval = "15s"                      # or a six-field cron expression
 /// timeout = "5s"
@@ -145,11 +168,15 @@ pub fn parse_target_file(
     toml_text: &str,
     defaults: &ProbeTarget,
 ) -> Result<Vec<ProbeTarget>, TargetError> {
-    let file: TargetFile = toml::from_str(toml_text).map_err(|e| TargetError(e.to_string()))?;
+    // TOML errors quote the offending line, which may hold a URL with credentials.
+    let file: TargetFile = toml::from_str(toml_text)
+        .map_err(|e| TargetError(redact_credentials(&e.to_string()).into_owned()))?;
     file.target
         .into_iter()
         .map(|entry| {
-            let name = entry.name.unwrap_or_else(|| entry.url.clone());
+            let name = entry
+                .name
+                .unwrap_or_else(|| url_without_credentials(&entry.url).into_owned());
             let mut target = defaults.clone();
             if let Some(interval) = entry.interval {
                 target.schedule = interval
@@ -204,7 +231,7 @@ pub(crate) fn check_names(targets: &[ProbeTarget]) -> Result<(), TargetError> {
         if target.name.is_empty() {
             return Err(TargetError(format!(
                 "target {:?} has an empty name",
-                target.url
+                redact_credentials(&target.url)
             )));
         }
         if !seen.insert(target.name.as_str()) {
