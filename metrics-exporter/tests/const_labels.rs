@@ -45,8 +45,8 @@ async fn every_built_in_label_name_is_refused_as_a_constant_label() {
     assert!(health.wait_for_first_round(Duration::from_secs(10)).await);
 
     // Port 1 on loopback refuses: the failure series with its cause label.
-    let prober = Prober::new(vec![ProbeTarget::new("down", "http://127.0.0.1:1/")], 1)
-        .expect("prober");
+    let prober =
+        Prober::new(vec![ProbeTarget::new("down", "http://127.0.0.1:1/")], 1).expect("prober");
     registry.register_collector(prober.clone());
     prober.probe_all().await;
 
@@ -57,8 +57,19 @@ async fn every_built_in_label_name_is_refused_as_a_constant_label() {
         .flat_map(|sample| sample.labels.keys().map(String::as_str))
         .collect();
     // The scrape holds every kind of series this test means to cover.
-    for expected in ["le", "service_name", "http_route", "error_type", "check", "cause", "cpu"] {
-        assert!(names.contains(expected), "{expected} missing from {names:?}");
+    for expected in [
+        "le",
+        "service_name",
+        "http_route",
+        "error_type",
+        "check",
+        "cause",
+        "cpu",
+    ] {
+        assert!(
+            names.contains(expected),
+            "{expected} missing from {names:?}"
+        );
     }
     for name in names {
         let built = MetricsRegistry::builder()

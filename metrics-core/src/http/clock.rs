@@ -120,7 +120,13 @@ mod tests {
     #[test]
     fn the_counter_is_used_only_where_the_kernel_uses_it() {
         assert!(kernel_trusts_counter(Some("tsc\n")));
-        for other in [Some("kvm-clock\n"), Some("hpet"), Some("xen"), Some(""), None] {
+        for other in [
+            Some("kvm-clock\n"),
+            Some("hpet"),
+            Some("xen"),
+            Some(""),
+            None,
+        ] {
             assert!(!kernel_trusts_counter(other), "{other:?}");
         }
     }
@@ -132,7 +138,11 @@ mod tests {
         std::thread::sleep(Duration::from_millis(20));
         let took = seconds(clock.nanos_between(start, clock.raw()));
         assert!((0.019..1.0).contains(&took), "{took}");
-        assert_eq!(clock.nanos_between(10, 5), 0, "a later reading never goes negative");
+        assert_eq!(
+            clock.nanos_between(10, 5),
+            0,
+            "a later reading never goes negative"
+        );
     }
 
     #[test]
