@@ -82,13 +82,27 @@ impl MetricsRegistry {
     }
 
     /// Registers a prometheus-client metric (counter, gauge, family, or this crate's
-    /// [`Histogram`](crate::metric::Histogram)).
+    /// [`Histogram`](crate::metric::Histogram)). `help` may hold any text: it is escaped for
+    /// both formats, and written with one final period whether or not it ends in one
+    /// (prometheus-client appends a period to every help string).
+    ///
+    /// ```
+    /// use metrics_core::{Format, MetricsRegistry};
+    /// use prometheus_client::metrics::gauge::Gauge;
+    ///
+    /// let registry = MetricsRegistry::builder().build().unwrap();
+    /// registry.register("queue_depth", "Jobs waiting.\nSee C:\\queue.", Gauge::<i64>::default());
+    /// let text = registry.encode(Format::PrometheusText).unwrap();
+    /// assert!(text.contains("# HELP queue_depth Jobs waiting.\\nSee C:\\\\queue.\n"));
+    /// ```
     pub fn register(&self, name: &str, help: &str, metric: impl Metric) {
+        let help = crate::encoding::registry_help(help);
         self.with_registry(|registry| registry.register(name, help, metric));
     }
 
     /// Gives mutable access to the underlying registry, e.g. to register with a unit or use a
-    /// sub-registry.
+    /// sub-registry. Help strings given to it directly are written as given: they must not
+    /// hold a newline or backslash (or be escaped as OpenMetrics requires).
     pub fn with_registry<R>(&self, f: impl FnOnce(&mut Registry) -> R) -> R {
         f(&mut self.write().registry)
     }

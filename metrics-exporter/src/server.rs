@@ -59,12 +59,12 @@ impl ConnectionMetrics {
         };
         registry.register(
             "exporter_connections_open",
-            "Connections open on the exporter's own port.",
+            "Connections open on the exporter's own port",
             metrics.open.clone(),
         );
         registry.register(
             "exporter_connections_refused",
-            "Connections closed as soon as they were accepted because the connection cap was reached.",
+            "Connections closed as soon as they were accepted because the connection cap was reached",
             metrics.refused.clone(),
         );
         metrics

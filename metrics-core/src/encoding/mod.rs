@@ -1,10 +1,12 @@
 //! Exposition: the formats `/metrics` speaks and how a registry is rendered in each.
 
 mod format;
+mod help;
 mod text004;
 mod writer;
 
 pub use format::Format;
+pub(crate) use help::registry_help;
 pub use text004::openmetrics_to_prometheus_text;
 pub(crate) use writer::push_float;
 pub use writer::{render_labels, EncodeText, Kind, LinePrefix, TextWriter, Value};

@@ -63,7 +63,9 @@ impl<'a> Family<'a> {
             _ => ("", "untyped"),
         };
         if let Some(help) = help {
-            let _ = writeln!(out, "# HELP {}{suffix} {help}", self.name);
+            let _ = write!(out, "# HELP {}{suffix} ", self.name);
+            super::help::push_openmetrics_help_as_text(out, help);
+            out.push('\n');
         }
         let _ = writeln!(out, "# TYPE {}{suffix} {kind}", self.name);
     }

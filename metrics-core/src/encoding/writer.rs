@@ -59,7 +59,8 @@ impl<'a> TextWriter<'a> {
     }
 
     /// Writes `# HELP`, `# TYPE` (and `# UNIT` in OpenMetrics) for a family. `name` is the
-    /// family name including its unit suffix but without `_total`.
+    /// family name including its unit suffix but without `_total`; `help` is written escaped
+    /// as the format requires (backslash and newline; in OpenMetrics the double quote too).
     pub fn family(&mut self, name: &str, kind: Kind, help: &str, unit: Option<&str>) {
         let total = kind == Kind::Counter && self.format == Format::PrometheusText;
         let suffix = if total { "_total" } else { "" };
@@ -69,14 +70,17 @@ impl<'a> TextWriter<'a> {
             Kind::Histogram => "histogram",
         };
         let out = &mut *self.out;
-        for (keyword, text) in [("# HELP ", help), ("# TYPE ", kind)] {
-            out.push_str(keyword);
-            out.push_str(name);
-            out.push_str(suffix);
-            out.push(' ');
-            out.push_str(text);
-            out.push('\n');
-        }
+        out.push_str("# HELP ");
+        out.push_str(name);
+        out.push_str(suffix);
+        out.push(' ');
+        super::help::push_help(out, help, self.format);
+        out.push_str("\n# TYPE ");
+        out.push_str(name);
+        out.push_str(suffix);
+        out.push(' ');
+        out.push_str(kind);
+        out.push('\n');
         if let (Some(unit), Format::OpenMetrics) = (unit, self.format) {
             out.push_str("# UNIT ");
             out.push_str(name);

@@ -79,12 +79,12 @@ impl Counters {
         };
         registry.register(
             "exporter_scrapes",
-            "Requests for /metrics by result (success, unauthorized, forbidden, rejected, timeout, error).",
+            "Requests for /metrics by result (success, unauthorized, forbidden, rejected, timeout, error)",
             scrapes,
         );
         registry.register(
             "exporter_auth_failures",
-            "Requests refused by the exporter's authentication or allow-list, by reason (missing, invalid, forbidden).",
+            "Requests refused by the exporter's authentication or allow-list, by reason (missing, invalid, forbidden)",
             auth_failures,
         );
         counters

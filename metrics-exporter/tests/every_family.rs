@@ -1,7 +1,6 @@
-//! A constant label is added to every series: one named like a label a built-in family writes
-//! would appear twice in that family's series, and a scraper rejects the whole scrape. Every
-//! family of the three crates is scraped here, and each label name it writes must be refused
-//! as a constant label when the registry is built.
+//! Every family of the three crates in one scrape: its help text is written once, with one
+//! final period, and each label name it writes is refused as a constant label (which would
+//! appear twice in that family's series, and a scraper rejects the whole scrape).
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -14,8 +13,8 @@ use metrics_exporter::prober::{ProbeTarget, Prober};
 use metrics_exporter::{Exporter, Lifecycle};
 use test_support::Scrape;
 
-#[tokio::test]
-async fn every_built_in_label_name_is_refused_as_a_constant_label() {
+/// The 0.0.4 text of a registry holding every family, each with series.
+async fn scrape_every_family() -> String {
     let registry = MetricsRegistry::builder()
         .service_name("api")
         .build()
@@ -50,7 +49,22 @@ async fn every_built_in_label_name_is_refused_as_a_constant_label() {
     registry.register_collector(prober.clone());
     prober.probe_all().await;
 
-    let scrape = Scrape::parse(&registry.encode(Format::PrometheusText).expect("encode"));
+    registry.encode(Format::PrometheusText).expect("encode")
+}
+
+#[tokio::test]
+async fn no_help_text_ends_in_two_periods() {
+    let text = scrape_every_family().await;
+    let helps: Vec<&str> = text.lines().filter(|l| l.starts_with("# HELP ")).collect();
+    assert!(helps.len() > 20, "{text}");
+    for help in helps {
+        assert!(!help.ends_with(".."), "{help}");
+    }
+}
+
+#[tokio::test]
+async fn every_built_in_label_name_is_refused_as_a_constant_label() {
+    let scrape = Scrape::parse(&scrape_every_family().await);
     let names: BTreeSet<&str> = scrape
         .samples
         .iter()
