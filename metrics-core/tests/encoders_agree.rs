@@ -149,3 +149,79 @@ fn a_plain_prometheus_client_registry_can_hold_the_metrics() {
     metrics_core::prometheus_client::encoding::text::encode(&mut text, &registry).expect("encode");
     assert!(text.contains("error_type=\"aborted\""));
 }
+
+/// Requests land in the overflow series while scrapes run: in every scrape, in either encoder
+/// and format, the overflow counter equals the count of the series it describes.
+#[test]
+fn the_overflow_counter_matches_its_series_in_every_scrape_under_load() {
+    let registry = MetricsRegistry::builder()
+        .process_metrics(false)
+        .build()
+        .expect("registry");
+    let http = HttpServerMetrics::builder()
+        .max_label_sets(1)
+        .register(&registry);
+    let mut plain = Registry::default();
+    plain.register_collector(Box::new(http.clone()));
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let overflow = [("otel_metric_overflow", "true")];
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            for i in 0..2_000_000u32 {
+                if done.load(std::sync::atomic::Ordering::Relaxed) {
+                    break;
+                }
+                // Routes past the first take the overflow series.
+                let route = if i % 2 == 0 { "/a" } else { "/b" };
+                let mut request = http.start_request(&http::Method::GET, Some(route));
+                request.set_status(200);
+                request.finish(Outcome::Completed);
+            }
+        });
+        let mut disagreed = Vec::new();
+        for round in 0..300 {
+            let (text, source) = match round % 3 {
+                0 => (
+                    registry.encode(Format::PrometheusText).expect("encode"),
+                    "fast text",
+                ),
+                1 => {
+                    let om = registry.encode(Format::OpenMetrics).expect("encode");
+                    let mut text = String::new();
+                    metrics_core::encoding::openmetrics_to_prometheus_text(&om, &mut text);
+                    (text, "fast OpenMetrics")
+                }
+                _ => {
+                    let mut om = String::new();
+                    metrics_core::prometheus_client::encoding::text::encode(&mut om, &plain)
+                        .expect("encode");
+                    let mut text = String::new();
+                    metrics_core::encoding::openmetrics_to_prometheus_text(&om, &mut text);
+                    (text, "prometheus-client")
+                }
+            };
+            let scrape = Scrape::parse(&text);
+            let counter = scrape
+                .get("http_server_request_overflow_total", &[])
+                .expect("overflow counter");
+            let series = scrape
+                .get("http_server_request_duration_seconds_count", &overflow)
+                .unwrap_or(0.0);
+            let requests = scrape
+                .get("http_server_requests_total", &overflow)
+                .unwrap_or(0.0);
+            if counter != series || counter != requests {
+                disagreed.push(format!(
+                    "{source}: counter {counter}, series {series}, requests {requests}"
+                ));
+            }
+        }
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert!(
+            disagreed.is_empty(),
+            "{} of 300 scrapes disagreed, e.g. {:?}",
+            disagreed.len(),
+            &disagreed[..disagreed.len().min(3)]
+        );
+    });
+}

@@ -41,9 +41,9 @@ pub(crate) fn push_openmetrics_help_as_text(out: &mut String, help: &str) {
     while let Some(at) = rest.find('\\') {
         out.push_str(&rest[..at]);
         let escape = &rest[at..];
-        if escape.starts_with("\\\"") {
+        if let Some(after) = escape.strip_prefix("\\\"") {
             out.push('"');
-            rest = &escape[2..];
+            rest = after;
         } else {
             // `\\` and `\n` stay as they are; a lone backslash is copied as it came.
             let len = if escape.len() > 1 { 2 } else { 1 };

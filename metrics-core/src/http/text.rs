@@ -38,10 +38,12 @@ impl EncodeText for HttpServerMetrics {
             .sum();
         w.reserve(bytes);
 
-        let overflowed = overflow.duration.snapshot().count();
+        // The overflow series is written once it has requests; the overflow counter is then
+        // its count as written below, not a reading of its own.
+        let has_overflow = overflow.duration.has_observations();
         let with_overflow = || {
             let regular = all.iter().map(|series| &**series);
-            regular.chain((overflowed > 0).then_some(overflow))
+            regular.chain(has_overflow.then_some(overflow))
         };
 
         // The counter is written from the histograms' counts, read once.
@@ -99,6 +101,11 @@ impl EncodeText for HttpServerMetrics {
             }
         }
 
+        let overflowed = if has_overflow {
+            totals.last().copied().unwrap_or(0)
+        } else {
+            0
+        };
         let unlabelled = [
             (
                 "http_server_active_connections",

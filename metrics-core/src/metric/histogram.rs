@@ -78,7 +78,9 @@ impl HistogramCore {
         let mut current = sum.load(Ordering::Relaxed);
         loop {
             let next = (f64::from_bits(current) + value).to_bits();
-            match sum.compare_exchange_weak(current, next, Ordering::Relaxed, Ordering::Relaxed) {
+            // Release, and Acquire where the sum is read: a reader that sees this value also
+            // sees the bucket increment above (free on x86, where the CAS is a full barrier).
+            match sum.compare_exchange_weak(current, next, Ordering::Release, Ordering::Relaxed) {
                 Ok(_) => break,
                 Err(actual) => current = actual,
             }
@@ -93,7 +95,7 @@ impl HistogramCore {
     fn sum(&self) -> f64 {
         self.cells
             .shards(self.sum_index())
-            .map(|cell| f64::from_bits(cell.load(Ordering::Relaxed)))
+            .map(|cell| f64::from_bits(cell.load(Ordering::Acquire)))
             .sum()
     }
 
@@ -102,21 +104,27 @@ impl HistogramCore {
         &self.buckets
     }
 
-    /// Copies the bucket counts into `counts` (cleared first) and returns the sum.
+    /// Copies the bucket counts into `counts` (cleared first) and returns the sum: the one
+    /// reading every encoder uses. The sum is read first, then the counts, so an observation
+    /// in the sum is always in the counts too (`_count` may be ahead of `_sum` by the
+    /// observations landing during the read, never behind).
     pub(crate) fn read_into(&self, counts: &mut Vec<u64>) -> f64 {
+        let sum = self.sum();
         counts.clear();
         counts.extend((0..self.sum_index()).map(|index| self.cells.total(index)));
-        self.sum()
+        sum
+    }
+
+    /// Whether anything was observed yet.
+    pub(crate) fn has_observations(&self) -> bool {
+        (0..self.sum_index()).any(|index| self.cells.total(index) != 0)
     }
 
     /// Copies the current state.
     pub fn snapshot(&self) -> HistogramSnapshot {
-        HistogramSnapshot {
-            sum: self.sum(),
-            counts: (0..self.sum_index())
-                .map(|index| self.cells.total(index))
-                .collect(),
-        }
+        let mut counts = Vec::with_capacity(self.sum_index());
+        let sum = self.read_into(&mut counts);
+        HistogramSnapshot { sum, counts }
     }
 
     /// Writes this histogram's samples through prometheus-client's encoder.
@@ -188,6 +196,36 @@ mod tests {
         assert_eq!(s.counts, vec![2, 1, 1]);
         assert_eq!(s.count(), 4);
         assert_eq!(s.sum, 13.0);
+    }
+
+    #[test]
+    fn a_reading_never_has_an_observation_in_the_sum_that_the_counts_miss() {
+        // Every observation is 1.0, so a consistent reading has sum <= count.
+        let h = HistogramCore::new(Buckets::default());
+        let done = std::sync::atomic::AtomicBool::new(false);
+        let mut counts = Vec::new();
+        std::thread::scope(|scope| {
+            let observer = scope.spawn(|| {
+                for _ in 0..2_000_000 {
+                    h.observe_on(Shard::current(), 1.0);
+                    if done.load(Ordering::Relaxed) {
+                        break;
+                    }
+                }
+            });
+            for _ in 0..20_000 {
+                let sum = h.read_into(&mut counts);
+                let count: u64 = counts.iter().sum();
+                if sum > count as f64 {
+                    done.store(true, Ordering::Relaxed);
+                    panic!("sum {sum} ahead of count {count}");
+                }
+                if observer.is_finished() {
+                    break;
+                }
+            }
+            done.store(true, Ordering::Relaxed);
+        });
     }
 
     #[test]
