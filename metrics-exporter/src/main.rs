@@ -6,17 +6,15 @@
 
 use std::process::ExitCode;
 
-use metrics_exporter::standalone::{ServerSettings, Settings, Standalone};
+use metrics_exporter::standalone::{Settings, Standalone};
 use metrics_exporter::Lifecycle;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let standalone = match Settings::from_env_and_args(std::env::args().skip(1))
         .map_err(|e| e.to_string())
-        .and_then(|settings| {
-            let server = ServerSettings::from_env().map_err(|e| e.to_string())?;
-            Standalone::new(settings, server).map_err(|e| e.to_string())
-        }) {
+        .and_then(|settings| Standalone::new(settings).map_err(|e| e.to_string()))
+    {
         Ok(standalone) => standalone,
         Err(message) => {
             eprintln!("metrics-exporter: invalid configuration: {message}");

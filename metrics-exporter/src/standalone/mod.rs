@@ -12,7 +12,7 @@ use metrics_core::MetricsRegistry;
 use tokio::net::TcpListener;
 
 use crate::prober::{Prober, TargetError};
-use crate::security::{Limits, SecurityError};
+use crate::security::SecurityError;
 use crate::{Exporter, Lifecycle};
 
 pub use settings::{Settings, SettingsError, WEB_CONFIG_FLAG};
@@ -43,98 +43,17 @@ impl fmt::Display for RunError {
 
 impl std::error::Error for RunError {}
 
-/// The binary's connection and shutdown settings, read beside [`Settings`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ServerSettings {
-    /// `SHUTDOWN_TIMEOUT`: how long requests may take to finish after the listener closed
-    /// (default [`Lifecycle::DEFAULT_DRAIN_TIMEOUT`]).
-    pub shutdown_timeout: Duration,
-    /// `MAX_CONNECTIONS`, `FIRST_REQUEST_TIMEOUT` and `IDLE_TIMEOUT`, applied to
-    /// [`Settings::limits`] by [`Standalone::new`] (the other fields are not read).
-    pub limits: Limits,
-}
-
-impl ServerSettings {
-    /// Reads the process environment.
-    pub fn from_env() -> Result<Self, SettingsError> {
-        Self::from_lookup(|name| {
-            std::env::var_os(name).map(|value| value.to_string_lossy().into_owned())
-        })
-    }
-
-    /// Reads the variables through `lookup`.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use metrics_exporter::standalone::ServerSettings;
-    ///
-    /// let settings = ServerSettings::from_lookup(|name| match name {
-    ///     "SHUTDOWN_TIMEOUT" => Some("20s".into()),
-    ///     "MAX_CONNECTIONS" => Some("64".into()),
-    ///     _ => None,
-    /// })
-    /// .unwrap();
-    /// assert_eq!(settings.shutdown_timeout, Duration::from_secs(20));
-    /// assert_eq!(settings.limits.connections(), 64);
-    /// ```
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
-        let duration = |variable: &'static str| match lookup(variable) {
-            None => Ok(None),
-            Some(text) => crate::prober::parse_positive_duration(&text)
-                .map(Some)
-                .ok_or_else(|| SettingsError {
-                    variable,
-                    message: format!(
-                        "{text:?} is not valid: use a duration such as 10s, 500ms or 1m"
-                    ),
-                }),
-        };
-        let mut limits = Limits::default();
-        if let Some(text) = lookup("MAX_CONNECTIONS") {
-            let n = text
-                .trim()
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=1_000_000).contains(n))
-                .ok_or_else(|| SettingsError {
-                    variable: "MAX_CONNECTIONS",
-                    message: format!(
-                        "{text:?} is not valid: use a whole number from 1 to 1000000, such as 256"
-                    ),
-                })?;
-            limits = limits.max_connections(n);
-        }
-        if let Some(timeout) = duration("FIRST_REQUEST_TIMEOUT")? {
-            limits = limits.first_request_timeout(timeout);
-        }
-        if let Some(timeout) = duration("IDLE_TIMEOUT")? {
-            limits = limits.idle_timeout(timeout);
-        }
-        Ok(Self {
-            shutdown_timeout: duration("SHUTDOWN_TIMEOUT")?
-                .unwrap_or(Lifecycle::DEFAULT_DRAIN_TIMEOUT),
-            limits,
-        })
-    }
-}
-
 /// The registry and prober of the standalone exporter, before it listens.
 #[derive(Debug)]
 pub struct Standalone {
     registry: MetricsRegistry,
     prober: Prober,
     settings: Settings,
-    server: ServerSettings,
 }
 
 impl Standalone {
     /// Builds the registry (with process and system metrics) and the prober.
-    pub fn new(mut settings: Settings, server: ServerSettings) -> Result<Self, RunError> {
-        settings.limits = settings
-            .limits
-            .max_connections(server.limits.connections())
-            .first_request_timeout(server.limits.first_request())
-            .idle_timeout(server.limits.idle());
+    pub fn new(settings: Settings) -> Result<Self, RunError> {
         let registry = MetricsRegistry::builder()
             .service_name("metrics-exporter")
             .version(env!("CARGO_PKG_VERSION"))
@@ -148,7 +67,6 @@ impl Standalone {
             registry,
             prober,
             settings,
-            server,
         })
     }
 
@@ -190,6 +108,6 @@ impl Standalone {
 
     /// The configured drain deadline (`SHUTDOWN_TIMEOUT`), for the [`Lifecycle`].
     pub fn shutdown_timeout(&self) -> Duration {
-        self.server.shutdown_timeout
+        self.settings.shutdown_timeout
     }
 }

@@ -30,13 +30,17 @@ pub struct Settings {
     pub system_interval: Duration,
     /// `SHUTDOWN_DELAY`: how long `/ready` answers 503 before the listener closes.
     pub shutdown_delay: Duration,
+    /// `SHUTDOWN_TIMEOUT`: how long requests may take to finish after the listener closed
+    /// (default [`Lifecycle::DEFAULT_DRAIN_TIMEOUT`](crate::Lifecycle::DEFAULT_DRAIN_TIMEOUT)).
+    pub shutdown_timeout: Duration,
     /// `METRICS_BEARER_TOKEN` or `METRICS_BEARER_TOKEN_FILE`, `METRICS_ALLOW`,
     /// `METRICS_TRUSTED_PROXIES`, `METRICS_OPEN_PROBES` and `METRICS_PUBLIC_HEALTH` (its
     /// `Debug` shows no secret).
     pub security: Security,
     /// `--web.config.file` or `WEB_CONFIG_FILE`: TLS and basic auth users, loaded and checked.
     pub web_config: Option<WebConfig>,
-    /// `MAX_CONCURRENT_SCRAPES`, `SCRAPE_TIMEOUT` and `MAX_HEADER_BYTES`.
+    /// `MAX_CONCURRENT_SCRAPES`, `SCRAPE_TIMEOUT`, `MAX_HEADER_BYTES`, `MAX_CONNECTIONS`,
+    /// `FIRST_REQUEST_TIMEOUT` and `IDLE_TIMEOUT`.
     pub limits: Limits,
 }
 
@@ -260,6 +264,10 @@ impl Settings {
             concurrency,
             system_interval,
             shutdown_delay,
+            shutdown_timeout: match get("SHUTDOWN_TIMEOUT") {
+                None => crate::Lifecycle::DEFAULT_DRAIN_TIMEOUT,
+                Some(text) => duration("SHUTDOWN_TIMEOUT", &text)?,
+            },
             security: security(&secure)?,
             web_config,
             limits: limits(&get)?,
@@ -358,6 +366,16 @@ fn limits(get: &dyn Fn(&str) -> Option<String>) -> Result<Limits, SettingsError>
         )?;
         limits = limits.max_header_bytes(n);
     }
+    if let Some(text) = get("MAX_CONNECTIONS") {
+        let n = whole_number("MAX_CONNECTIONS", &text, 1, 1_000_000, "256")?;
+        limits = limits.max_connections(n);
+    }
+    if let Some(text) = get("FIRST_REQUEST_TIMEOUT") {
+        limits = limits.first_request_timeout(duration("FIRST_REQUEST_TIMEOUT", &text)?);
+    }
+    if let Some(text) = get("IDLE_TIMEOUT") {
+        limits = limits.idle_timeout(duration("IDLE_TIMEOUT", &text)?);
+    }
     Ok(limits)
 }
 
@@ -410,6 +428,26 @@ mod tests {
         assert!(s.targets.is_empty());
         assert_eq!(s.concurrency, DEFAULT_PROBE_CONCURRENCY);
         assert_eq!(s.system_interval, Duration::from_secs(10));
+        assert_eq!(s.shutdown_timeout, crate::Lifecycle::DEFAULT_DRAIN_TIMEOUT);
+        assert_eq!(
+            s.limits.connections(),
+            crate::security::DEFAULT_MAX_CONNECTIONS
+        );
+    }
+
+    #[test]
+    fn connection_and_shutdown_variables() {
+        let s = settings(&[
+            ("SHUTDOWN_TIMEOUT", "20s"),
+            ("MAX_CONNECTIONS", "64"),
+            ("FIRST_REQUEST_TIMEOUT", "2s"),
+            ("IDLE_TIMEOUT", "1m"),
+        ])
+        .unwrap();
+        assert_eq!(s.shutdown_timeout, Duration::from_secs(20));
+        assert_eq!(s.limits.connections(), 64);
+        assert_eq!(s.limits.first_request(), Duration::from_secs(2));
+        assert_eq!(s.limits.idle(), Duration::from_secs(60));
     }
 
     #[test]
@@ -519,6 +557,10 @@ mod tests {
             ("METRICS_PUBLIC_HEALTH", "2", "true or false"),
             ("MAX_CONCURRENT_SCRAPES", "0", "whole number"),
             ("SCRAPE_TIMEOUT", "never", "duration"),
+            ("SHUTDOWN_TIMEOUT", "forever", "duration"),
+            ("MAX_CONNECTIONS", "0", "whole number"),
+            ("FIRST_REQUEST_TIMEOUT", "0s", "duration"),
+            ("IDLE_TIMEOUT", "soon", "duration"),
             ("MAX_HEADER_BYTES", "100", "whole number"),
             ("WEB_CONFIG_FILE", "/nonexistent/web.yml", "cannot read"),
         ];
