@@ -202,32 +202,22 @@ async fn protected_by_web_config_flag_and_bearer_token_file() {
     std::fs::write(&web, format!("basic_auth_users:\n  prometheus: {hash}\n")).expect("write");
     let token = dir.path().join("token");
     std::fs::write(&token, "bin-token\n").expect("write");
-    let addr = format!("127.0.0.1:{}", free_port());
-    let child = Command::new(BINARY)
-        .arg("--web.config.file")
-        .arg(&web)
-        .env("METRICS_ADDR", &addr)
-        .env("METRICS_BEARER_TOKEN_FILE", &token)
-        .env("METRICS_ALLOW", "127.0.0.0/8,::1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the binary");
-    let _running = Running(Some(child));
+    let web = web.display().to_string();
+    let token = token.display().to_string();
+    let (_running, addr) = start_serving(
+        &["--web.config.file", &web],
+        &[
+            ("METRICS_BEARER_TOKEN_FILE", &token),
+            ("METRICS_ALLOW", "127.0.0.0/8,::1"),
+        ],
+    )
+    .await;
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .build()
         .expect("client");
     let url = format!("http://{addr}/metrics");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Ok(response) = client.get(&url).send().await {
-            break response.status();
-        }
-        assert!(Instant::now() < deadline, "the binary did not listen");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let status = client.get(&url).send().await.expect("request").status();
     assert_eq!(status, 401);
     let bearer = client
         .get(&url)
@@ -324,11 +314,11 @@ fn a_blank_security_variable_exits_2_naming_it() {
     assert!(output.is_none(), "{output:?}");
 }
 
-/// Starts the binary on a free port with `vars`; waits until `/live` answers.
-async fn start_serving(vars: &[(&str, &str)]) -> (Running, String) {
+/// Starts the binary on a free port with `args` and `vars`; waits until `/live` answers.
+async fn start_serving(args: &[&str], vars: &[(&str, &str)]) -> (Running, String) {
     let addr = format!("127.0.0.1:{}", free_port());
     let mut command = Command::new(BINARY);
-    command.env("METRICS_ADDR", &addr);
+    command.args(args).env("METRICS_ADDR", &addr);
     for (name, value) in vars {
         command.env(name, value);
     }
@@ -402,7 +392,7 @@ async fn exit_within(child: &mut Child, within: Duration) -> Option<std::process
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_never_reads_holds_shutdown_no_longer_than_the_drain_deadline() {
-    let (mut running, addr) = start_serving(&[("SHUTDOWN_TIMEOUT", "1s")]).await;
+    let (mut running, addr) = start_serving(&[], &[("SHUTDOWN_TIMEOUT", "1s")]).await;
     let writer = never_reading_pipeliner(&addr).await;
     let child = running.0.as_mut().expect("running");
     signal(child, "-TERM");
@@ -415,7 +405,7 @@ async fn a_client_that_never_reads_holds_shutdown_no_longer_than_the_drain_deadl
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_signal_exits_at_once() {
-    let (mut running, addr) = start_serving(&[("SHUTDOWN_TIMEOUT", "10m")]).await;
+    let (mut running, addr) = start_serving(&[], &[("SHUTDOWN_TIMEOUT", "10m")]).await;
     let writer = never_reading_pipeliner(&addr).await;
     let child = running.0.as_mut().expect("running");
     signal(child, "-TERM");
