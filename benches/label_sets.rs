@@ -3,8 +3,8 @@
 
 #![allow(dead_code)]
 
-use metrics_core::http::Outcome;
-use metrics_core::{HttpServerMetrics, MetricsRegistry};
+use metrics_toolkit::http::Outcome;
+use metrics_toolkit::{HttpServerMetrics, MetricsRegistry};
 
 /// A registry whose HTTP families hold `label_sets` label sets.
 pub fn with_label_sets(label_sets: usize) -> (MetricsRegistry, HttpServerMetrics) {

@@ -13,7 +13,7 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use metrics_axum::{AxumBody, Exclusions, Metrics, MetricsLayer, RouteTable};
-use metrics_core::{HttpServerMetrics, MetricsRegistry};
+use metrics_toolkit::{HttpServerMetrics, MetricsRegistry};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -175,7 +175,7 @@ struct HandwrittenMetrics {
 impl Default for HandwrittenMetrics {
     fn default() -> Self {
         fn histogram() -> Histogram {
-            Histogram::new(metrics_core::metric::OTEL_HTTP_DURATION_SECONDS)
+            Histogram::new(metrics_toolkit::metric::OTEL_HTTP_DURATION_SECONDS)
         }
         Self {
             requests: Family::default(),

@@ -18,8 +18,8 @@ use axum::extract::Path;
 use axum::routing::get;
 use axum::Router;
 use metrics_axum::{CountingListener, MetricsLayer, RouteTable, RouteTableError};
-use metrics_core::{HttpServerMetrics, MetricsRegistry};
 use metrics_exporter::{Exporter, Lifecycle};
+use metrics_toolkit::{HttpServerMetrics, MetricsRegistry};
 use tokio::net::TcpListener;
 use tower_layer::Layer;
 

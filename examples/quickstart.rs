@@ -22,10 +22,10 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
 use metrics_axum::{CountingListener, MetricsLayer};
-use metrics_core::collectors::SystemCollector;
-use metrics_core::health::{HealthCheck, HealthRegistry};
-use metrics_core::{HttpServerMetrics, MetricsRegistry};
 use metrics_exporter::{Exporter, Lifecycle};
+use metrics_toolkit::collectors::SystemCollector;
+use metrics_toolkit::health::{HealthCheck, HealthRegistry};
+use metrics_toolkit::{HttpServerMetrics, MetricsRegistry};
 use tokio::net::TcpListener;
 
 /// The demo service: a templated route, a nested router, a slow streaming route and a failing one.

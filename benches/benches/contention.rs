@@ -11,8 +11,8 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use metrics_core::http::Outcome;
-use metrics_core::{HttpServerMetrics, MetricsRegistry};
+use metrics_toolkit::http::Outcome;
+use metrics_toolkit::{HttpServerMetrics, MetricsRegistry};
 use variants::Variant;
 
 /// Runs `work` `iters` times on each of `threads` threads at once; returns the wall time.

@@ -10,9 +10,9 @@ use std::sync::Arc;
 mod label_sets;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use metrics_core::http::Outcome;
-use metrics_core::metric::OTEL_HTTP_DURATION_SECONDS;
-use metrics_core::{Format, HttpServerMetrics};
+use metrics_toolkit::http::Outcome;
+use metrics_toolkit::metric::OTEL_HTTP_DURATION_SECONDS;
+use metrics_toolkit::{Format, HttpServerMetrics};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;

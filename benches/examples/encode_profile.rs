@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use metrics_core::Format;
+use metrics_toolkit::Format;
 
 #[path = "../label_sets.rs"]
 mod label_sets;

@@ -7,7 +7,7 @@ use bytes::Buf;
 use http::header::CONTENT_LENGTH;
 use http::{HeaderMap, Response};
 use http_body::{Body, Frame, SizeHint};
-use metrics_core::http::{ActiveRequest, Outcome};
+use metrics_toolkit::http::{ActiveRequest, Outcome};
 use pin_project_lite::pin_project;
 
 use crate::grpc;

@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use http::{Response, StatusCode};
-use metrics_core::http::{ActiveRequest, Outcome};
+use metrics_toolkit::http::{ActiveRequest, Outcome};
 use pin_project_lite::pin_project;
 
 use crate::body::response_length;

@@ -2,7 +2,7 @@
 
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderName, Method, Request, Version};
-use metrics_core::http::GrpcStatusLabel;
+use metrics_toolkit::http::GrpcStatusLabel;
 
 static GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
 

@@ -3,7 +3,7 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use metrics_core::HttpServerMetrics;
+use metrics_toolkit::HttpServerMetrics;
 use tower_layer::Layer;
 
 use crate::route::RouteSource;
@@ -16,7 +16,7 @@ use crate::{Exclusions, Metrics, RouteExtractor, Wrapped};
 /// ```
 /// use axum::{routing::get, Router};
 /// use metrics_axum::MetricsLayer;
-/// use metrics_core::{HttpServerMetrics, MetricsRegistry};
+/// use metrics_toolkit::{HttpServerMetrics, MetricsRegistry};
 ///
 /// let registry = MetricsRegistry::builder().service_name("users").build().unwrap();
 /// let http = HttpServerMetrics::builder().register(&registry);
@@ -33,7 +33,7 @@ use crate::{Exclusions, Metrics, RouteExtractor, Wrapped};
 /// ```
 /// use axum::{routing::get, Router};
 /// use metrics_axum::{MetricsLayer, RouteTable};
-/// use metrics_core::HttpServerMetrics;
+/// use metrics_toolkit::HttpServerMetrics;
 /// use tower_layer::Layer;
 ///
 /// # async fn run(listener: tokio::net::TcpListener) -> std::io::Result<()> {

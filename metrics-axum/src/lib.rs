@@ -10,7 +10,7 @@
 //! ```
 //! use axum::{routing::get, Router};
 //! use metrics_axum::MetricsLayer;
-//! use metrics_core::{HttpServerMetrics, MetricsRegistry};
+//! use metrics_toolkit::{HttpServerMetrics, MetricsRegistry};
 //!
 //! let registry = MetricsRegistry::builder().service_name("shop").build().unwrap();
 //! let http = HttpServerMetrics::builder().register(&registry);

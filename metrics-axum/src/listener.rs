@@ -5,7 +5,7 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use metrics_core::http::ConnectionGuard;
+use metrics_toolkit::http::ConnectionGuard;
 use pin_project_lite::pin_project;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
@@ -15,7 +15,7 @@ pin_project! {
     /// With plain hyper, wrap each accepted stream:
     ///
     /// ```no_run
-    /// # async fn run(listener: tokio::net::TcpListener, http: metrics_core::HttpServerMetrics) -> std::io::Result<()> {
+    /// # async fn run(listener: tokio::net::TcpListener, http: metrics_toolkit::HttpServerMetrics) -> std::io::Result<()> {
     /// use metrics_axum::CountedIo;
     ///
     /// loop {
@@ -99,7 +99,7 @@ impl<T: AsyncWrite> AsyncWrite for CountedIo<T> {
 /// # async fn run() -> std::io::Result<()> {
 /// use axum::{routing::get, Router};
 /// use metrics_axum::{CountingListener, MetricsLayer};
-/// use metrics_core::{HttpServerMetrics, MetricsRegistry};
+/// use metrics_toolkit::{HttpServerMetrics, MetricsRegistry};
 ///
 /// let registry = MetricsRegistry::builder().build().unwrap();
 /// let http = HttpServerMetrics::builder().register(&registry);
@@ -114,13 +114,13 @@ impl<T: AsyncWrite> AsyncWrite for CountedIo<T> {
 #[derive(Debug)]
 pub struct CountingListener<L> {
     inner: L,
-    metrics: metrics_core::HttpServerMetrics,
+    metrics: metrics_toolkit::HttpServerMetrics,
 }
 
 #[cfg(feature = "axum")]
 impl<L> CountingListener<L> {
     /// Counts the connections `inner` accepts into `metrics`.
-    pub fn new(inner: L, metrics: metrics_core::HttpServerMetrics) -> Self {
+    pub fn new(inner: L, metrics: metrics_toolkit::HttpServerMetrics) -> Self {
         Self { inner, metrics }
     }
 }

@@ -5,7 +5,7 @@ use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
-use metrics_core::http::{ActiveRequest, RouteHandle};
+use metrics_toolkit::http::{ActiveRequest, RouteHandle};
 use tower_service::Service;
 
 use crate::future::RequestKind;

@@ -14,7 +14,7 @@ use http::{Extensions, Request, Response, Uri};
 use http_body::Body;
 use http_body_util::Full;
 use metrics_axum::{MetricsLayer, RouteExtractor, RouteTable};
-use metrics_core::{Format, HttpServerMetrics, MetricsRegistry};
+use metrics_toolkit::{Format, HttpServerMetrics, MetricsRegistry};
 use tower::{Layer, Service};
 
 thread_local! {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::{TestServer, ACTIVE, DURATION_BUCKET, REQUESTS, TEMPLATES};
 use metrics_axum::RouteTable;
-use metrics_core::HttpServerMetrics;
+use metrics_toolkit::HttpServerMetrics;
 use reqwest::{Client, Method};
 use test_support::{raw_http, request_labels, Scrape};
 use tower::Layer;

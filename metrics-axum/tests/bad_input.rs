@@ -7,7 +7,7 @@ use std::time::Duration;
 use common::{TestServer, REQUESTS};
 use http::{Extensions, Uri};
 use metrics_axum::RouteExtractor;
-use metrics_core::HttpServerMetrics;
+use metrics_toolkit::HttpServerMetrics;
 use test_support::raw_http;
 use tokio::io::AsyncWriteExt;
 

@@ -15,7 +15,7 @@ use http::{HeaderMap, Method, Request, Response, Version};
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::{BodyExt, Empty};
 use metrics_axum::MetricsLayer;
-use metrics_core::{HttpServerMetrics, MetricsRegistry};
+use metrics_toolkit::{HttpServerMetrics, MetricsRegistry};
 use test_support::request_labels;
 use tower::{Layer, ServiceExt};
 

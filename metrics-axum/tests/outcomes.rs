@@ -12,7 +12,7 @@ use http::{Request, Response, StatusCode};
 use http_body::{Body, Frame};
 use http_body_util::{BodyExt, Full};
 use metrics_axum::MetricsLayer;
-use metrics_core::MetricsRegistry;
+use metrics_toolkit::MetricsRegistry;
 use test_support::request_labels;
 use tower::{Layer, ServiceExt};
 

@@ -163,7 +163,7 @@ async fn duration_covers_the_streamed_body() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn time_to_first_byte_ends_with_the_head_and_duration_with_the_body() {
-    let builder = metrics_core::HttpServerMetrics::builder().time_to_first_byte(true);
+    let builder = metrics_toolkit::HttpServerMetrics::builder().time_to_first_byte(true);
     let server = TestServer::start_with(|router, layer| router.layer(layer), builder).await;
     // A head at once, then a body over ~300 ms; and a head after ~200 ms, then a short body.
     for path in ["/stream/300", "/sleep/200"] {
@@ -311,14 +311,14 @@ async fn exporter_paths_are_not_counted_by_default() {
     // The exporter is merged into the app's router *before* the layer, so the layer wraps it.
     let server = TestServer::start_with(
         |router, layer| {
-            let registry = metrics_core::MetricsRegistry::builder()
+            let registry = metrics_toolkit::MetricsRegistry::builder()
                 .build()
                 .expect("registry");
             let exporter =
                 metrics_exporter::Exporter::new(registry, metrics_exporter::Lifecycle::new());
             router.merge(exporter.router()).layer(layer)
         },
-        metrics_core::HttpServerMetrics::builder(),
+        metrics_toolkit::HttpServerMetrics::builder(),
     )
     .await;
     let client = Client::new();

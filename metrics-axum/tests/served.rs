@@ -15,7 +15,7 @@ use common::in_process::{layer_on, scrape};
 use http::{Method, Response, StatusCode};
 use http_body_util::Empty;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use metrics_core::MetricsRegistry;
+use metrics_toolkit::MetricsRegistry;
 use test_support::{request_labels, Scrape};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};

@@ -10,7 +10,7 @@
 //!   Prometheus text 0.0.4 ([`Format`]).
 //!
 //! ```
-//! use metrics_core::{Format, HttpServerMetrics, MetricsRegistry};
+//! use metrics_toolkit::{Format, HttpServerMetrics, MetricsRegistry};
 //!
 //! let registry = MetricsRegistry::builder().service_name("api").build().unwrap();
 //! let http = HttpServerMetrics::builder().register(&registry);

@@ -18,7 +18,7 @@ use crate::encoding::{
 /// create one per service (or per test).
 ///
 /// ```
-/// use metrics_core::{Format, MetricsRegistry};
+/// use metrics_toolkit::{Format, MetricsRegistry};
 /// use prometheus_client::metrics::counter::Counter;
 ///
 /// let registry = MetricsRegistry::builder()
@@ -87,7 +87,7 @@ impl MetricsRegistry {
     /// (prometheus-client appends a period to every help string).
     ///
     /// ```
-    /// use metrics_core::{Format, MetricsRegistry};
+    /// use metrics_toolkit::{Format, MetricsRegistry};
     /// use prometheus_client::metrics::gauge::Gauge;
     ///
     /// let registry = MetricsRegistry::builder().build().unwrap();
@@ -194,7 +194,7 @@ impl MetricsRegistryBuilder {
     /// their series and make a scraper reject the whole scrape.
     ///
     /// ```
-    /// use metrics_core::{ConfigError, MetricsRegistry};
+    /// use metrics_toolkit::{ConfigError, MetricsRegistry};
     ///
     /// let error = MetricsRegistry::builder()
     ///     .service_name("api")

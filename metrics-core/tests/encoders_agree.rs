@@ -1,9 +1,9 @@
 //! The fast text encoder and the prometheus-client `Collector` path write the same samples, in
 //! both formats, so a user's choice of registry never changes the data.
 
-use metrics_core::http::{GrpcStatusLabel, HttpServerMetricsBuilder, Outcome};
-use metrics_core::prometheus_client::registry::Registry;
-use metrics_core::{Format, HttpServerMetrics, MetricsRegistry};
+use metrics_toolkit::http::{GrpcStatusLabel, HttpServerMetricsBuilder, Outcome};
+use metrics_toolkit::prometheus_client::registry::Registry;
+use metrics_toolkit::{Format, HttpServerMetrics, MetricsRegistry};
 use test_support::Scrape;
 
 /// Method, route, status, outcome, times.
@@ -146,7 +146,8 @@ fn a_plain_prometheus_client_registry_can_hold_the_metrics() {
     registry.register_collector(Box::new(http.clone()));
     drop(http.start_request(&http::Method::GET, Some("/a")));
     let mut text = String::new();
-    metrics_core::prometheus_client::encoding::text::encode(&mut text, &registry).expect("encode");
+    metrics_toolkit::prometheus_client::encoding::text::encode(&mut text, &registry)
+        .expect("encode");
     assert!(text.contains("error_type=\"aborted\""));
 }
 
@@ -188,15 +189,15 @@ fn the_overflow_counter_matches_its_series_in_every_scrape_under_load() {
                 1 => {
                     let om = registry.encode(Format::OpenMetrics).expect("encode");
                     let mut text = String::new();
-                    metrics_core::encoding::openmetrics_to_prometheus_text(&om, &mut text);
+                    metrics_toolkit::encoding::openmetrics_to_prometheus_text(&om, &mut text);
                     (text, "fast OpenMetrics")
                 }
                 _ => {
                     let mut om = String::new();
-                    metrics_core::prometheus_client::encoding::text::encode(&mut om, &plain)
+                    metrics_toolkit::prometheus_client::encoding::text::encode(&mut om, &plain)
                         .expect("encode");
                     let mut text = String::new();
-                    metrics_core::encoding::openmetrics_to_prometheus_text(&om, &mut text);
+                    metrics_toolkit::encoding::openmetrics_to_prometheus_text(&om, &mut text);
                     (text, "prometheus-client")
                 }
             };

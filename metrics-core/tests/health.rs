@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
-use metrics_core::health::{BreakerConfig, HealthCheck, HealthRegistry, Kind, Status};
-use metrics_core::{Format, MetricsRegistry};
+use metrics_toolkit::health::{BreakerConfig, HealthCheck, HealthRegistry, Kind, Status};
+use metrics_toolkit::{Format, MetricsRegistry};
 use tokio::net::TcpListener;
 
 /// Polls `registry`'s report of `name` until `done` holds; panics after `limit`.
@@ -17,8 +17,8 @@ async fn wait_until(
     registry: &HealthRegistry,
     name: &str,
     limit: Duration,
-    done: impl Fn(&metrics_core::health::CheckReport) -> bool,
-) -> metrics_core::health::CheckReport {
+    done: impl Fn(&metrics_toolkit::health::CheckReport) -> bool,
+) -> metrics_toolkit::health::CheckReport {
     let deadline = Instant::now() + limit;
     loop {
         let report = registry.check(name).expect("registered");

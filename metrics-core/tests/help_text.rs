@@ -1,8 +1,8 @@
 //! Help text reaches the scrape escaped: a user's help with a newline, a backslash or a double
 //! quote leaves both formats valid, through prometheus-client's registry and the fast writer.
 
-use metrics_core::encoding::{EncodeText, Kind, TextWriter};
-use metrics_core::{Format, MetricsRegistry};
+use metrics_toolkit::encoding::{EncodeText, Kind, TextWriter};
+use metrics_toolkit::{Format, MetricsRegistry};
 use prometheus_client::metrics::counter::Counter;
 
 const HELP: &str = "Jobs run.\nSecond line, from C:\\jobs \"nightly\"";
@@ -12,10 +12,10 @@ struct Written;
 impl EncodeText for Written {
     fn encode_text(&self, out: &mut TextWriter<'_>) {
         out.family("queue_depth", Kind::Gauge, HELP, None);
-        let mut line = metrics_core::encoding::LinePrefix::default();
+        let mut line = metrics_toolkit::encoding::LinePrefix::default();
         out.line_prefix(&mut line, "queue_depth", "", "");
         let tail = line.plain_tail();
-        out.line(&line, tail, metrics_core::encoding::Value::Signed(3));
+        out.line(&line, tail, metrics_toolkit::encoding::Value::Signed(3));
     }
 }
 

@@ -1,8 +1,8 @@
 //! `http_server_active_requests`: requests counted while their guards live, per method, however
 //! and on whichever thread they end.
 
-use metrics_core::http::Outcome;
-use metrics_core::{Format, HttpServerMetrics, MetricsRegistry};
+use metrics_toolkit::http::Outcome;
+use metrics_toolkit::{Format, HttpServerMetrics, MetricsRegistry};
 
 fn gauge(registry: &MetricsRegistry, method: &str) -> Option<String> {
     let text = registry.encode(Format::PrometheusText).expect("encode");

@@ -4,8 +4,8 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
 
-use metrics_core::http::Outcome;
-use metrics_core::{Format, HttpServerMetrics, MetricsRegistry};
+use metrics_toolkit::http::Outcome;
+use metrics_toolkit::{Format, HttpServerMetrics, MetricsRegistry};
 
 struct LiveBytes;
 

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use axum::routing::get;
 use axum::Router;
-use metrics_core::health::HealthRegistry;
-use metrics_core::MetricsRegistry;
+use metrics_toolkit::health::HealthRegistry;
+use metrics_toolkit::MetricsRegistry;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
@@ -24,7 +24,7 @@ pub const DEFAULT_ADDR: &str = "0.0.0.0:9464";
 ///
 /// ```
 /// use axum::{routing::get, Router};
-/// use metrics_core::MetricsRegistry;
+/// use metrics_toolkit::MetricsRegistry;
 /// use metrics_exporter::{Exporter, Lifecycle};
 ///
 /// let registry = MetricsRegistry::builder().service_name("api").build().unwrap();
@@ -38,7 +38,7 @@ pub const DEFAULT_ADDR: &str = "0.0.0.0:9464";
 ///
 /// ```no_run
 /// # async fn run() -> std::io::Result<()> {
-/// use metrics_core::MetricsRegistry;
+/// use metrics_toolkit::MetricsRegistry;
 /// use metrics_exporter::{Exporter, Lifecycle, DEFAULT_ADDR};
 ///
 /// let registry = MetricsRegistry::builder().build().unwrap();
@@ -137,7 +137,7 @@ impl Exporter {
     ///
     /// ```no_run
     /// # fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// use metrics_core::MetricsRegistry;
+    /// use metrics_toolkit::MetricsRegistry;
     /// use metrics_exporter::security::WebConfig;
     /// use metrics_exporter::{Exporter, Lifecycle};
     ///
@@ -176,8 +176,8 @@ impl Exporter {
     /// service's phase under `lifecycle`, so do not name a check `lifecycle`.
     ///
     /// ```
-    /// use metrics_core::health::{HealthCheck, HealthRegistry};
-    /// use metrics_core::MetricsRegistry;
+    /// use metrics_toolkit::health::{HealthCheck, HealthRegistry};
+    /// use metrics_toolkit::MetricsRegistry;
     /// use metrics_exporter::{Exporter, Lifecycle};
     ///
     /// let health = HealthRegistry::builder()

@@ -1,5 +1,5 @@
 //! Serves `/metrics`, `/health`, `/live`, `/ready` and a landing page `/` for a
-//! [`MetricsRegistry`](metrics_core::MetricsRegistry), on the app's port or its own, with
+//! [`MetricsRegistry`](metrics_toolkit::MetricsRegistry), on the app's port or its own, with
 //! graceful shutdown.
 //!
 //! - `/metrics` answers OpenMetrics 1.0 when the scraper prefers it (Prometheus does), else
@@ -7,14 +7,14 @@
 //! - `/ready` is 503 during startup and from the shutdown signal on, and follows the `ready`
 //!   health checks; `/startup` follows the `startup` checks; `/live` never checks dependencies;
 //!   `/health` answers `application/health+json` from cached check results
-//!   ([`metrics_core::health`]).
+//!   ([`metrics_toolkit::health`]).
 //! - [`security`] protects the routes on their own: bearer token, basic auth and TLS from a
 //!   Prometheus `web-config.yml`, a client IP allow-list, and limits on concurrent scrapes,
 //!   encoding time and header size, with `exporter_scrapes_total{result}` counting outcomes.
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
-//! use metrics_core::MetricsRegistry;
+//! use metrics_toolkit::MetricsRegistry;
 //! use metrics_exporter::{Exporter, Lifecycle};
 //!
 //! let registry = MetricsRegistry::builder().service_name("worker").build().unwrap();

@@ -6,8 +6,8 @@
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use metrics_core::health::{HealthCheck, HealthRegistry};
 use metrics_exporter::security::{AllowList, Security};
+use metrics_toolkit::health::{HealthCheck, HealthRegistry};
 use reqwest::StatusCode;
 use test_support::Scrape;
 
@@ -44,7 +44,7 @@ async fn serve(security: Security) -> Served {
 fn own_counter(exporter: &Served, name: &str, label: (&str, &str)) -> Option<f64> {
     let text = exporter
         .registry
-        .encode(metrics_core::Format::PrometheusText)
+        .encode(metrics_toolkit::Format::PrometheusText)
         .expect("encode");
     Scrape::parse(&text).get(name, &[label])
 }

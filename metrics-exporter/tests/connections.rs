@@ -24,7 +24,7 @@ const EMPTY_SETTINGS: &[u8] = &[0, 0, 0, 4, 0, 0, 0, 0, 0];
 fn own_sample(exporter: &Served, name: &str) -> Option<f64> {
     let text = exporter
         .registry
-        .encode(metrics_core::Format::PrometheusText)
+        .encode(metrics_toolkit::Format::PrometheusText)
         .expect("encode");
     Scrape::parse(&text).get(name, &[])
 }

@@ -2,8 +2,8 @@
 
 use std::io::Read;
 
-use metrics_core::{HttpServerMetrics, MetricsRegistry};
 use metrics_exporter::{Exporter, Lifecycle};
+use metrics_toolkit::{HttpServerMetrics, MetricsRegistry};
 use reqwest::header::{ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE};
 use test_support::Scrape;
 
@@ -28,7 +28,7 @@ async fn start() -> Running {
     for status in [200, 200, 503] {
         let mut request = http.start_request(&http::Method::GET, Some("/a/{b}"));
         request.set_status(status);
-        request.finish(metrics_core::http::Outcome::Completed);
+        request.finish(metrics_toolkit::http::Outcome::Completed);
     }
     let lifecycle = Lifecycle::new().drain_delay(std::time::Duration::from_secs(2));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

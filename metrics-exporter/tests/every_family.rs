@@ -5,12 +5,12 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use metrics_core::collectors::SystemCollector;
-use metrics_core::health::{HealthCheck, HealthRegistry};
-use metrics_core::http::{GrpcStatusLabel, Outcome};
-use metrics_core::{ConfigError, Format, HttpServerMetrics, MetricsRegistry};
 use metrics_exporter::prober::{ProbeTarget, Prober};
 use metrics_exporter::{Exporter, Lifecycle};
+use metrics_toolkit::collectors::SystemCollector;
+use metrics_toolkit::health::{HealthCheck, HealthRegistry};
+use metrics_toolkit::http::{GrpcStatusLabel, Outcome};
+use metrics_toolkit::{ConfigError, Format, HttpServerMetrics, MetricsRegistry};
 use test_support::Scrape;
 
 /// The 0.0.4 text of a registry holding every family, each with series.

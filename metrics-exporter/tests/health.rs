@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use metrics_core::health::{Group, HealthCheck, HealthRegistry};
-use metrics_core::MetricsRegistry;
 use metrics_exporter::{Exporter, Lifecycle};
+use metrics_toolkit::health::{Group, HealthCheck, HealthRegistry};
+use metrics_toolkit::MetricsRegistry;
 use serde_json::Value;
 use test_support::Scrape;
 

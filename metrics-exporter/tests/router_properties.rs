@@ -8,10 +8,10 @@ use axum::extract::ConnectInfo;
 use axum::Router;
 use http::{header, HeaderValue, Request, StatusCode};
 use http_body_util::BodyExt;
-use metrics_core::health::{HealthCheck, HealthRegistry};
-use metrics_core::MetricsRegistry;
 use metrics_exporter::security::{AllowList, Security};
 use metrics_exporter::{Exporter, Lifecycle};
+use metrics_toolkit::health::{HealthCheck, HealthRegistry};
+use metrics_toolkit::MetricsRegistry;
 use proptest::prelude::*;
 use tower::ServiceExt;
 

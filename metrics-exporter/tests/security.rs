@@ -6,10 +6,10 @@ use std::fmt;
 use std::time::Duration;
 
 use base64::Engine as _;
-use metrics_core::prometheus_client::collector::Collector;
-use metrics_core::prometheus_client::encoding::DescriptorEncoder;
-use metrics_core::MetricsRegistry;
 use metrics_exporter::security::{AllowList, Limits, Security};
+use metrics_toolkit::prometheus_client::collector::Collector;
+use metrics_toolkit::prometheus_client::encoding::DescriptorEncoder;
+use metrics_toolkit::MetricsRegistry;
 use reqwest::StatusCode;
 use test_support::raw_http;
 use test_support::Scrape;
@@ -47,7 +47,7 @@ async fn serve(security: Security, limits: Limits, slow: Option<Duration>) -> Se
 fn own_counter(exporter: &Served, name: &str, label: (&str, &str)) -> Option<f64> {
     let text = exporter
         .registry
-        .encode(metrics_core::Format::PrometheusText)
+        .encode(metrics_toolkit::Format::PrometheusText)
         .expect("encode");
     Scrape::parse(&text).get(name, &[label])
 }

@@ -3,8 +3,8 @@
 use std::any::Any;
 use std::sync::Arc;
 
-use metrics_core::http::RouteHandle;
-use metrics_core::HttpServerMetrics;
+use metrics_toolkit::http::RouteHandle;
+use metrics_toolkit::HttpServerMetrics;
 
 use super::{RouteExtractor, RouteTable};
 
@@ -47,7 +47,7 @@ impl RouteSource {
 
 #[cfg(test)]
 mod tests {
-    use metrics_core::HttpServerMetrics;
+    use metrics_toolkit::HttpServerMetrics;
 
     use super::RouteSource;
     use crate::{NoRoute, RouteTable};

@@ -20,7 +20,7 @@ use super::RouteExtractor;
 /// ```
 /// use axum::{routing::get, Router};
 /// use metrics_axum::{MetricsLayer, RouteTable};
-/// use metrics_core::{HttpServerMetrics, MetricsRegistry};
+/// use metrics_toolkit::{HttpServerMetrics, MetricsRegistry};
 /// use tower_layer::Layer;
 ///
 /// let registry = MetricsRegistry::builder().service_name("users").build().unwrap();

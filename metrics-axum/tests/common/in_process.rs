@@ -7,7 +7,7 @@ use http::{Extensions, Request, Response, Uri};
 use http_body::Body;
 use http_body_util::BodyExt;
 use metrics_axum::{MetricsLayer, RouteExtractor};
-use metrics_core::{Format, HttpServerMetrics, MetricsRegistry};
+use metrics_toolkit::{Format, HttpServerMetrics, MetricsRegistry};
 use test_support::Scrape;
 use tower::{Layer, ServiceExt};
 

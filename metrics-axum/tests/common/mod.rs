@@ -15,8 +15,8 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
 use metrics_axum::{CountingListener, MetricsLayer};
-use metrics_core::{HttpServerMetrics, MetricsRegistry};
 use metrics_exporter::{Exporter, Lifecycle};
+use metrics_toolkit::{HttpServerMetrics, MetricsRegistry};
 use test_support::Scrape;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -92,7 +92,7 @@ impl TestServer {
     /// Serves `routes()` arranged by `arrange` (which must apply the layer it is given).
     pub async fn start_with<S>(
         arrange: impl FnOnce(Router, MetricsLayer) -> S,
-        builder: metrics_core::http::HttpServerMetricsBuilder,
+        builder: metrics_toolkit::http::HttpServerMetricsBuilder,
     ) -> Self
     where
         S: tower::Service<axum::extract::Request, Response = axum::response::Response>

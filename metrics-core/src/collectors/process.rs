@@ -16,8 +16,8 @@ use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 /// Values the platform cannot tell are left out rather than reported as zero.
 ///
 /// ```
-/// use metrics_core::collectors::ProcessCollector;
-/// use metrics_core::{Format, MetricsRegistry};
+/// use metrics_toolkit::collectors::ProcessCollector;
+/// use metrics_toolkit::{Format, MetricsRegistry};
 ///
 /// let registry = MetricsRegistry::builder().process_metrics(false).build().unwrap();
 /// registry.register_collector(ProcessCollector::new());

@@ -28,8 +28,8 @@ pub const DEFAULT_SYSTEM_INTERVAL: Duration = Duration::from_secs(10);
 ///
 /// ```
 /// use std::time::Duration;
-/// use metrics_core::collectors::SystemCollector;
-/// use metrics_core::{Format, MetricsRegistry};
+/// use metrics_toolkit::collectors::SystemCollector;
+/// use metrics_toolkit::{Format, MetricsRegistry};
 ///
 /// let registry = MetricsRegistry::builder().build().unwrap();
 /// let system = SystemCollector::start(Duration::from_secs(10));

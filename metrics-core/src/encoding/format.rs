@@ -25,7 +25,7 @@ impl Format {
     /// one or only unsupported types, gets the Prometheus text format, which every scraper reads.
     ///
     /// ```
-    /// use metrics_core::Format;
+    /// use metrics_toolkit::Format;
     ///
     /// assert_eq!(Format::negotiate(None), Format::PrometheusText);
     /// assert_eq!(

@@ -12,7 +12,7 @@ use std::fmt::Write;
 /// ```
 /// let om = "# HELP jobs Jobs run.\n# TYPE jobs counter\njobs_total{kind=\"a\"} 3 # {trace_id=\"x\"} 1.0\n# EOF\n";
 /// let mut text = String::new();
-/// metrics_core::encoding::openmetrics_to_prometheus_text(om, &mut text);
+/// metrics_toolkit::encoding::openmetrics_to_prometheus_text(om, &mut text);
 /// assert_eq!(text, "# HELP jobs_total Jobs run.\n# TYPE jobs_total counter\njobs_total{kind=\"a\"} 3\n");
 /// ```
 pub fn openmetrics_to_prometheus_text(openmetrics: &str, out: &mut String) {

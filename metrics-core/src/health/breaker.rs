@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 ///
 /// ```
 /// use std::time::Duration;
-/// use metrics_core::health::BreakerConfig;
+/// use metrics_toolkit::health::BreakerConfig;
 ///
 /// let breaker = BreakerConfig::new(3, Duration::from_secs(30));
 /// assert_eq!(breaker.failures(), 3);

@@ -55,7 +55,7 @@ impl Group {
 ///
 /// ```
 /// use std::time::Duration;
-/// use metrics_core::health::{BreakerConfig, Group, HealthCheck};
+/// use metrics_toolkit::health::{BreakerConfig, Group, HealthCheck};
 ///
 /// let check = HealthCheck::new("queue", || async { Err("queue is full".to_owned()) })
 ///     .non_critical()

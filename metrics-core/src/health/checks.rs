@@ -16,7 +16,7 @@ impl HealthCheck {
     /// Passes when a TCP connection to `address` (`host:port`) opens.
     ///
     /// ```
-    /// use metrics_core::health::HealthCheck;
+    /// use metrics_toolkit::health::HealthCheck;
     ///
     /// let redis = HealthCheck::tcp("redis", "127.0.0.1:6379");
     /// ```
@@ -37,7 +37,7 @@ impl HealthCheck {
     ///
     /// ```
     /// use http::StatusCode;
-    /// use metrics_core::health::HealthCheck;
+    /// use metrics_toolkit::health::HealthCheck;
     ///
     /// let search = HealthCheck::http_get("search", "http://127.0.0.1:9200/_cluster/health", StatusCode::OK)
     ///     .expect("a valid URL");

@@ -9,7 +9,7 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
 //! use std::time::Duration;
-//! use metrics_core::health::{Group, HealthCheck, HealthRegistry, Status};
+//! use metrics_toolkit::health::{Group, HealthCheck, HealthRegistry, Status};
 //!
 //! let health = HealthRegistry::builder()
 //!     .check(

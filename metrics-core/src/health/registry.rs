@@ -151,8 +151,8 @@ impl HealthRegistryBuilder {
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
 /// use std::time::Duration;
-/// use metrics_core::health::{HealthCheck, HealthRegistry, Status};
-/// use metrics_core::{Format, MetricsRegistry};
+/// use metrics_toolkit::health::{HealthCheck, HealthRegistry, Status};
+/// use metrics_toolkit::{Format, MetricsRegistry};
 ///
 /// let health = HealthRegistry::builder()
 ///     .check(HealthCheck::new("always", || async { Ok(()) }))

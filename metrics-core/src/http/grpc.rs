@@ -4,7 +4,7 @@
 /// (UNAUTHENTICATED), as their numbers; anything else a server sends is `_OTHER`.
 ///
 /// ```
-/// use metrics_core::http::GrpcStatusLabel;
+/// use metrics_toolkit::http::GrpcStatusLabel;
 ///
 /// assert_eq!(GrpcStatusLabel::from_header_value(b"5").as_str(), "5");
 /// assert_eq!(GrpcStatusLabel::from_header_value(b"42").as_str(), "_OTHER");

@@ -3,7 +3,7 @@
 /// An HTTP method as a label value: the RFC 9110 methods plus PATCH; anything else is `_OTHER`.
 ///
 /// ```
-/// use metrics_core::http::MethodLabel;
+/// use metrics_toolkit::http::MethodLabel;
 ///
 /// assert_eq!(MethodLabel::from_method(&http::Method::GET).as_str(), "GET");
 /// let odd = http::Method::from_bytes(b"BREW").unwrap();

@@ -18,7 +18,7 @@ const CACHE_SLOTS: usize = 16;
 /// keep a handle and call [`start_request`](Self::start_request) on it.
 ///
 /// ```
-/// use metrics_core::HttpServerMetrics;
+/// use metrics_toolkit::HttpServerMetrics;
 ///
 /// let http = HttpServerMetrics::builder().build();
 /// let users = http.route(Some("/users/{id}"));

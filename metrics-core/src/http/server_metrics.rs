@@ -21,8 +21,8 @@ pub const DEFAULT_MAX_LABEL_SETS: usize = 10_000;
 /// served the route with that method once: its ticket, see [`RouteHandle`]).
 ///
 /// ```
-/// use metrics_core::http::{HttpServerMetrics, Outcome};
-/// use metrics_core::MetricsRegistry;
+/// use metrics_toolkit::http::{HttpServerMetrics, Outcome};
+/// use metrics_toolkit::MetricsRegistry;
 ///
 /// let registry = MetricsRegistry::builder().service_name("demo").build().unwrap();
 /// let http = HttpServerMetrics::builder().register(&registry);
@@ -31,7 +31,7 @@ pub const DEFAULT_MAX_LABEL_SETS: usize = 10_000;
 /// request.set_status(200);
 /// request.finish(Outcome::Completed);
 ///
-/// let text = registry.encode(metrics_core::Format::PrometheusText).unwrap();
+/// let text = registry.encode(metrics_toolkit::Format::PrometheusText).unwrap();
 /// assert!(text.contains(r#"http_server_requests_total{http_request_method="GET",http_route="/users/{id}",http_response_status_code="200"} 1"#));
 /// ```
 #[derive(Clone, Debug)]
@@ -104,8 +104,8 @@ impl HttpServerMetricsBuilder {
     /// none. Each label set with a status then keeps a second histogram.
     ///
     /// ```
-    /// use metrics_core::http::{HttpServerMetrics, Outcome};
-    /// use metrics_core::{Format, MetricsRegistry};
+    /// use metrics_toolkit::http::{HttpServerMetrics, Outcome};
+    /// use metrics_toolkit::{Format, MetricsRegistry};
     ///
     /// let registry = MetricsRegistry::builder().build().unwrap();
     /// let http = HttpServerMetrics::builder()

@@ -13,7 +13,7 @@ pub const OTEL_HTTP_DURATION_SECONDS: [f64; 14] = [
 /// The `+Inf` bucket is implicit and always present. Cloning is cheap (shared).
 ///
 /// ```
-/// use metrics_core::metric::Buckets;
+/// use metrics_toolkit::metric::Buckets;
 ///
 /// let buckets = Buckets::new([0.1, 0.5, 1.0]).unwrap();
 /// assert_eq!(buckets.bounds(), &[0.1, 0.5, 1.0]);

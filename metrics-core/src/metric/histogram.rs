@@ -15,7 +15,7 @@ use super::{Buckets, Shard, Striped};
 /// always equals its `+Inf` bucket, even while requests are being recorded.
 ///
 /// ```
-/// use metrics_core::metric::{Buckets, Histogram};
+/// use metrics_toolkit::metric::{Buckets, Histogram};
 /// use prometheus_client::registry::{Registry, Unit};
 ///
 /// let histogram = Histogram::new(Buckets::new([0.1, 1.0]).unwrap());

@@ -121,7 +121,7 @@ impl From<TlsError> for UrlError {
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// use std::time::Duration;
-/// use metrics_core::net::HttpGet;
+/// use metrics_toolkit::net::HttpGet;
 ///
 /// let get = HttpGet::new("https://example.com/")?;
 /// let response = get.send(Duration::from_secs(5)).await?;

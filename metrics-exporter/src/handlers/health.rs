@@ -8,7 +8,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
-use metrics_core::health::{CheckReport, Group, HealthReport, Status};
+use metrics_toolkit::health::{CheckReport, Group, HealthReport, Status};
 use serde_json::{json, Map, Value};
 
 use crate::exporter::Shared;
@@ -144,8 +144,8 @@ fn check_json(check: &CheckReport) -> Value {
     entry.insert(
         "componentType".into(),
         match check.kind {
-            metrics_core::health::Kind::Critical => "critical",
-            metrics_core::health::Kind::NonCritical => "non-critical",
+            metrics_toolkit::health::Kind::Critical => "critical",
+            metrics_toolkit::health::Kind::NonCritical => "non-critical",
         }
         .into(),
     );

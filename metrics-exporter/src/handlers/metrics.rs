@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use flate2::write::GzEncoder;
 use flate2::Compression;
-use metrics_core::Format;
+use metrics_toolkit::Format;
 
 use crate::exporter::Shared;
 use crate::negotiate::accepts_gzip;

@@ -3,9 +3,11 @@
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use metrics_core::prometheus_client::encoding::{DescriptorEncoder, EncodeGaugeValue, NoLabelSet};
-use metrics_core::prometheus_client::metrics::MetricType;
-use metrics_core::prometheus_client::registry::Unit;
+use metrics_toolkit::prometheus_client::encoding::{
+    DescriptorEncoder, EncodeGaugeValue, NoLabelSet,
+};
+use metrics_toolkit::prometheus_client::metrics::MetricType;
+use metrics_toolkit::prometheus_client::registry::Unit;
 
 use super::cause::FailureCause;
 use super::probe::ProbeOutcome;

@@ -11,7 +11,7 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
 //! use std::time::Duration;
-//! use metrics_core::{Format, MetricsRegistry};
+//! use metrics_toolkit::{Format, MetricsRegistry};
 //! use metrics_exporter::prober::{ProbeTarget, Prober};
 //!
 //! let prober = Prober::new(
@@ -39,9 +39,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
-use metrics_core::net::HttpGet;
-use metrics_core::prometheus_client::collector::Collector;
-use metrics_core::prometheus_client::encoding::DescriptorEncoder;
+use metrics_toolkit::net::HttpGet;
+use metrics_toolkit::prometheus_client::collector::Collector;
+use metrics_toolkit::prometheus_client::encoding::DescriptorEncoder;
 use tokio::sync::Semaphore;
 use tokio::task::AbortHandle;
 

@@ -8,9 +8,9 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
-use metrics_core::prometheus_client::metrics::counter::Counter;
-use metrics_core::prometheus_client::metrics::family::Family;
-use metrics_core::MetricsRegistry;
+use metrics_toolkit::prometheus_client::metrics::counter::Counter;
+use metrics_toolkit::prometheus_client::metrics::family::Family;
+use metrics_toolkit::MetricsRegistry;
 
 use super::{Limits, Security, Verdict};
 

@@ -18,7 +18,7 @@
 //! (counted, for `/metrics`, in `exporter_scrapes_total{result="rejected"}`).
 //!
 //! ```
-//! use metrics_core::MetricsRegistry;
+//! use metrics_toolkit::MetricsRegistry;
 //! use metrics_exporter::security::{AllowList, Security};
 //! use metrics_exporter::{Exporter, Lifecycle};
 //!

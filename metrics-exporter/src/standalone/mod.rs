@@ -7,8 +7,8 @@ mod settings;
 use std::fmt;
 use std::time::Duration;
 
-use metrics_core::collectors::SystemCollector;
-use metrics_core::MetricsRegistry;
+use metrics_toolkit::collectors::SystemCollector;
+use metrics_toolkit::MetricsRegistry;
 use tokio::net::TcpListener;
 
 use crate::prober::{Prober, TargetError};

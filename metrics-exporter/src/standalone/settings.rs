@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use metrics_core::collectors::DEFAULT_SYSTEM_INTERVAL;
+use metrics_toolkit::collectors::DEFAULT_SYSTEM_INTERVAL;
 
 use crate::prober::{
     parse_target_file, parse_target_list, ProbeTarget, Schedule, DEFAULT_PROBE_CONCURRENCY,

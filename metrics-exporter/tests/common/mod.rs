@@ -2,8 +2,8 @@
 // Each test binary that includes this module uses only part of it.
 #![allow(dead_code)]
 
-use metrics_core::MetricsRegistry;
 use metrics_exporter::{Exporter, Lifecycle};
+use metrics_toolkit::MetricsRegistry;
 
 /// A running exporter; dropping it begins the shutdown.
 pub struct Served {
