@@ -10,9 +10,13 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use crate::handlers;
-use crate::security::guard::{self, Counters, Guard};
+use crate::health_metrics::HealthMetrics;
+use crate::lifecycle::Lifecycle;
+use crate::security::guard::{self, Guard};
 use crate::security::{Limits, Security, SecurityError, TlsConfig, WebConfig};
-use crate::Lifecycle;
+use crate::self_metrics::SelfMetrics;
+use crate::server;
+use crate::state::HandlerState;
 
 /// The address the exporter listens on when served on its own port.
 pub const DEFAULT_ADDR: &str = "0.0.0.0:9464";
@@ -49,62 +53,49 @@ pub const DEFAULT_ADDR: &str = "0.0.0.0:9464";
 /// ```
 #[derive(Clone, Debug)]
 pub struct Exporter {
-    shared: Shared,
-}
-
-#[derive(Clone, Debug)]
-pub(crate) struct Shared {
-    pub(crate) registry: MetricsRegistry,
-    pub(crate) lifecycle: Lifecycle,
-    pub(crate) gzip: bool,
-    pub(crate) service_name: Arc<str>,
-    pub(crate) health: HealthRegistry,
-    pub(crate) health_details: bool,
-    pub(crate) guard: Arc<Guard>,
-    /// One permit per scrape being encoded ([`Limits::max_concurrent_scrapes`]).
-    pub(crate) scrape_slots: Arc<Semaphore>,
-    /// Buffers of earlier scrapes, written into again.
-    pub(crate) buffers: Arc<crate::handlers::ScrapeBuffers>,
-    pub(crate) tls: Option<TlsConfig>,
-    pub(crate) http2: bool,
-    pub(crate) connections: crate::server::ConnectionMetrics,
+    state: HandlerState,
+    security: Security,
+    limits: Limits,
+    health_metrics: HealthMetrics,
+    tls: Option<TlsConfig>,
+    http2: bool,
 }
 
 impl Exporter {
     /// Serves `registry`, with readiness from `lifecycle`.
     /// Registers the exporter's own metrics (`exporter_scrapes_total{result}`,
     /// `exporter_auth_failures_total{reason}`, and for [`serve`](Self::serve)
-    /// `exporter_connections_open` and `exporter_connections_refused_total`) in `registry`:
-    /// create one exporter per registry.
+    /// `exporter_connections_open` and `exporter_connections_refused_total`) and those of its
+    /// [`health`](Self::health) checks in `registry`: create one exporter per registry.
     pub fn new(registry: MetricsRegistry, lifecycle: Lifecycle) -> Self {
-        let counters = Counters::register(&registry);
-        let connections = crate::server::ConnectionMetrics::register(&registry);
+        let metrics = SelfMetrics::register(&registry);
+        let health_metrics = HealthMetrics::default();
+        registry.register_collector(health_metrics.clone());
         let limits = Limits::default();
         Self {
-            shared: Shared {
+            state: HandlerState {
                 registry,
                 lifecycle,
+                metrics,
                 gzip: true,
                 service_name: Arc::from(""),
                 health: HealthRegistry::empty(),
                 health_details: true,
-                scrape_slots: Arc::new(Semaphore::new(limits.concurrent_scrapes())),
+                scrape_permits: Arc::new(Semaphore::new(limits.concurrent_scrapes())),
+                scrape_timeout: limits.timeout(),
                 buffers: Arc::default(),
-                guard: Arc::new(Guard {
-                    security: Security::new(),
-                    limits,
-                    counters,
-                }),
-                tls: None,
-                http2: true,
-                connections,
             },
+            security: Security::new(),
+            limits,
+            health_metrics,
+            tls: None,
+            http2: true,
         }
     }
 
     /// Protects the routes: credentials, allow-list, open probes (see [`Security`]).
     pub fn security(mut self, security: Security) -> Self {
-        Arc::make_mut(&mut self.shared.guard).security = security;
+        self.security = security;
         self
     }
 
@@ -112,14 +103,15 @@ impl Exporter {
     /// [`serve`](Self::serve) open connections, the wait for a connection's first request and
     /// idle connections (see [`Limits`]; the defaults apply otherwise).
     pub fn limits(mut self, limits: Limits) -> Self {
-        Arc::make_mut(&mut self.shared.guard).limits = limits;
-        self.shared.scrape_slots = Arc::new(Semaphore::new(limits.concurrent_scrapes()));
+        self.limits = limits;
+        self.state.scrape_permits = Arc::new(Semaphore::new(limits.concurrent_scrapes()));
+        self.state.scrape_timeout = limits.timeout();
         self
     }
 
     /// Serves HTTPS from [`serve`](Self::serve) (has no effect on a merged router).
     pub fn tls(mut self, tls: TlsConfig) -> Self {
-        self.shared.tls = Some(tls);
+        self.tls = Some(tls);
         self
     }
 
@@ -128,7 +120,7 @@ impl Exporter {
     /// only: `h2` is not offered in ALPN and the HTTP/2 preface is refused as a bad HTTP/1
     /// request.
     pub fn http2(mut self, enabled: bool) -> Self {
-        self.shared.http2 = enabled;
+        self.http2 = enabled;
         self
     }
 
@@ -147,33 +139,36 @@ impl Exporter {
     /// # Ok(()) }
     /// ```
     pub fn web_config(mut self, config: &WebConfig) -> Result<Self, SecurityError> {
-        let guard = Arc::make_mut(&mut self.shared.guard);
-        guard.security = guard.security.clone().web_config_users(config)?;
+        self.security = self.security.web_config_users(config)?;
         if let Some(tls) = config.tls() {
-            self.shared.tls = Some(tls.clone());
+            self.tls = Some(tls.clone());
         }
-        self.shared.http2 = config.http2();
+        self.http2 = config.http2();
         Ok(self)
     }
 
     /// Whether `/metrics` may answer gzip when the scraper accepts it (default true).
     pub fn gzip(mut self, enabled: bool) -> Self {
-        self.shared.gzip = enabled;
+        self.state.gzip = enabled;
         self
     }
 
     /// The `serviceId` reported by `/health`.
     pub fn service_name(mut self, name: &str) -> Self {
-        self.shared.service_name = Arc::from(name);
+        self.state.service_name = Arc::from(name);
         self
     }
 
     /// The health checks behind `/health`, `/health/{check}`, `/live`, `/ready` and
-    /// `/startup`. Registers them as metrics (`health_check_status`,
-    /// `health_check_duration_seconds`) in the exporter's registry, and starts them when the
-    /// router is built inside a Tokio runtime (or call [`HealthRegistry::start`] yourself).
-    /// Call it once per exporter: each call registers the metrics again. `/health` reports the
-    /// service's phase under `lifecycle`, so do not name a check `lifecycle`.
+    /// `/startup`, also exported as metrics (`health_check_status`,
+    /// `health_check_duration_seconds`) in the exporter's registry. Calling it again replaces
+    /// the checks, in the routes and the metrics alike (each family stays written once).
+    /// `/health` reports the service's phase under `lifecycle`, so do not name a check
+    /// `lifecycle`.
+    ///
+    /// [`serve`](Self::serve) starts the checks; with the [`router`](Self::router) merged into
+    /// an app, start them yourself with [`HealthRegistry::start`] (until then every check is
+    /// pending, and a critical check without a result fails `/ready`).
     ///
     /// ```
     /// use metrics_toolkit::health::{HealthCheck, HealthRegistry};
@@ -190,8 +185,8 @@ impl Exporter {
     ///     .health_details(false);
     /// ```
     pub fn health(mut self, health: HealthRegistry) -> Self {
-        self.shared.registry.register_collector(health.clone());
-        self.shared.health = health;
+        self.health_metrics.set(health.clone());
+        self.state.health = health;
         self
     }
 
@@ -199,19 +194,45 @@ impl Exporter {
     /// false it answers only the overall status: use it when `/health` is reachable by people
     /// who should not read the dependencies' error messages.
     pub fn health_details(mut self, shown: bool) -> Self {
-        self.shared.health_details = shown;
+        self.state.health_details = shown;
         self
     }
 
     /// The lifecycle this exporter reports.
     pub fn lifecycle(&self) -> &Lifecycle {
-        &self.shared.lifecycle
+        &self.state.lifecycle
     }
 
-    /// The exporter's routes, to merge into an app or serve alone.
+    /// The exporter's routes, to merge into an app or serve alone. Building them starts
+    /// nothing: start the [`health`](Self::health) checks with [`HealthRegistry::start`] when
+    /// the app serves them itself ([`serve`](Self::serve) starts them).
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use axum::{routing::get, Router};
+    /// use metrics_toolkit::health::{HealthCheck, HealthRegistry};
+    /// use metrics_toolkit::MetricsRegistry;
+    /// use metrics_exporter::{Exporter, Lifecycle};
+    ///
+    /// let health = HealthRegistry::builder()
+    ///     .check(HealthCheck::tcp("postgres", "127.0.0.1:5432"))
+    ///     .build()?;
+    /// let registry = MetricsRegistry::builder().build()?;
+    /// let exporter = Exporter::new(registry, Lifecycle::new()).health(health.clone());
+    /// let app: Router = Router::new()
+    ///     .route("/hello", get(|| async { "hello" }))
+    ///     .merge(exporter.router());
+    /// health.start()?; // the app serves /health and /ready: their checks run from now on
+    /// let listener = tokio::net::TcpListener::bind("0.0.0.0:3000").await?;
+    /// axum::serve(listener, app).await?;
+    /// # Ok(()) }
+    /// ```
     pub fn router<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
-        // Outside a runtime the checks stay pending until `HealthRegistry::start` is called.
-        let _ = self.shared.health.start();
+        let guard_config = Guard {
+            security: self.security.clone(),
+            header_bytes: self.limits.header_bytes(),
+            metrics: self.state.metrics.clone(),
+        };
         Router::new()
             .route("/", get(handlers::landing))
             .route("/metrics", get(handlers::metrics))
@@ -221,15 +242,15 @@ impl Exporter {
             .route("/ready", get(handlers::ready))
             .route("/startup", get(handlers::startup))
             .layer(axum::middleware::from_fn_with_state(
-                self.shared.guard.clone(),
+                Arc::new(guard_config),
                 guard::guard,
             ))
-            .with_state(self.shared.clone())
+            .with_state(self.state.clone())
     }
 
-    /// Serves the exporter on `listener` (over TLS when [`tls`](Self::tls) was given) until
-    /// the lifecycle has drained ([`Lifecycle::drained`]); `/ready` answers 503 throughout the
-    /// drain delay. Then the listener closes, connections finish their requests and close,
+    /// Starts the [`health`](Self::health) checks and serves the exporter on `listener` (over
+    /// TLS when [`tls`](Self::tls) was given) until the lifecycle has drained
+    /// ([`Lifecycle::drained`]); `/ready` answers 503 throughout the drain delay. Then the listener closes, connections finish their requests and close,
     /// and those still open at the drain deadline ([`Lifecycle::deadline`]) are dropped.
     ///
     /// Request heads are bounded by [`Limits::max_header_bytes`] in hyper's read buffer too,
@@ -240,14 +261,17 @@ impl Exporter {
     /// closed after [`Limits::idle_timeout`], and HTTP/2 connections are pinged every 30 s and
     /// closed when a ping is not answered within 10 s.
     pub async fn serve(self, listener: TcpListener) -> std::io::Result<()> {
-        let shutdown = self.shared.lifecycle.drained();
-        let deadline = self.shared.lifecycle.deadline();
-        let options = crate::server::Options {
-            tls: self.shared.tls.clone(),
-            limits: self.shared.guard.limits,
-            http2: self.shared.http2,
-            metrics: self.shared.connections.clone(),
+        // Inside a runtime (this is async), starting cannot fail; a second start does nothing.
+        let _ = self.state.health.start();
+        let shutdown = self.state.lifecycle.drained();
+        let deadline = self.state.lifecycle.deadline();
+        let router = self.router::<()>();
+        let options = server::Options {
+            tls: self.tls,
+            limits: self.limits,
+            http2: self.http2,
+            metrics: self.state.metrics,
         };
-        crate::server::serve(listener, self.router::<()>(), options, shutdown, deadline).await
+        server::serve(listener, router, options, shutdown, deadline).await
     }
 }

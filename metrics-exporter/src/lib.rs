@@ -30,13 +30,16 @@
 
 mod exporter;
 mod handlers;
+mod health_metrics;
 mod lifecycle;
-mod negotiate;
 pub mod prober;
+mod response;
+mod scrape_buffers;
 pub mod security;
+mod self_metrics;
 mod server;
 pub mod standalone;
-mod time;
+mod state;
 
 pub use exporter::{Exporter, DEFAULT_ADDR};
 pub use lifecycle::{Lifecycle, Phase};

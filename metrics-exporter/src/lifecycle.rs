@@ -7,6 +7,7 @@ use tokio::sync::watch;
 
 /// Where a service is in its life, as `/ready` and `/health` report it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Phase {
     /// Started, not yet ready for traffic: `/ready` answers 503.
     Starting,

@@ -19,9 +19,7 @@ use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::server::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulConnection;
-use metrics_toolkit::prometheus_client::metrics::counter::Counter;
 use metrics_toolkit::prometheus_client::metrics::gauge::Gauge;
-use metrics_toolkit::MetricsRegistry;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
@@ -29,7 +27,8 @@ use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 use tower_service::Service;
 
-use crate::security::{Limits, TlsConfig, MIN_HEADER_BYTES};
+use crate::security::{Limits, TlsConfig};
+use crate::self_metrics::SelfMetrics;
 
 /// A handshake not finished in this time is dropped (a client that connects and sends
 /// nothing holds only its own task, and only this long).
@@ -44,38 +43,13 @@ const CLOSE_GRACE: Duration = Duration::from_secs(1);
 const CUT_GRACE: Duration = Duration::from_secs(1);
 const H2_PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
-/// `exporter_connections_open` and `exporter_connections_refused_total`.
-#[derive(Debug, Clone)]
-pub(crate) struct ConnectionMetrics {
-    open: Gauge,
-    refused: Counter,
-}
-
-impl ConnectionMetrics {
-    pub(crate) fn register(registry: &MetricsRegistry) -> Self {
-        let metrics = Self {
-            open: Gauge::default(),
-            refused: Counter::default(),
-        };
-        registry.register(
-            "exporter_connections_open",
-            "Connections open on the exporter's own port",
-            metrics.open.clone(),
-        );
-        registry.register(
-            "exporter_connections_refused",
-            "Connections closed as soon as they were accepted because the connection cap was reached",
-            metrics.refused.clone(),
-        );
-        metrics
-    }
-}
-
+/// How [`serve`] serves.
 pub(crate) struct Options {
     pub(crate) tls: Option<TlsConfig>,
     pub(crate) limits: Limits,
     pub(crate) http2: bool,
-    pub(crate) metrics: ConnectionMetrics,
+    /// `exporter_connections_open` and `exporter_connections_refused_total`.
+    pub(crate) metrics: SelfMetrics,
 }
 
 /// Where the server is in its shutdown, as every connection task watches it.
@@ -88,8 +62,8 @@ enum Stage {
     Cut,
 }
 
-/// What a connection task shares.
-struct Shared {
+/// What every connection task needs.
+struct ConnectionContext {
     http1: http1::Builder,
     http2: http2::Builder<TokioExecutor>,
     http2_enabled: bool,
@@ -115,7 +89,11 @@ pub(crate) async fn serve(
         .header_read_timeout(None)
         // Some room above the limit so the middleware answers (and counts) a modest overflow;
         // anything longer is refused by hyper before it is buffered.
-        .max_buf_size(limits.header_bytes().saturating_add(MIN_HEADER_BYTES));
+        .max_buf_size(
+            limits
+                .header_bytes()
+                .saturating_add(Limits::MIN_HEADER_BYTES),
+        );
     let mut http2 = http2::Builder::new(TokioExecutor::new());
     http2
         .timer(TokioTimer::new())
@@ -132,7 +110,7 @@ pub(crate) async fn serve(
             TlsAcceptor::from(Arc::new(server))
         }
     });
-    let shared = Arc::new(Shared {
+    let context = Arc::new(ConnectionContext {
         http1,
         http2,
         http2_enabled: options.http2,
@@ -157,20 +135,20 @@ pub(crate) async fn serve(
         };
         let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
             // Closed at once, unread: the cap bounds descriptors and tasks, and says so.
-            options.metrics.refused.inc();
+            options.metrics.connections_refused.inc();
             drop(stream);
             continue;
         };
-        let open = Open::new(permit, &options.metrics.open);
+        let open = Open::new(permit, &options.metrics.connections_open);
         let _ = stream.set_nodelay(true);
-        let shared = Arc::clone(&shared);
+        let context = Arc::clone(&context);
         let stage = stage.subscribe();
         let mut cut = stage.clone();
         tokio::spawn(async move {
             let _open = open;
             // At the drain deadline every stage of the connection ends, handshakes included.
             tokio::select! {
-                () = connection(&shared, stream, peer, stage) => {}
+                () = connection(&context, stream, peer, stage) => {}
                 _ = cut.wait_for(|s| *s == Stage::Cut) => {}
             }
         });
@@ -212,18 +190,18 @@ impl Drop for Open {
 }
 
 async fn connection(
-    shared: &Shared,
+    context: &ConnectionContext,
     stream: tokio::net::TcpStream,
     peer: SocketAddr,
     stage: watch::Receiver<Stage>,
 ) {
-    match &shared.acceptor {
+    match &context.acceptor {
         None => {
             let started = Instant::now();
-            let Some((io, http2)) = detect(shared, stream, started).await else {
+            let Some((io, http2)) = detect(context, stream, started).await else {
                 return;
             };
-            serve_connection(shared, io, http2, peer, started, stage).await;
+            serve_connection(context, io, http2, peer, started, stage).await;
         }
         Some(acceptor) => {
             let handshake = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream));
@@ -235,23 +213,27 @@ async fn connection(
             let (io, http2) = match tls.get_ref().1.alpn_protocol() {
                 Some(b"h2") => (Prefixed::new(tls), true),
                 Some(_) => (Prefixed::new(tls), false),
-                None => match detect(shared, tls, started).await {
+                None => match detect(context, tls, started).await {
                     Some(detected) => detected,
                     None => return,
                 },
             };
-            serve_connection(shared, io, http2, peer, started, stage).await;
+            serve_connection(context, io, http2, peer, started, stage).await;
         }
     }
 }
 
 /// Tells HTTP/2 prior knowledge from HTTP/1 by the first bytes, within the first-request
 /// timeout. `None`: the client closed, failed or was too slow.
-async fn detect<I>(shared: &Shared, mut io: I, started: Instant) -> Option<(Prefixed<I>, bool)>
+async fn detect<I>(
+    context: &ConnectionContext,
+    mut io: I,
+    started: Instant,
+) -> Option<(Prefixed<I>, bool)>
 where
     I: AsyncRead + Unpin,
 {
-    if !shared.http2_enabled {
+    if !context.http2_enabled {
         return Some((Prefixed::new(io), false));
     }
     let mut prefix = [0u8; 24];
@@ -269,7 +251,7 @@ where
         }
         Ok::<_, io::Error>(())
     };
-    let deadline = later(started, shared.limits.first_request());
+    let deadline = later(started, context.limits.first_request());
     match tokio::time::timeout_at(deadline, read).await {
         Ok(Ok(())) => {}
         _ => return None,
@@ -288,7 +270,7 @@ where
 }
 
 async fn serve_connection<I>(
-    shared: &Shared,
+    context: &ConnectionContext,
     io: Prefixed<I>,
     http2: bool,
     peer: SocketAddr,
@@ -300,7 +282,7 @@ async fn serve_connection<I>(
     let activity = Arc::new(Activity::new(started));
     let service = {
         let activity = Arc::clone(&activity);
-        let router = shared.router.clone();
+        let router = context.router.clone();
         hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
             request.extensions_mut().insert(ConnectInfo(peer));
             let in_flight = InFlight::start(&activity);
@@ -318,17 +300,17 @@ async fn serve_connection<I>(
     // Errors are the client's (reset, malformed or oversized request): nothing to do.
     if http2 {
         drive(
-            shared.http2.serve_connection(io, service),
+            context.http2.serve_connection(io, service),
             &activity,
-            &shared.limits,
+            &context.limits,
             stage,
         )
         .await;
     } else {
         drive(
-            shared.http1.serve_connection(io, service),
+            context.http1.serve_connection(io, service),
             &activity,
-            &shared.limits,
+            &context.limits,
             stage,
         )
         .await;

@@ -39,8 +39,8 @@ async fn scrape_every_family() -> String {
         .check(HealthCheck::new("db", || async { Err("down".to_owned()) }))
         .build()
         .expect("health");
-    let exporter = Exporter::new(registry.clone(), Lifecycle::new()).health(health.clone());
-    let _router: axum::Router = exporter.router();
+    let _exporter = Exporter::new(registry.clone(), Lifecycle::new()).health(health.clone());
+    health.start().expect("inside a runtime");
     assert!(health.wait_for_first_round(Duration::from_secs(10)).await);
 
     // Port 1 on loopback refuses: the failure series with its cause label.

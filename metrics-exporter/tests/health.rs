@@ -311,3 +311,100 @@ async fn concurrent_requests_run_each_check_at_most_once_per_interval() {
     assert_eq!(runs.load(Ordering::SeqCst), 1, "200 requests, one run");
     assert_eq!(running.health.check("counted").map(|c| c.runs), Some(1));
 }
+
+/// `Exporter::health` called again replaces the checks: one scrape writes each health family
+/// once, with the series of the last checks given.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_given_twice_writes_each_family_once() {
+    let first = HealthRegistry::builder()
+        .check(HealthCheck::new("old", || async { Ok(()) }))
+        .build()
+        .expect("valid");
+    let second = HealthRegistry::builder()
+        .check(HealthCheck::new("db", || async { Ok(()) }))
+        .build()
+        .expect("valid");
+    let registry = MetricsRegistry::builder()
+        .process_metrics(false)
+        .build()
+        .expect("registry");
+    let _exporter = Exporter::new(registry.clone(), Lifecycle::new())
+        .health(first)
+        .health(second.clone())
+        .health(second.clone());
+    second.start().expect("inside a runtime");
+    assert!(second.wait_for_first_round(Duration::from_secs(10)).await);
+
+    let text = registry
+        .encode(metrics_toolkit::Format::PrometheusText)
+        .expect("encode");
+    for family in ["health_check_status", "health_check_duration_seconds"] {
+        let types = text
+            .lines()
+            .filter(|line| line.starts_with(&format!("# TYPE {family} ")))
+            .count();
+        assert_eq!(types, 1, "{family} written {types} times:\n{text}");
+    }
+    let scrape = Scrape::parse(&text);
+    assert_eq!(
+        scrape.get("health_check_status", &[("check", "db")]),
+        Some(1.0)
+    );
+    assert_eq!(
+        scrape.get("health_check_status", &[("check", "old")]),
+        None,
+        "{text}"
+    );
+}
+
+/// The router merged into an app's own server: building it starts no check, and
+/// `HealthRegistry::start`, as `Exporter::router` documents, makes `/health` and `/ready`
+/// follow the checks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merged_router_serves_checks_once_they_are_started() {
+    let health = HealthRegistry::builder()
+        .check(HealthCheck::new("db", || async { Ok(()) }))
+        .build()
+        .expect("valid");
+    let registry = MetricsRegistry::builder()
+        .process_metrics(false)
+        .build()
+        .expect("registry");
+    let lifecycle = Lifecycle::new();
+    let exporter = Exporter::new(registry, lifecycle.clone())
+        .service_name("merged")
+        .health(health.clone());
+    let app: axum::Router = axum::Router::new()
+        .route("/hello", axum::routing::get(|| async { "hello" }))
+        .merge(exporter.router());
+    // Nothing started: the check has no result, and a zero wait cannot see one.
+    assert!(!health.wait_for_first_round(Duration::ZERO).await);
+    assert!(health.report(None).checks[0].time.is_none());
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let shutdown = lifecycle.drained();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+    });
+    lifecycle.mark_ready();
+    // A critical check without a result fails readiness.
+    assert_eq!(get(&base, "/ready").await.0, 503);
+
+    health.start().expect("inside a runtime");
+    assert!(health.wait_for_first_round(Duration::from_secs(10)).await);
+    let (code, body, _) = get(&base, "/health").await;
+    assert_eq!(code, 200, "{body}");
+    let json: Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(json["serviceId"], "merged");
+    assert_eq!(json["checks"]["db"][0]["status"], "pass");
+    assert_eq!(get(&base, "/ready").await.0, 200);
+    assert_eq!(get(&base, "/hello").await.1, "hello");
+
+    lifecycle.begin_shutdown();
+    server.await.expect("server task").expect("served");
+}

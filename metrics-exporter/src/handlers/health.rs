@@ -11,10 +11,15 @@ use axum::Extension;
 use metrics_toolkit::health::{CheckReport, Group, HealthReport, Status};
 use serde_json::{json, Map, Value};
 
-use crate::exporter::Shared;
+use crate::lifecycle::Phase;
+use crate::response::plain;
 use crate::security::guard::Authenticated;
-use crate::time::rfc3339;
-use crate::Phase;
+use crate::state::HandlerState;
+
+/// RFC 3339 in UTC with milliseconds, as the health format's `time` fields.
+fn rfc3339(time: std::time::SystemTime) -> String {
+    humantime::format_rfc3339_millis(time).to_string()
+}
 
 const HEALTH_JSON: &str = "application/health+json";
 const TEXT: &str = "text/plain; charset=utf-8";
@@ -22,13 +27,13 @@ const TEXT: &str = "text/plain; charset=utf-8";
 /// `/health` in the `application/health+json` format (draft-inadarei-api-health-check), or a
 /// line per check with `?verbose`.
 pub(crate) async fn health(
-    State(shared): State<Shared>,
+    State(state): State<HandlerState>,
     caller: Option<Extension<Authenticated>>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let details = shows_details(&shared, caller);
-    let report = shared.health.report(None);
-    let (lifecycle_status, lifecycle_output) = match shared.lifecycle.phase() {
+    let details = shows_details(&state, caller);
+    let report = state.health.report(None);
+    let (lifecycle_status, lifecycle_output) = match state.lifecycle.phase() {
         Phase::Ready => (Status::Pass, "ready"),
         Phase::Starting => (Status::Warn, "starting"),
         Phase::Draining => (Status::Warn, "shutting down"),
@@ -39,7 +44,7 @@ pub(crate) async fn health(
     }
     let mut body = Map::new();
     body.insert("status".into(), status.as_str().into());
-    body.insert("serviceId".into(), (*shared.service_name).into());
+    body.insert("serviceId".into(), (*state.service_name).into());
     if details {
         let mut checks = Map::new();
         checks.insert(
@@ -63,16 +68,16 @@ pub(crate) async fn health(
 /// [`crate::security::Security::public_health`]: a 404 beside a 200 or 503 would tell anyone
 /// which checks exist.
 pub(crate) async fn health_check(
-    State(shared): State<Shared>,
+    State(state): State<HandlerState>,
     caller: Option<Extension<Authenticated>>,
     Path(name): Path<String>,
 ) -> Response {
-    let Some(check) = shared.health.check(&name) else {
+    let Some(check) = state.health.check(&name) else {
         let mut response = (StatusCode::NOT_FOUND, "no such health check\n").into_response();
         set_headers(&mut response, TEXT);
         return response;
     };
-    let body = if shows_details(&shared, caller) {
+    let body = if shows_details(&state, caller) {
         let mut body = check_json(&check);
         if let Value::Object(map) = &mut body {
             map.insert("componentId".into(), check.name.clone().into());
@@ -86,18 +91,18 @@ pub(crate) async fn health_check(
 
 /// `/live`: the process answers. Only checks in the `live` group count (none by default), and
 /// only their cached results: dependencies are never checked here.
-pub(crate) async fn live(State(shared): State<Shared>) -> Response {
-    let live = shared.health.report(Some(&Group::Live));
+pub(crate) async fn live(State(state): State<HandlerState>) -> Response {
+    let live = state.health.report(Some(&Group::Live));
     group_answer(&live, "ok")
 }
 
 /// `/ready`: 503 during startup and from the shutdown signal on; otherwise follows the `ready`
 /// group.
-pub(crate) async fn ready(State(shared): State<Shared>) -> Response {
-    match shared.lifecycle.phase() {
-        Phase::Ready => group_answer(&shared.health.report(Some(&Group::Ready)), "ready"),
-        Phase::Starting => super::plain(StatusCode::SERVICE_UNAVAILABLE, "starting\n"),
-        Phase::Draining => super::plain(
+pub(crate) async fn ready(State(state): State<HandlerState>) -> Response {
+    match state.lifecycle.phase() {
+        Phase::Ready => group_answer(&state.health.report(Some(&Group::Ready)), "ready"),
+        Phase::Starting => plain(StatusCode::SERVICE_UNAVAILABLE, "starting\n"),
+        Phase::Draining => plain(
             StatusCode::SERVICE_UNAVAILABLE,
             "shutting down\n".to_owned(),
         ),
@@ -105,19 +110,19 @@ pub(crate) async fn ready(State(shared): State<Shared>) -> Response {
 }
 
 /// `/startup`: 503 until startup is done; then follows the `startup` group.
-pub(crate) async fn startup(State(shared): State<Shared>) -> Response {
-    match shared.lifecycle.phase() {
-        Phase::Starting => super::plain(StatusCode::SERVICE_UNAVAILABLE, "starting\n"),
+pub(crate) async fn startup(State(state): State<HandlerState>) -> Response {
+    match state.lifecycle.phase() {
+        Phase::Starting => plain(StatusCode::SERVICE_UNAVAILABLE, "starting\n"),
         Phase::Ready | Phase::Draining => {
-            group_answer(&shared.health.report(Some(&Group::Startup)), "started")
+            group_answer(&state.health.report(Some(&Group::Startup)), "started")
         }
     }
 }
 
 /// Details when configured, and only to authenticated callers when credentials are set
 /// ([`crate::security::Security::public_health`]).
-fn shows_details(shared: &Shared, caller: Option<Extension<Authenticated>>) -> bool {
-    shared.health_details && caller.is_none_or(|Extension(Authenticated(yes))| yes)
+fn shows_details(state: &HandlerState, caller: Option<Extension<Authenticated>>) -> bool {
+    state.health_details && caller.is_none_or(|Extension(Authenticated(yes))| yes)
 }
 
 /// 503 naming the failing checks when the group fails; 200 otherwise.
@@ -129,12 +134,12 @@ fn group_answer(report: &HealthReport, ok: &str) -> Response {
             .filter(|c| c.status == Status::Fail)
             .map(|c| c.name.as_str())
             .collect();
-        super::plain(
+        plain(
             StatusCode::SERVICE_UNAVAILABLE,
             format!("failing: {}\n", failing.join(", ")),
         )
     } else {
-        super::plain(StatusCode::OK, format!("{ok}\n"))
+        plain(StatusCode::OK, format!("{ok}\n"))
     }
 }
 
@@ -238,7 +243,18 @@ fn set_headers(response: &mut Response, content_type: &'static str) {
 
 #[cfg(test)]
 mod tests {
-    use super::wants_verbose;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::{rfc3339, wants_verbose};
+
+    #[test]
+    fn times_are_rfc3339_utc_with_milliseconds() {
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        let time = UNIX_EPOCH + Duration::from_millis(19_723 * 86_400_000 + 3_723_004);
+        assert_eq!(rfc3339(time), "2024-01-01T01:02:03.004Z");
+        let leap_day = UNIX_EPOCH + Duration::from_secs(11_016 * 86_400);
+        assert_eq!(rfc3339(leap_day), "2000-02-29T00:00:00.000Z");
+    }
 
     #[test]
     fn reads_the_verbose_parameter() {

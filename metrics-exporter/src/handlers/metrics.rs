@@ -1,69 +1,59 @@
 //! `GET /metrics`.
 
-use std::io::Write;
-
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use flate2::write::GzEncoder;
-use flate2::Compression;
 use metrics_toolkit::Format;
 
-use crate::exporter::Shared;
-use crate::negotiate::accepts_gzip;
-use crate::security::guard::ScrapeResult;
+use super::gzip;
+use crate::response::{busy, plain};
+use crate::self_metrics::ScrapeResult;
+use crate::state::HandlerState;
 
-/// Encodes (and compresses) on a blocking thread, holding one of the scrape slots until the
+/// Encodes (and compresses) on a blocking thread, holding one of the scrape permits until the
 /// encoding really ends: a timed-out scrape still counts against the limit while it runs.
-pub(crate) async fn metrics(State(shared): State<Shared>, headers: HeaderMap) -> Response {
-    let counters = &shared.guard.counters;
-    let Ok(slot) = shared.scrape_slots.clone().try_acquire_owned() else {
+pub(crate) async fn metrics(State(state): State<HandlerState>, headers: HeaderMap) -> Response {
+    let counters = &state.metrics;
+    let Ok(permit) = state.scrape_permits.clone().try_acquire_owned() else {
         counters.scrape(ScrapeResult::Rejected);
-        let mut response = super::plain(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "too many concurrent scrapes\n",
-        );
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        return response;
+        return busy("too many concurrent scrapes\n");
     };
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let format = Format::negotiate(accept);
     let encoding = headers
         .get(header::ACCEPT_ENCODING)
         .and_then(|v| v.to_str().ok());
-    let compress = shared.gzip && accepts_gzip(encoding);
-    let registry = shared.registry.clone();
-    let buffers = shared.buffers.clone();
+    let compress = state.gzip && gzip::accepts_gzip(encoding);
+    let registry = state.registry.clone();
+    let buffers = state.buffers.clone();
     let work = tokio::task::spawn_blocking(move || {
-        let _slot = slot;
+        let _permit = permit;
         let mut text = buffers.take();
         if registry.encode_into(format, &mut text).is_err() {
             buffers.give(text);
             return None;
         }
         if compress {
-            if let Ok(compressed) = gzip(text.as_bytes()) {
+            if let Ok(compressed) = gzip::compress(text.as_bytes()) {
                 buffers.give(text);
                 return Some((Bytes::from(compressed), true));
             }
         }
         Some((buffers.body(text), false))
     });
-    let (body, gzipped) = match tokio::time::timeout(shared.guard.limits.timeout(), work).await {
+    let (body, gzipped) = match tokio::time::timeout(state.scrape_timeout, work).await {
         Ok(Ok(Some(done))) => done,
         Ok(_) => {
             counters.scrape(ScrapeResult::Error);
-            return super::plain(
+            return plain(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "a registered collector failed to encode its metrics\n",
             );
         }
         Err(_) => {
             counters.scrape(ScrapeResult::Timeout);
-            return super::plain(
+            return plain(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "encoding the metrics timed out\n",
             );
@@ -85,11 +75,4 @@ pub(crate) async fn metrics(State(shared): State<Shared>, headers: HeaderMap) ->
         headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     }
     response
-}
-
-fn gzip(data: &[u8]) -> std::io::Result<Vec<u8>> {
-    // Level 1: scrapes are frequent and the text compresses well even at the fastest level.
-    let mut encoder = GzEncoder::new(Vec::with_capacity(data.len() / 4), Compression::fast());
-    encoder.write_all(data)?;
-    encoder.finish()
 }

@@ -6,6 +6,7 @@ use metrics_toolkit::net::HttpErrorKind;
 /// no response (the shared HTTP client's [`HttpErrorKind`]), or the response had an unexpected
 /// status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum FailureCause {
     /// No response: `dns`, `refused`, `timeout`, `tls` or `other`.
     Request(HttpErrorKind),

@@ -9,6 +9,7 @@ use std::time::Duration;
 use metrics_toolkit::net::{redact_credentials, url_without_credentials};
 use serde::Deserialize;
 
+use super::error::{TargetError, TargetErrorKind};
 use super::schedule::{parse_positive_duration, Schedule};
 
 /// One configured target.
@@ -25,6 +26,7 @@ use super::schedule::{parse_positive_duration, Schedule};
 ///
 /// Its `Debug` output shows the URL with any credentials masked (`https://***@host/`).
 #[derive(Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ProbeTarget {
     /// The `target` label.
     pub name: String,
@@ -54,21 +56,19 @@ impl fmt::Debug for ProbeTarget {
     }
 }
 
-/// Default time between probes.
-pub const DEFAULT_PROBE_INTERVAL: Duration = Duration::from_secs(30);
-/// Default probe timeout.
-pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default number of probes in flight at once, across targets.
-pub const DEFAULT_PROBE_CONCURRENCY: usize = 16;
-
 impl ProbeTarget {
+    /// Default time between probes.
+    pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
+    /// Default probe timeout.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
     /// A target with the default schedule, timeout and expected status.
     pub fn new(name: impl Into<String>, url: impl Into<String>) -> Self {
         Self {
             name: name.into(),
             url: url.into(),
-            schedule: Schedule::Every(DEFAULT_PROBE_INTERVAL),
-            timeout: DEFAULT_PROBE_TIMEOUT,
+            schedule: Schedule::Every(Self::DEFAULT_INTERVAL),
+            timeout: Self::DEFAULT_TIMEOUT,
             expected_status: None,
             ca_file: None,
         }
@@ -99,18 +99,6 @@ impl ProbeTarget {
     }
 }
 
-/// A target list that was rejected; the message names the target and the accepted form.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TargetError(pub(crate) String);
-
-impl fmt::Display for TargetError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for TargetError {}
-
 /// Parses a `TARGETS` value: comma-separated URLs, each optionally `name=url`; a target
 /// without a name is named by its URL, without any credentials in it.
 ///
@@ -139,10 +127,13 @@ pub fn parse_target_list(
             _ => (url_without_credentials(item), item),
         };
         if name.is_empty() || url.is_empty() {
-            return Err(TargetError(format!(
-                "{:?} is not a target: use a URL or name=URL",
-                redact_credentials(item)
-            )));
+            return Err(TargetError::new(
+                TargetErrorKind::Malformed,
+                format!(
+                    "{:?} is not a target: use a URL or name=URL",
+                    redact_credentials(item)
+                ),
+            ));
         }
         let mut target = defaults.clone();
         target.name = name.into_owned();
@@ -169,8 +160,12 @@ pub fn parse_target_file(
     defaults: &ProbeTarget,
 ) -> Result<Vec<ProbeTarget>, TargetError> {
     // TOML errors quote the offending line, which may hold a URL with credentials.
-    let file: TargetFile = toml::from_str(toml_text)
-        .map_err(|e| TargetError(redact_credentials(&e.to_string()).into_owned()))?;
+    let file: TargetFile = toml::from_str(toml_text).map_err(|e| {
+        TargetError::new(
+            TargetErrorKind::Malformed,
+            redact_credentials(&e.to_string()).into_owned(),
+        )
+    })?;
     file.target
         .into_iter()
         .map(|entry| {
@@ -181,18 +176,18 @@ pub fn parse_target_file(
             if let Some(interval) = entry.interval {
                 target.schedule = interval
                     .parse()
-                    .map_err(|e| TargetError(format!("target {name:?}: interval: {e}")))?;
+                    .map_err(|e| TargetError::new(TargetErrorKind::Malformed, format!("target {name:?}: interval: {e}")))?;
             }
             if let Some(timeout) = entry.timeout {
                 target.timeout = parse_positive_duration(&timeout).ok_or_else(|| {
-                    TargetError(format!(
+                    TargetError::new(TargetErrorKind::Malformed, format!(
                         "target {name:?}: timeout {timeout:?} is not valid: use a duration such as 5s or 500ms"
                     ))
                 })?;
             }
             if let Some(status) = entry.expected_status {
                 if !(100..=599).contains(&status) {
-                    return Err(TargetError(format!(
+                    return Err(TargetError::new(TargetErrorKind::Malformed, format!(
                         "target {name:?}: expected_status {status} is not an HTTP status (100 to 599)"
                     )));
                 }
@@ -229,16 +224,22 @@ pub(crate) fn check_names(targets: &[ProbeTarget]) -> Result<(), TargetError> {
     let mut seen = HashSet::new();
     for target in targets {
         if target.name.is_empty() {
-            return Err(TargetError(format!(
-                "target {:?} has an empty name",
-                redact_credentials(&target.url)
-            )));
+            return Err(TargetError::new(
+                TargetErrorKind::Name,
+                format!(
+                    "target {:?} has an empty name",
+                    redact_credentials(&target.url)
+                ),
+            ));
         }
         if !seen.insert(target.name.as_str()) {
-            return Err(TargetError(format!(
-                "two targets are named {:?}: give each a unique name=URL",
-                target.name
-            )));
+            return Err(TargetError::new(
+                TargetErrorKind::Name,
+                format!(
+                    "two targets are named {:?}: give each a unique name=URL",
+                    target.name
+                ),
+            ));
         }
     }
     Ok(())

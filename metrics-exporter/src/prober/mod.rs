@@ -30,6 +30,7 @@
 
 mod cause;
 mod config;
+mod error;
 mod metrics;
 mod probe;
 mod schedule;
@@ -46,12 +47,11 @@ use tokio::sync::Semaphore;
 use tokio::task::AbortHandle;
 
 pub use cause::FailureCause;
-pub use config::{
-    parse_target_file, parse_target_list, ProbeTarget, TargetError, DEFAULT_PROBE_CONCURRENCY,
-    DEFAULT_PROBE_INTERVAL, DEFAULT_PROBE_TIMEOUT,
-};
+pub use config::{parse_target_file, parse_target_list, ProbeTarget};
+pub use error::{TargetError, TargetErrorKind};
 pub use probe::ProbeOutcome;
-pub use schedule::{parse_positive_duration, Schedule, ScheduleError, SCHEDULE_FORMS};
+pub(crate) use schedule::{parse_positive_duration, SCHEDULE_FORMS};
+pub use schedule::{Schedule, ScheduleError};
 
 use metrics::TargetState;
 use probe::PreparedTarget;
@@ -84,37 +84,48 @@ impl Drop for Inner {
 }
 
 impl Prober {
+    /// A concurrency for [`new`](Self::new) that suits most: probes in flight at once, across
+    /// targets.
+    pub const DEFAULT_CONCURRENCY: usize = 16;
+
     /// Prepares `targets` (URLs parsed, CA files read), with at most `concurrency` probes in
     /// flight at once.
     pub fn new(targets: Vec<ProbeTarget>, concurrency: usize) -> Result<Self, TargetError> {
         if concurrency == 0 || concurrency > Semaphore::MAX_PERMITS {
-            return Err(TargetError(format!(
-                "the probe concurrency must be between 1 and {}",
-                Semaphore::MAX_PERMITS
-            )));
+            return Err(TargetError::new(
+                TargetErrorKind::OutOfRange,
+                format!(
+                    "the probe concurrency must be between 1 and {}",
+                    Semaphore::MAX_PERMITS
+                ),
+            ));
         }
         config::check_names(&targets)?;
         let mut prepared = Vec::with_capacity(targets.len());
         for target in targets {
             let name = &target.name;
             if target.timeout.is_zero() {
-                return Err(TargetError(format!(
-                    "target {name:?}: the timeout must be above zero"
-                )));
+                return Err(TargetError::new(
+                    TargetErrorKind::OutOfRange,
+                    format!("target {name:?}: the timeout must be above zero"),
+                ));
             }
             let get = match &target.ca_file {
                 None => HttpGet::new(&target.url),
                 Some(path) => {
                     let pem = std::fs::read(path).map_err(|e| {
-                        TargetError(format!(
-                            "target {name:?}: cannot read CA file {}: {e}",
-                            path.display()
-                        ))
+                        TargetError::new(
+                            TargetErrorKind::Unreadable,
+                            format!(
+                                "target {name:?}: cannot read CA file {}: {e}",
+                                path.display()
+                            ),
+                        )
                     })?;
                     HttpGet::with_ca_pem(&target.url, &pem)
                 }
             }
-            .map_err(|e| TargetError(format!("target {name:?}: {e}")))?;
+            .map_err(|e| TargetError::new(TargetErrorKind::Url, format!("target {name:?}: {e}")))?;
             prepared.push(PreparedTarget {
                 config: target,
                 get,

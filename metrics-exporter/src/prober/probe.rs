@@ -9,6 +9,7 @@ use super::config::ProbeTarget;
 
 /// The result of one probe.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ProbeOutcome {
     /// Whether the target answered the expected status in time.
     pub success: bool,

@@ -20,6 +20,7 @@ use std::time::Duration;
 /// assert!("every now and then".parse::<Schedule>().is_err());
 /// ```
 #[derive(Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Schedule {
     /// A fixed period between the starts of two probes.
     Every(Duration),
@@ -28,7 +29,7 @@ pub enum Schedule {
 }
 
 /// The accepted forms, for error messages.
-pub const SCHEDULE_FORMS: &str =
+pub(crate) const SCHEDULE_FORMS: &str =
     "a duration such as 30s, 500ms or 1m, or a six-field cron expression such as */30 * * * * *";
 
 impl Schedule {
@@ -94,17 +95,9 @@ impl FromStr for Schedule {
     }
 }
 
-/// Parses a positive duration such as `30s`, `500ms` or `1m 30s`; `None` for anything else
-/// (including zero).
-///
-/// ```
-/// use std::time::Duration;
-/// use metrics_exporter::prober::parse_positive_duration;
-///
-/// assert_eq!(parse_positive_duration("1m 30s"), Some(Duration::from_secs(90)));
-/// assert_eq!(parse_positive_duration("0s"), None);
-/// ```
-pub fn parse_positive_duration(text: &str) -> Option<Duration> {
+/// Parses a positive duration in humantime's forms (`30s`, `500ms`, `1m 30s`, `2h`); `None`
+/// for anything else, zero included.
+pub(crate) fn parse_positive_duration(text: &str) -> Option<Duration> {
     humantime::parse_duration(text.trim())
         .ok()
         .filter(|d| !d.is_zero())
@@ -136,6 +129,21 @@ mod tests {
         ] {
             let error = bad.parse::<Schedule>().unwrap_err().to_string();
             assert!(error.contains("six-field cron"), "{bad:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn positive_durations_only() {
+        assert_eq!(
+            parse_positive_duration(" 1m 30s "),
+            Some(Duration::from_secs(90))
+        );
+        assert_eq!(
+            parse_positive_duration("2h"),
+            Some(Duration::from_secs(7200))
+        );
+        for bad in ["0s", "0", "", "5", "-5s", "soon"] {
+            assert_eq!(parse_positive_duration(bad), None, "{bad:?}");
         }
     }
 

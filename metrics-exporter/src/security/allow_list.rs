@@ -44,7 +44,7 @@ fn parse_net(text: &str, field: &'static str) -> Result<IpNet, SecurityError> {
         .or_else(|_| IpAddr::from_str(text).map(IpNet::from))
         .map(|net| canonical_net(net.trunc()))
         .map_err(|_| {
-            SecurityError::new(
+            SecurityError::malformed(
                 field,
                 format!("{text:?} is not a CIDR range: use ADDRESS/PREFIX, such as 10.0.0.0/8 or fd00::/8"),
             )

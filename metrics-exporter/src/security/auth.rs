@@ -16,10 +16,6 @@ use super::SecurityError;
 /// CPUs, the rest wait.
 const BCRYPT_PARALLELISM: usize = 2;
 
-/// Default [`Security::max_password_wait`](super::Security::max_password_wait): far below
-/// Prometheus' default 10 s scrape timeout, and time for a few verifications at cost 12 ahead.
-pub const DEFAULT_MAX_PASSWORD_WAIT: Duration = Duration::from_secs(1);
-
 /// The salt and digest of the hash unknown user names are checked against: the digest of no
 /// password anyone sends, so the check always fails, after the full bcrypt work.
 const DUMMY_SALT_AND_DIGEST: &str = "KiU00FQY3HC4I8q7qgtHUedummyDigestMatchesNoPassword00.";
@@ -94,7 +90,7 @@ impl Default for Credentials {
             users: Arc::default(),
             dummy_hash: None,
             bcrypt_slots: None,
-            max_wait: DEFAULT_MAX_PASSWORD_WAIT,
+            max_wait: super::Security::DEFAULT_MAX_PASSWORD_WAIT,
         }
     }
 }
@@ -123,13 +119,13 @@ impl Credentials {
 
     pub(crate) fn set_bearer(&mut self, token: &[u8]) -> Result<(), SecurityError> {
         if token.is_empty() {
-            return Err(SecurityError::new(
+            return Err(SecurityError::invalid(
                 "bearer_token",
                 "the token is empty".into(),
             ));
         }
         if token.iter().any(|b| !(0x21..=0x7e).contains(b)) {
-            return Err(SecurityError::new(
+            return Err(SecurityError::malformed(
                 "bearer_token",
                 "the token must be printable ASCII without spaces (as sent in an Authorization header)".into(),
             ));
@@ -141,13 +137,13 @@ impl Credentials {
     pub(crate) fn add_user(&mut self, name: &str, hash: &str) -> Result<(), SecurityError> {
         let field = "basic_auth_users";
         if name.is_empty() || name.contains(':') {
-            return Err(SecurityError::new(
+            return Err(SecurityError::invalid(
                 field,
                 format!("user name {name:?} is empty or contains ':'"),
             ));
         }
         let Ok(parts) = hash.parse::<bcrypt::HashParts>() else {
-            return Err(SecurityError::new(
+            return Err(SecurityError::malformed(
                 field,
                 format!("the password of user {name:?} is not a bcrypt hash: use the output of `htpasswd -nBC 10 \"\" | tr -d ':\\n'`, starting with $2y$, $2b$ or $2a$"),
             ));
@@ -156,7 +152,7 @@ impl Credentials {
         // bcrypt refuses other costs at once: such a user could never log in, and answering
         // faster than the others would tell the name exists.
         if !(4..=31).contains(&cost) {
-            return Err(SecurityError::new(
+            return Err(SecurityError::invalid(
                 field,
                 format!(
                     "the password hash of user {name:?} has cost {cost}: bcrypt costs are 4 to 31"

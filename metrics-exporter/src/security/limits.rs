@@ -30,40 +30,39 @@ pub struct Limits {
     idle: Duration,
 }
 
-/// Default [`Limits::max_concurrent_scrapes`].
-pub const DEFAULT_MAX_CONCURRENT_SCRAPES: usize = 10;
-/// Default [`Limits::scrape_timeout`].
-pub const DEFAULT_SCRAPE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default [`Limits::max_header_bytes`].
-pub const DEFAULT_MAX_HEADER_BYTES: usize = 16 * 1024;
-/// The smallest header bound the server accepts (hyper's smallest read buffer).
-pub const MIN_HEADER_BYTES: usize = 8 * 1024;
-
-/// The largest header bound accepted (larger requests heads are not a scrape).
-pub const MAX_HEADER_BYTES: usize = 1024 * 1024;
-/// Default [`Limits::max_connections`]: far more than the few scrapers and probes an exporter
-/// serves, and well under the common 1024 file-descriptor limit.
-pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
-/// Default [`Limits::first_request_timeout`].
-pub const DEFAULT_FIRST_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default [`Limits::idle_timeout`]: above Prometheus' default 1 min scrape interval, so a
-/// scraper keeps its connection between scrapes.
-pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
-
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            concurrent_scrapes: DEFAULT_MAX_CONCURRENT_SCRAPES,
-            timeout: DEFAULT_SCRAPE_TIMEOUT,
-            header_bytes: DEFAULT_MAX_HEADER_BYTES,
-            connections: DEFAULT_MAX_CONNECTIONS,
-            first_request: DEFAULT_FIRST_REQUEST_TIMEOUT,
-            idle: DEFAULT_IDLE_TIMEOUT,
+            concurrent_scrapes: Self::DEFAULT_MAX_CONCURRENT_SCRAPES,
+            timeout: Self::DEFAULT_SCRAPE_TIMEOUT,
+            header_bytes: Self::DEFAULT_MAX_HEADER_BYTES,
+            connections: Self::DEFAULT_MAX_CONNECTIONS,
+            first_request: Self::DEFAULT_FIRST_REQUEST_TIMEOUT,
+            idle: Self::DEFAULT_IDLE_TIMEOUT,
         }
     }
 }
 
 impl Limits {
+    /// Default [`max_concurrent_scrapes`](Self::max_concurrent_scrapes).
+    pub const DEFAULT_MAX_CONCURRENT_SCRAPES: usize = 10;
+    /// Default [`scrape_timeout`](Self::scrape_timeout).
+    pub const DEFAULT_SCRAPE_TIMEOUT: Duration = Duration::from_secs(10);
+    /// Default [`max_header_bytes`](Self::max_header_bytes).
+    pub const DEFAULT_MAX_HEADER_BYTES: usize = 16 * 1024;
+    /// The smallest header bound accepted (hyper's smallest read buffer).
+    pub const MIN_HEADER_BYTES: usize = 8 * 1024;
+    /// The largest header bound accepted (larger request heads are not a scrape).
+    pub const MAX_HEADER_BYTES: usize = 1024 * 1024;
+    /// Default [`max_connections`](Self::max_connections): far more than the few scrapers and
+    /// probes an exporter serves, and well under the common 1024 file-descriptor limit.
+    pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
+    /// Default [`first_request_timeout`](Self::first_request_timeout).
+    pub const DEFAULT_FIRST_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+    /// Default [`idle_timeout`](Self::idle_timeout): above Prometheus' default 1 min scrape
+    /// interval, so a scraper keeps its connection between scrapes.
+    pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+
     /// At most `n` scrapes of `/metrics` are encoded at once (at least 1; default 10); the
     /// others are answered 503 with `Retry-After` at once.
     pub fn max_concurrent_scrapes(mut self, n: usize) -> Self {
@@ -80,16 +79,17 @@ impl Limits {
     }
 
     /// Requests whose request line and headers exceed `bytes` are answered 431 (default
-    /// 16 KiB; at least [`MIN_HEADER_BYTES`], at most 1 MiB). When the exporter serves its own port the bound
+    /// 16 KiB; at least [`MIN_HEADER_BYTES`](Self::MIN_HEADER_BYTES), at most
+    /// [`MAX_HEADER_BYTES`](Self::MAX_HEADER_BYTES)). When the exporter serves its own port the bound
     /// also sizes hyper's read buffer (the bound plus 8 KiB), so a longer head is never held in
     /// memory.
     pub fn max_header_bytes(mut self, bytes: usize) -> Self {
-        self.header_bytes = bytes.clamp(MIN_HEADER_BYTES, MAX_HEADER_BYTES);
+        self.header_bytes = bytes.clamp(Self::MIN_HEADER_BYTES, Self::MAX_HEADER_BYTES);
         self
     }
 
     /// At most `n` connections are open at once on [`Exporter::serve`](crate::Exporter::serve)
-    /// (at least 1; default [`DEFAULT_MAX_CONNECTIONS`]). A connection beyond the cap is closed
+    /// (at least 1; default [`DEFAULT_MAX_CONNECTIONS`](Self::DEFAULT_MAX_CONNECTIONS)). A connection beyond the cap is closed
     /// as soon as it is accepted, before any TLS handshake, and counted in
     /// `exporter_connections_refused_total`; `exporter_connections` shows the open ones. Keep it
     /// below the process's file-descriptor limit (`ulimit -n`), so the exporter refuses

@@ -34,50 +34,22 @@
 
 mod allow_list;
 mod auth;
+mod error;
 pub(crate) mod guard;
 mod limits;
 mod tls;
 mod web_config;
 
-use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
 pub use allow_list::AllowList;
-pub use limits::{
-    Limits, DEFAULT_MAX_CONCURRENT_SCRAPES, DEFAULT_MAX_HEADER_BYTES, DEFAULT_SCRAPE_TIMEOUT,
-    MAX_HEADER_BYTES, MIN_HEADER_BYTES,
-};
-pub use limits::{DEFAULT_FIRST_REQUEST_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS};
+pub use error::{SecurityError, SecurityErrorKind};
+pub use limits::Limits;
 pub use tls::{ClientAuth, MinVersion, TlsConfig};
 pub use web_config::WebConfig;
 
-pub use auth::DEFAULT_MAX_PASSWORD_WAIT;
 pub(crate) use auth::{Credentials, Verdict};
-
-/// An invalid security setting: the field (or file key) and what is wrong. Never holds a
-/// secret.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SecurityError {
-    /// The setting, e.g. `tls_server_config.cert_file` or `bearer_token_file`.
-    pub field: &'static str,
-    /// What is wrong and which form is accepted.
-    pub message: String,
-}
-
-impl SecurityError {
-    pub(crate) fn new(field: &'static str, message: String) -> Self {
-        Self { field, message }
-    }
-}
-
-impl fmt::Display for SecurityError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.field, self.message)
-    }
-}
-
-impl std::error::Error for SecurityError {}
 
 /// Who may reach the exporter's routes: credentials (bearer token, Basic users), an IP
 /// allow-list, and which routes stay open. The default protects nothing.
@@ -96,6 +68,10 @@ impl Default for Security {
 }
 
 impl Security {
+    /// Default [`max_password_wait`](Self::max_password_wait): far below Prometheus' default
+    /// 10 s scrape timeout, and time for a few verifications at cost 12 ahead.
+    pub const DEFAULT_MAX_PASSWORD_WAIT: Duration = Duration::from_secs(1);
+
     /// No credentials, no allow-list; probes open, `/health` protected once credentials are set.
     pub fn new() -> Self {
         Self {
@@ -120,20 +96,18 @@ impl Security {
     /// use metrics_exporter::security::Security;
     ///
     /// let error = Security::new().bearer_token_file("/nonexistent/token").unwrap_err();
-    /// assert_eq!(error.field, "bearer_token_file");
+    /// assert_eq!(error.field(), "bearer_token_file");
     /// ```
     pub fn bearer_token_file(self, path: impl AsRef<Path>) -> Result<Self, SecurityError> {
         let path = path.as_ref();
         let token = std::fs::read_to_string(path).map_err(|e| {
-            SecurityError::new(
+            SecurityError::unreadable(
                 "bearer_token_file",
                 format!("cannot read {}: {e}", path.display()),
             )
         })?;
-        self.bearer_token(&token).map_err(|e| SecurityError {
-            field: "bearer_token_file",
-            message: format!("{}: {}", path.display(), e.message),
-        })
+        self.bearer_token(&token)
+            .map_err(|e| e.in_field("bearer_token_file").prefixed(path.display()))
     }
 
     /// Accepts `Authorization: Basic` for `user` with a password matching `bcrypt_hash`
@@ -168,7 +142,7 @@ impl Security {
 
     /// How long a Basic-auth request waits for a free password verifier (bcrypt runs on at
     /// most two threads at once) before it is answered 503 with `Retry-After: 1`; default
-    /// [`DEFAULT_MAX_PASSWORD_WAIT`] (1 s). Behind a flood of wrong passwords a real scraper's
+    /// [`DEFAULT_MAX_PASSWORD_WAIT`](Self::DEFAULT_MAX_PASSWORD_WAIT) (1 s). Behind a flood of wrong passwords a real scraper's
     /// first login is then refused at once, well within its scrape timeout, rather than
     /// answered after the flood; once its password verified it is remembered and never waits
     /// again. A refused `/metrics` request is counted in

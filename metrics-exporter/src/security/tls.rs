@@ -16,6 +16,7 @@ use super::SecurityError;
 
 /// Whether and how clients present certificates (the web-config.yml `client_auth_type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum ClientAuth {
     /// `NoClientCert`: none asked (the default).
     #[default]
@@ -29,6 +30,7 @@ pub enum ClientAuth {
 
 /// The lowest TLS version accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum MinVersion {
     /// TLS 1.2 (the default; older versions are never offered).
     #[default]
@@ -137,13 +139,13 @@ fn certified_key(
 ) -> Result<CertifiedKey, SecurityError> {
     let chain = read_certs(cert, "cert_file", "the certificate")?;
     let key = PrivateKeyDer::from_pem_slice(key).map_err(|_| {
-        SecurityError::new(
+        SecurityError::malformed(
             "key_file",
             "holds no PEM private key (PKCS#8, PKCS#1 or SEC1)".into(),
         )
     })?;
     CertifiedKey::from_der(chain, key, provider).map_err(|e| {
-        SecurityError::new(
+        SecurityError::invalid(
             "key_file",
             format!("does not match the certificate or is unusable: {e}"),
         )
@@ -161,9 +163,11 @@ pub(crate) fn read_certs(
 ) -> Result<Vec<CertificateDer<'static>>, SecurityError> {
     let certs = CertificateDer::pem_slice_iter(pem)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| SecurityError::new(field, format!("{what}: not PEM certificates: {e}")))?;
+        .map_err(|e| {
+            SecurityError::malformed(field, format!("{what}: not PEM certificates: {e}"))
+        })?;
     if certs.is_empty() {
-        return Err(SecurityError::new(
+        return Err(SecurityError::malformed(
             field,
             format!("{what}: holds no PEM certificate"),
         ));
@@ -172,8 +176,9 @@ pub(crate) fn read_certs(
 }
 
 pub(crate) fn read_file(path: &Path, field: &'static str) -> Result<Vec<u8>, SecurityError> {
-    std::fs::read(path)
-        .map_err(|e| SecurityError::new(field, format!("cannot read {}: {e}", path.display())))
+    std::fs::read(path).map_err(|e| {
+        SecurityError::unreadable(field, format!("cannot read {}: {e}", path.display()))
+    })
 }
 
 impl TlsConfig {
@@ -257,7 +262,7 @@ impl TlsConfig {
             (MinVersion::Tls12, MaxVersion::Tls12) => &[&rustls::version::TLS12],
             (MinVersion::Tls13, MaxVersion::Tls13) => &[&rustls::version::TLS13],
             (MinVersion::Tls13, MaxVersion::Tls12) => {
-                return Err(SecurityError::new(
+                return Err(SecurityError::invalid(
                     "max_version",
                     "is below min_version: no TLS version is left".into(),
                 ))
@@ -265,12 +270,12 @@ impl TlsConfig {
         };
         let builder = ServerConfig::builder_with_provider(Arc::clone(&provider))
             .with_protocol_versions(versions)
-            .map_err(|e| SecurityError::new("min_version", e.to_string()))?;
+            .map_err(|e| SecurityError::invalid("min_version", e.to_string()))?;
         let builder = match client_auth {
             ClientAuth::None => builder.with_no_client_auth(),
             ClientAuth::VerifyIfGiven | ClientAuth::RequireAndVerify => {
                 let ca = client_ca.ok_or_else(|| {
-                    SecurityError::new(
+                    SecurityError::missing(
                         "client_ca_file",
                         "is required to verify client certificates".into(),
                     )
@@ -279,7 +284,7 @@ impl TlsConfig {
                 for cert in read_certs(ca, "client_ca_file", "the client CA")? {
                     roots
                         .add(cert)
-                        .map_err(|e| SecurityError::new("client_ca_file", e.to_string()))?;
+                        .map_err(|e| SecurityError::invalid("client_ca_file", e.to_string()))?;
                 }
                 let verifier = WebPkiClientVerifier::builder_with_provider(
                     Arc::new(roots),
@@ -292,7 +297,7 @@ impl TlsConfig {
                 };
                 let verifier = verifier
                     .build()
-                    .map_err(|e| SecurityError::new("client_ca_file", e.to_string()))?;
+                    .map_err(|e| SecurityError::invalid("client_ca_file", e.to_string()))?;
                 builder.with_client_cert_verifier(verifier)
             }
         };

@@ -97,22 +97,15 @@ impl std::fmt::Debug for WebConfig {
     }
 }
 
-fn field(name: &'static str) -> impl Fn(SecurityError) -> SecurityError {
-    move |e| SecurityError::new(name, e.message)
-}
-
 impl WebConfig {
     /// Reads and validates the file: loads the certificates and keys, checks the hashes.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, SecurityError> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path).map_err(|e| {
-            SecurityError::new("web config", format!("cannot read {}: {e}", path.display()))
+            SecurityError::unreadable("web config", format!("cannot read {}: {e}", path.display()))
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
-        Self::from_yaml(&text, base).map_err(|e| SecurityError {
-            field: e.field,
-            message: format!("{}: {}", path.display(), e.message),
-        })
+        Self::from_yaml(&text, base).map_err(|e| e.prefixed(path.display()))
     }
 
     /// Parses YAML text; relative paths are resolved against `base`.
@@ -121,7 +114,7 @@ impl WebConfig {
             File::default()
         } else {
             serde_yaml::from_str(text).map_err(|e| {
-                SecurityError::new(
+                SecurityError::malformed(
                     "web config",
                     format!(
                         "not a valid web-config.yml: {}",
@@ -147,7 +140,7 @@ impl WebConfig {
         for (name, hash) in file.basic_auth_users.unwrap_or_default() {
             check
                 .add_user(&name, &hash)
-                .map_err(field("basic_auth_users"))?;
+                .map_err(|e| e.in_field("basic_auth_users"))?;
             users.push((name, hash));
         }
         Ok(Self {
@@ -203,7 +196,7 @@ fn tls_config(
         inline,
         file.filter(|f| !f.is_empty()),
     ) {
-        (Some(_), Some(_)) => Err(SecurityError::new(
+        (Some(_), Some(_)) => Err(SecurityError::invalid(
             name,
             "give either the file or the inline value, not both".into(),
         )),
@@ -227,7 +220,7 @@ fn tls_config(
         .as_ref()
         .is_some_and(|s| !s.is_empty())
     {
-        return Err(SecurityError::new(
+        return Err(SecurityError::unsupported(
             "tls_server_config.client_allowed_sans",
             "is not supported: restrict clients with a dedicated client CA instead".into(),
         ));
@@ -242,7 +235,7 @@ fn tls_config(
         "VerifyClientCertIfGiven" => ClientAuth::VerifyIfGiven,
         "RequireAndVerifyClientCert" => ClientAuth::RequireAndVerify,
         other => {
-            return Err(SecurityError::new(
+            return Err(SecurityError::unsupported(
                 "tls_server_config.client_auth_type",
                 format!("{other:?} is not supported: use NoClientCert, VerifyClientCertIfGiven or RequireAndVerifyClientCert"),
             ))
@@ -252,7 +245,7 @@ fn tls_config(
         "" | "TLS12" => MinVersion::Tls12,
         "TLS13" => MinVersion::Tls13,
         other => {
-            return Err(SecurityError::new(
+            return Err(SecurityError::unsupported(
                 "tls_server_config.min_version",
                 format!(
                 "{other:?} is not supported: use TLS12 or TLS13 (older versions are never offered)"
@@ -264,7 +257,7 @@ fn tls_config(
         "" | "TLS13" => MaxVersion::Tls13,
         "TLS12" if min_version == MinVersion::Tls12 => MaxVersion::Tls12,
         other => {
-            return Err(SecurityError::new(
+            return Err(SecurityError::unsupported(
                 "tls_server_config.max_version",
                 format!("{other:?} is not supported with this min_version: use TLS12 or TLS13"),
             ))
@@ -283,23 +276,23 @@ fn tls_config(
                 client_auth,
                 ca.as_deref(),
             )
-            .map_err(|e| SecurityError {
-                field: match e.field {
+            .map_err(|e| {
+                let field = match e.field {
                     "cert_file" => "tls_server_config.cert_file",
                     "key_file" => "tls_server_config.key_file",
                     "client_ca_file" => "tls_server_config.client_ca_file",
                     "max_version" => "tls_server_config.max_version",
                     _ => "tls_server_config",
-                },
-                message: e.message,
+                };
+                e.in_field(field)
             })?;
             Ok(Some(config))
         }
-        (None, _) => Err(SecurityError::new(
+        (None, _) => Err(SecurityError::missing(
             "tls_server_config.cert_file",
             "is required when TLS is configured".into(),
         )),
-        (_, None) => Err(SecurityError::new(
+        (_, None) => Err(SecurityError::missing(
             "tls_server_config.key_file",
             "is required when TLS is configured".into(),
         )),

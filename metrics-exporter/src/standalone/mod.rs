@@ -11,14 +11,17 @@ use metrics_toolkit::collectors::SystemCollector;
 use metrics_toolkit::MetricsRegistry;
 use tokio::net::TcpListener;
 
+use crate::exporter::Exporter;
+use crate::lifecycle::Lifecycle;
 use crate::prober::{Prober, TargetError};
 use crate::security::SecurityError;
-use crate::{Exporter, Lifecycle};
 
-pub use settings::{Settings, SettingsError, WEB_CONFIG_FLAG};
+use settings::WEB_CONFIG_FLAG;
+pub use settings::{Settings, SettingsError, SettingsErrorKind};
 
 /// Why the standalone exporter could not run.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum RunError {
     /// A target cannot be probed (bad URL, unreadable CA file, duplicate name).
     Targets(TargetError),

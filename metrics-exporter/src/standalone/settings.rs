@@ -7,15 +7,16 @@ use std::time::Duration;
 
 use metrics_toolkit::collectors::DEFAULT_SYSTEM_INTERVAL;
 
+use crate::exporter::DEFAULT_ADDR;
+use crate::lifecycle::Lifecycle;
 use crate::prober::{
-    parse_target_file, parse_target_list, ProbeTarget, Schedule, DEFAULT_PROBE_CONCURRENCY,
+    parse_positive_duration, parse_target_file, parse_target_list, ProbeTarget, Prober, Schedule,
     SCHEDULE_FORMS,
 };
-use crate::security::{AllowList, Limits, Security, WebConfig};
-use crate::DEFAULT_ADDR;
+use crate::security::{AllowList, Limits, Security, SecurityError, SecurityErrorKind, WebConfig};
 
 /// The command-line flag naming a Prometheus `web-config.yml` (as node-exporter's).
-pub const WEB_CONFIG_FLAG: &str = "--web.config.file";
+pub(crate) const WEB_CONFIG_FLAG: &str = "--web.config.file";
 
 /// Everything the binary needs, validated.
 #[derive(Debug, Clone)]
@@ -44,13 +45,51 @@ pub struct Settings {
     pub limits: Limits,
 }
 
-/// An environment variable with an invalid value.
+/// An environment variable (or command-line flag) with an invalid value: which one, what kind of
+/// problem, and what is wrong and which form is accepted.
+///
+/// ```
+/// use metrics_exporter::standalone::{Settings, SettingsErrorKind};
+///
+/// let error = Settings::from_lookup(|name| (name == "PROBE_TIMEOUT").then(|| "soon".to_owned()))
+///     .unwrap_err();
+/// assert_eq!(error.variable(), "PROBE_TIMEOUT");
+/// assert_eq!(error.kind(), SettingsErrorKind::Invalid);
+/// assert!(error.to_string().starts_with("PROBE_TIMEOUT: \"soon\" is not valid"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SettingsError {
-    /// The variable's name.
-    pub variable: &'static str,
-    /// What is wrong and which form is accepted.
-    pub message: String,
+    variable: &'static str,
+    kind: SettingsErrorKind,
+    message: String,
+}
+
+/// What kind of problem a [`SettingsError`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SettingsErrorKind {
+    /// Not in the accepted form, or out of range.
+    Invalid,
+    /// A security setting set but blank (refused rather than taken as unset).
+    Blank,
+    /// A file the variable names cannot be read.
+    Unreadable,
+    /// Set together with a variable it excludes.
+    Conflict,
+    /// A command-line argument the binary does not know.
+    UnknownArgument,
+}
+
+impl SettingsError {
+    /// The variable's (or flag's) name.
+    pub fn variable(&self) -> &'static str {
+        self.variable
+    }
+
+    /// What kind of problem it is.
+    pub fn kind(&self) -> SettingsErrorKind {
+        self.kind
+    }
 }
 
 impl fmt::Display for SettingsError {
@@ -61,13 +100,34 @@ impl fmt::Display for SettingsError {
 
 impl std::error::Error for SettingsError {}
 
+fn error(variable: &'static str, kind: SettingsErrorKind, message: String) -> SettingsError {
+    SettingsError {
+        variable,
+        kind,
+        message,
+    }
+}
+
 fn invalid(variable: &'static str, message: String) -> SettingsError {
-    SettingsError { variable, message }
+    error(variable, SettingsErrorKind::Invalid, message)
+}
+
+/// A security setting's error, under the variable that set it.
+fn security_error(variable: &'static str, e: &SecurityError) -> SettingsError {
+    error(variable, kind_of(e), e.message.clone())
+}
+
+fn kind_of(e: &SecurityError) -> SettingsErrorKind {
+    match e.kind() {
+        SecurityErrorKind::Unreadable => SettingsErrorKind::Unreadable,
+        _ => SettingsErrorKind::Invalid,
+    }
 }
 
 fn blank(variable: &'static str) -> SettingsError {
-    invalid(
+    error(
         variable,
+        SettingsErrorKind::Blank,
         "is set but blank: give it a value or unset it (a blank security setting is refused, not taken as unset)".into(),
     )
 }
@@ -100,10 +160,10 @@ impl Settings {
     /// assert_eq!(settings.targets[0].name, "api");
     ///
     /// let bad = Settings::from_lookup(|name| (name == "PROBE_TIMEOUT").then(|| "soon".to_owned()));
-    /// assert_eq!(bad.unwrap_err().variable, "PROBE_TIMEOUT");
+    /// assert_eq!(bad.unwrap_err().variable(), "PROBE_TIMEOUT");
     ///
     /// let blank = Settings::from_lookup(|name| (name == "METRICS_BEARER_TOKEN").then(|| " ".to_owned()));
-    /// assert_eq!(blank.unwrap_err().variable, "METRICS_BEARER_TOKEN");
+    /// assert_eq!(blank.unwrap_err().variable(), "METRICS_BEARER_TOKEN");
     /// ```
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
         Self::from_lookup_and_args(lookup, std::iter::empty())
@@ -127,7 +187,7 @@ impl Settings {
     ///
     /// let args = ["--web.config.file=/nonexistent/web.yml".to_owned()];
     /// let error = Settings::from_lookup_and_args(|_| None, args).unwrap_err();
-    /// assert_eq!(error.variable, "--web.config.file");
+    /// assert_eq!(error.variable(), "--web.config.file");
     /// ```
     pub fn from_lookup_and_args(
         lookup: impl Fn(&str) -> Option<String>,
@@ -155,8 +215,9 @@ impl Settings {
                     )
                 })?);
             } else {
-                return Err(invalid(
+                return Err(error(
                     "command line",
+                    SettingsErrorKind::UnknownArgument,
                     format!("unknown argument {arg:?}: the only flag is --web.config.file=PATH; everything else is set by environment variables"),
                 ));
             }
@@ -197,7 +258,7 @@ impl Settings {
             defaults.expected_status = Some(status);
         }
         let concurrency = match get("PROBE_CONCURRENCY") {
-            None => DEFAULT_PROBE_CONCURRENCY,
+            None => Prober::DEFAULT_CONCURRENCY,
             Some(text) => text
                 .trim()
                 .parse::<usize>()
@@ -225,8 +286,9 @@ impl Settings {
         if let Some(path) = get("TARGETS_FILE") {
             let path = PathBuf::from(path);
             let text = std::fs::read_to_string(&path).map_err(|e| {
-                invalid(
+                error(
                     "TARGETS_FILE",
+                    SettingsErrorKind::Unreadable,
                     format!("cannot read {}: {e}", path.display()),
                 )
             })?;
@@ -255,7 +317,7 @@ impl Settings {
         let web_config = web_config_path
             .map(|path| {
                 WebConfig::from_file(path.trim())
-                    .map_err(|e| invalid(web_config_variable, e.to_string()))
+                    .map_err(|e| error(web_config_variable, kind_of(&e), e.to_string()))
             })
             .transpose()?;
         Ok(Self {
@@ -265,7 +327,7 @@ impl Settings {
             system_interval,
             shutdown_delay,
             shutdown_timeout: match get("SHUTDOWN_TIMEOUT") {
-                None => crate::Lifecycle::DEFAULT_DRAIN_TIMEOUT,
+                None => Lifecycle::DEFAULT_DRAIN_TIMEOUT,
                 Some(text) => duration("SHUTDOWN_TIMEOUT", &text)?,
             },
             security: security(&secure)?,
@@ -285,20 +347,21 @@ fn security(get: SecureLookup<'_>) -> Result<Security, SettingsError> {
         get("METRICS_BEARER_TOKEN_FILE")?,
     ) {
         (Some(_), Some(_)) => {
-            return Err(invalid(
+            return Err(error(
                 "METRICS_BEARER_TOKEN_FILE",
+                SettingsErrorKind::Conflict,
                 "set either METRICS_BEARER_TOKEN or METRICS_BEARER_TOKEN_FILE, not both".into(),
             ))
         }
         (Some(token), None) => {
             security = security
                 .bearer_token(&token)
-                .map_err(|e| invalid("METRICS_BEARER_TOKEN", e.message))?;
+                .map_err(|e| security_error("METRICS_BEARER_TOKEN", &e))?;
         }
         (None, Some(path)) => {
             security = security
                 .bearer_token_file(path.trim())
-                .map_err(|e| invalid("METRICS_BEARER_TOKEN_FILE", e.message))?;
+                .map_err(|e| security_error("METRICS_BEARER_TOKEN_FILE", &e))?;
         }
         (None, None) => {}
     }
@@ -360,8 +423,8 @@ fn limits(get: &dyn Fn(&str) -> Option<String>) -> Result<Limits, SettingsError>
         let n = whole_number(
             "MAX_HEADER_BYTES",
             &text,
-            crate::security::MIN_HEADER_BYTES,
-            crate::security::MAX_HEADER_BYTES,
+            Limits::MIN_HEADER_BYTES,
+            Limits::MAX_HEADER_BYTES,
             "16384",
         )?;
         limits = limits.max_header_bytes(n);
@@ -399,7 +462,7 @@ fn whole_number(
 }
 
 fn duration(variable: &'static str, text: &str) -> Result<Duration, SettingsError> {
-    crate::prober::parse_positive_duration(text).ok_or_else(|| {
+    parse_positive_duration(text).ok_or_else(|| {
         invalid(
             variable,
             format!("{text:?} is not valid: use a duration such as 10s, 500ms or 1m"),
@@ -426,13 +489,10 @@ mod tests {
         let s = settings(&[]).unwrap();
         assert_eq!(s.addr.to_string(), "0.0.0.0:9464");
         assert!(s.targets.is_empty());
-        assert_eq!(s.concurrency, DEFAULT_PROBE_CONCURRENCY);
+        assert_eq!(s.concurrency, Prober::DEFAULT_CONCURRENCY);
         assert_eq!(s.system_interval, Duration::from_secs(10));
-        assert_eq!(s.shutdown_timeout, crate::Lifecycle::DEFAULT_DRAIN_TIMEOUT);
-        assert_eq!(
-            s.limits.connections(),
-            crate::security::DEFAULT_MAX_CONNECTIONS
-        );
+        assert_eq!(s.shutdown_timeout, Lifecycle::DEFAULT_DRAIN_TIMEOUT);
+        assert_eq!(s.limits.connections(), Limits::DEFAULT_MAX_CONNECTIONS);
     }
 
     #[test]

@@ -1,4 +1,9 @@
-//! `Accept-Encoding` handling for `/metrics`.
+//! gzip for `/metrics`: whether the scraper accepts it, and the compression.
+
+use std::io::Write;
+
+use flate2::write::GzEncoder;
+use flate2::Compression;
 
 /// Whether an `Accept-Encoding` value accepts gzip (explicitly, or through `*`), by quality.
 pub(crate) fn accepts_gzip(accept_encoding: Option<&str>) -> bool {
@@ -24,9 +29,19 @@ pub(crate) fn accepts_gzip(accept_encoding: Option<&str>) -> bool {
     gzip.or(any).is_some_and(|q| q > 0.0)
 }
 
+/// `data` compressed.
+pub(crate) fn compress(data: &[u8]) -> std::io::Result<Vec<u8>> {
+    // Level 1: scrapes are frequent and the text compresses well even at the fastest level.
+    let mut encoder = GzEncoder::new(Vec::with_capacity(data.len() / 4), Compression::fast());
+    encoder.write_all(data)?;
+    encoder.finish()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::accepts_gzip;
+    use std::io::Read;
+
+    use super::{accepts_gzip, compress};
 
     #[test]
     fn follows_quality_values() {
@@ -38,5 +53,17 @@ mod tests {
         assert!(!accepts_gzip(Some("gzip;q=0")));
         assert!(!accepts_gzip(None));
         assert!(!accepts_gzip(Some(";;,=,")));
+    }
+
+    #[test]
+    fn compresses_to_what_decompresses_back() {
+        let text = "metric_total 1\n".repeat(100);
+        let compressed = compress(text.as_bytes()).unwrap();
+        assert!(compressed.len() < text.len());
+        let mut back = String::new();
+        flate2::read::GzDecoder::new(compressed.as_slice())
+            .read_to_string(&mut back)
+            .unwrap();
+        assert_eq!(back, text);
     }
 }
