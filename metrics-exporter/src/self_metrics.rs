@@ -135,7 +135,29 @@ impl SelfMetrics {
 
 #[cfg(test)]
 mod tests {
-    use super::{AuthFailure, ScrapeResult};
+    use metrics_toolkit::{Format, MetricsRegistry};
+
+    use super::{AuthFailure, ScrapeResult, SelfMetrics};
+
+    #[test]
+    fn help_texts_end_in_one_period_in_both_formats() {
+        let registry = MetricsRegistry::builder()
+            .process_metrics(false)
+            .build()
+            .unwrap();
+        let _metrics = SelfMetrics::register(&registry);
+        for format in [Format::PrometheusText, Format::OpenMetrics] {
+            let text = registry.encode(format).unwrap();
+            let helps: Vec<&str> = text
+                .lines()
+                .filter(|l| l.starts_with("# HELP exporter_"))
+                .collect();
+            assert_eq!(helps.len(), 4, "{text}");
+            for help in helps {
+                assert!(help.ends_with('.') && !help.ends_with(".."), "{help}");
+            }
+        }
+    }
 
     #[test]
     fn label_order_matches_the_discriminants() {

@@ -66,7 +66,7 @@ fn head_size(request: &Request) -> usize {
 fn unauthorized(security: &Security) -> Response {
     let mut response = plain(StatusCode::UNAUTHORIZED, "unauthorized\n");
     let headers = response.headers_mut();
-    if security.credentials.has_users() {
+    if security.credentials.basic.has_users() {
         headers.append(
             header::WWW_AUTHENTICATE,
             HeaderValue::from_static("Basic realm=\"metrics\", charset=\"UTF-8\""),

@@ -34,6 +34,7 @@
 
 mod allow_list;
 mod auth;
+mod basic_auth;
 mod error;
 pub(crate) mod guard;
 mod limits;
@@ -128,14 +129,14 @@ impl Security {
     /// assert!(Security::new().basic_auth_user("prometheus", "plain").is_err());
     /// ```
     pub fn basic_auth_user(mut self, user: &str, bcrypt_hash: &str) -> Result<Self, SecurityError> {
-        self.credentials.add_user(user, bcrypt_hash)?;
+        self.credentials.basic.add_user(user, bcrypt_hash)?;
         Ok(self)
     }
 
     /// The users of a [`WebConfig`]'s `basic_auth_users`.
     pub fn web_config_users(mut self, config: &WebConfig) -> Result<Self, SecurityError> {
         for (user, hash) in config.basic_auth_users() {
-            self.credentials.add_user(user, hash)?;
+            self.credentials.basic.add_user(user, hash)?;
         }
         Ok(self)
     }
@@ -157,7 +158,7 @@ impl Security {
     /// # let _ = security;
     /// ```
     pub fn max_password_wait(mut self, wait: Duration) -> Self {
-        self.credentials.max_wait = wait;
+        self.credentials.basic.max_wait = wait;
         self
     }
 

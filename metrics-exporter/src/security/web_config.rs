@@ -136,7 +136,7 @@ impl WebConfig {
             Some(tls) => tls_config(tls, &resolve)?,
         };
         let mut users = Vec::new();
-        let mut check = super::auth::Credentials::default();
+        let mut check = super::basic_auth::BasicUsers::default();
         for (name, hash) in file.basic_auth_users.unwrap_or_default() {
             check
                 .add_user(&name, &hash)
