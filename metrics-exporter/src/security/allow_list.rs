@@ -93,7 +93,7 @@ impl AllowList {
     }
 
     /// Whether any range is allowed (an empty list is not checked).
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.allowed.is_empty()
     }
 
@@ -110,7 +110,7 @@ impl AllowList {
     /// The client address of a request from `peer`: the peer itself unless it is a trusted
     /// proxy, else the right-most untrusted `X-Forwarded-For` entry. `None` when a trusted proxy
     /// sent an entry that is not an address (the request is then refused).
-    pub fn client_ip(&self, peer: IpAddr, headers: &HeaderMap) -> Option<IpAddr> {
+    pub(crate) fn client_ip(&self, peer: IpAddr, headers: &HeaderMap) -> Option<IpAddr> {
         let mut client = canonical(peer);
         if !self.trusted(client) {
             return Some(client);

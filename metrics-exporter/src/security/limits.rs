@@ -17,8 +17,7 @@ use std::time::Duration;
 ///     .max_header_bytes(16 * 1024)
 ///     .max_connections(64)
 ///     .idle_timeout(Duration::from_secs(120));
-/// assert_eq!(limits.concurrent_scrapes(), 2);
-/// assert_eq!(limits.connections(), 64);
+/// assert_ne!(limits, Limits::default());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -119,32 +118,32 @@ impl Limits {
     }
 
     /// The open-connection bound.
-    pub fn connections(&self) -> usize {
+    pub(crate) fn connections(&self) -> usize {
         self.connections
     }
 
     /// How long a new connection may wait for its first request.
-    pub fn first_request(&self) -> Duration {
+    pub(crate) fn first_request(&self) -> Duration {
         self.first_request
     }
 
     /// How long a connection may stay without a request in flight.
-    pub fn idle(&self) -> Duration {
+    pub(crate) fn idle(&self) -> Duration {
         self.idle
     }
 
     /// The concurrent-scrape bound.
-    pub fn concurrent_scrapes(&self) -> usize {
+    pub(crate) fn concurrent_scrapes(&self) -> usize {
         self.concurrent_scrapes
     }
 
     /// The encoding timeout.
-    pub fn timeout(&self) -> Duration {
+    pub(crate) fn timeout(&self) -> Duration {
         self.timeout
     }
 
     /// The header-size bound.
-    pub fn header_bytes(&self) -> usize {
+    pub(crate) fn header_bytes(&self) -> usize {
         self.header_bytes
     }
 }
