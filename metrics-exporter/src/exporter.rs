@@ -124,8 +124,9 @@ impl Exporter {
         self
     }
 
-    /// Applies a Prometheus `web-config.yml`: its TLS settings (when it has any), its `basic_auth_users` (added to
-    /// the current [`Security`]) and `http_server_config.http2` (see [`http2`](Self::http2)).
+    /// Applies a Prometheus `web-config.yml`: its TLS settings (when it has any), its
+    /// `basic_auth_users` (added to the current [`Security`]) and `http_server_config.http2` (see
+    /// [`http2`](Self::http2)).
     ///
     /// ```no_run
     /// # fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -248,10 +249,11 @@ impl Exporter {
             .with_state(self.state.clone())
     }
 
-    /// Starts the [`health`](Self::health) checks and serves the exporter on `listener` (over
-    /// TLS when [`tls`](Self::tls) was given) until the lifecycle has drained
-    /// ([`Lifecycle::drained`]); `/ready` answers 503 throughout the drain delay. Then the listener closes, connections finish their requests and close,
-    /// and those still open at the drain deadline ([`Lifecycle::deadline`]) are dropped.
+    /// Starts the [`health`](Self::health) checks and serves the exporter on `listener` (over TLS
+    /// when [`tls`](Self::tls) was given) until the lifecycle has drained ([`Lifecycle::drained`]);
+    /// `/ready` answers 503 throughout the drain delay. Then the listener closes, connections
+    /// finish their requests and close, and those still open at the drain deadline
+    /// ([`Lifecycle::deadline`]) are dropped.
     ///
     /// Request heads are bounded by [`Limits::max_header_bytes`] in hyper's read buffer too,
     /// and each TLS handshake runs in its own task with a 10 s timeout. No connection is held

@@ -77,21 +77,21 @@ impl Limits {
         self
     }
 
-    /// Requests whose request line and headers exceed `bytes` are answered 431 (default
-    /// 16 KiB; at least [`MIN_HEADER_BYTES`](Self::MIN_HEADER_BYTES), at most
-    /// [`MAX_HEADER_BYTES`](Self::MAX_HEADER_BYTES)). When the exporter serves its own port the bound
-    /// also sizes hyper's read buffer (the bound plus 8 KiB), so a longer head is never held in
-    /// memory.
+    /// Requests whose request line and headers exceed `bytes` are answered 431 (default 16 KiB; at
+    /// least [`MIN_HEADER_BYTES`](Self::MIN_HEADER_BYTES), at most
+    /// [`MAX_HEADER_BYTES`](Self::MAX_HEADER_BYTES)). When the exporter serves its own port the
+    /// bound also sizes hyper's read buffer (the bound plus 8 KiB), so a longer head is never held
+    /// in memory.
     pub fn max_header_bytes(mut self, bytes: usize) -> Self {
         self.header_bytes = bytes.clamp(Self::MIN_HEADER_BYTES, Self::MAX_HEADER_BYTES);
         self
     }
 
-    /// At most `n` connections are open at once on [`Exporter::serve`](crate::Exporter::serve)
-    /// (at least 1; default [`DEFAULT_MAX_CONNECTIONS`](Self::DEFAULT_MAX_CONNECTIONS)). A connection beyond the cap is closed
-    /// as soon as it is accepted, before any TLS handshake, and counted in
-    /// `exporter_connections_refused_total`; `exporter_connections` shows the open ones. Keep it
-    /// below the process's file-descriptor limit (`ulimit -n`), so the exporter refuses
+    /// At most `n` connections are open at once on [`Exporter::serve`](crate::Exporter::serve) (at
+    /// least 1; default [`DEFAULT_MAX_CONNECTIONS`](Self::DEFAULT_MAX_CONNECTIONS)). A connection
+    /// beyond the cap is closed as soon as it is accepted, before any TLS handshake, and counted in
+    /// `exporter_connections_refused_total`; `exporter_connections_open` shows the open ones. Keep
+    /// it below the process's file-descriptor limit (`ulimit -n`), so the exporter refuses
     /// connections itself instead of failing to accept them.
     pub fn max_connections(mut self, n: usize) -> Self {
         // tokio's semaphore has a maximum; more would panic when the server starts.

@@ -141,14 +141,14 @@ impl Security {
         Ok(self)
     }
 
-    /// How long a Basic-auth request waits for a free password verifier (bcrypt runs on at
-    /// most two threads at once) before it is answered 503 with `Retry-After: 1`; default
-    /// [`DEFAULT_MAX_PASSWORD_WAIT`](Self::DEFAULT_MAX_PASSWORD_WAIT) (1 s). Behind a flood of wrong passwords a real scraper's
-    /// first login is then refused at once, well within its scrape timeout, rather than
-    /// answered after the flood; once its password verified it is remembered and never waits
-    /// again. A refused `/metrics` request is counted in
-    /// `exporter_scrapes_total{result="rejected"}`. Zero answers 503 unless a verifier is free
-    /// at once.
+    /// How long a Basic-auth request waits for a free password verifier (bcrypt runs on at most two
+    /// threads at once) before it is answered 503 with `Retry-After: 1`; default
+    /// [`DEFAULT_MAX_PASSWORD_WAIT`](Self::DEFAULT_MAX_PASSWORD_WAIT) (1 s). Behind a flood of
+    /// wrong passwords a real scraper's first login is then refused at once, well within its scrape
+    /// timeout, rather than answered after the flood; once its password verified it is remembered
+    /// and never waits again. A refused `/metrics` request is counted in
+    /// `exporter_scrapes_total{result="rejected"}`. Zero answers 503 unless a verifier is free at
+    /// once.
     ///
     /// ```
     /// use std::time::Duration;
