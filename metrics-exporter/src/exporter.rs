@@ -163,7 +163,9 @@ impl Exporter {
     /// The health checks behind `/health`, `/health/{check}`, `/live`, `/ready` and
     /// `/startup`, also exported as metrics (`health_check_status`,
     /// `health_check_duration_seconds`) in the exporter's registry. Calling it again replaces
-    /// the checks, in the routes and the metrics alike (each family stays written once).
+    /// the checks, in the routes and the metrics alike (each family stays written once); clones
+    /// of an exporter share its registry and so these metrics, the last call on any of them
+    /// deciding what they show.
     /// `/health` reports the service's phase under `lifecycle`, so do not name a check
     /// `lifecycle`.
     ///
