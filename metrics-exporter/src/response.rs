@@ -19,8 +19,8 @@ pub(crate) fn plain(status: StatusCode, body: impl Into<Body>) -> Response {
     response
 }
 
-/// A plain 503 that asks the client to retry in a second: the exporter is busy (scrape slots,
-/// password verifiers), not broken.
+/// A plain 503 that asks the client to retry in a second: the exporter is busy (concurrent
+/// scrapes, password verifiers), not broken.
 pub(crate) fn busy(body: &'static str) -> Response {
     let mut response = plain(StatusCode::SERVICE_UNAVAILABLE, body);
     response

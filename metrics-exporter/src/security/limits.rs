@@ -71,7 +71,8 @@ impl Limits {
     }
 
     /// A scrape whose encoding takes longer is answered 503 (default 10 s). Its encoding
-    /// still holds a scrape slot until it ends, so slow encodings cannot pile up.
+    /// still counts against [`max_concurrent_scrapes`](Self::max_concurrent_scrapes) until it
+    /// ends, so slow encodings cannot pile up.
     pub fn scrape_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -102,7 +103,8 @@ impl Limits {
     /// A connection on [`Exporter::serve`](crate::Exporter::serve) whose first request head has
     /// not arrived this long after it was accepted (after its TLS handshake, which has its own
     /// 10 s bound) is closed (default 10 s): a socket that sends nothing, only part of a request
-    /// or only the HTTP/2 preface holds a connection slot no longer than this.
+    /// or only the HTTP/2 preface counts against [`max_connections`](Self::max_connections) no
+    /// longer than this.
     pub fn first_request_timeout(mut self, timeout: Duration) -> Self {
         self.first_request = timeout;
         self
