@@ -1,7 +1,7 @@
 //! `metrics-exporter`: probes the targets named in `TARGETS` (and `TARGETS_FILE`) and serves
 //! `/metrics`, `/health`, `/live` and `/ready` on `METRICS_ADDR`, protected as
-//! `--web.config.file` and the `METRICS_*` security variables say. See the README for every
-//! variable and its default.
+//! `--web.config.file` and the `METRICS_*` security variables say. See docs/standalone.md and
+//! docs/security.md for every variable and its default.
 #![deny(unsafe_code)]
 
 use std::process::ExitCode;
