@@ -65,6 +65,9 @@ struct Node {
     catch_all: Option<usize>,
     /// The template that ends here.
     end: Option<usize>,
+    /// Whether a parameter, a prefixed parameter or a catch-all could take over here from a
+    /// literal branch that fails further on: kept, not recomputed per request.
+    wild: bool,
 }
 
 /// What one template segment is.
@@ -146,6 +149,7 @@ impl RouteTable {
                                 .position(|(p, _)| p.len() < prefix.len())
                                 .unwrap_or(node.prefixed.len());
                             node.prefixed.insert(at, (prefix.into(), Node::default()));
+                            node.wild = true;
                             at
                         }
                     };
@@ -155,6 +159,7 @@ impl RouteTable {
                     if node.catch_all.is_some() {
                         return Err(error("conflicts with a catch-all at the same position"));
                     }
+                    node.wild = true;
                     node = node.param.get_or_insert_with(Box::default);
                 }
                 Segment::CatchAll => {
@@ -165,6 +170,7 @@ impl RouteTable {
                         return Err(error("conflicts with a parameter at the same position"));
                     }
                     node.catch_all = Some(index);
+                    node.wild = true;
                     self.push(template, label);
                     return Ok(());
                 }
@@ -240,8 +246,7 @@ impl Node {
     fn find(&self, path: &[u8]) -> Option<usize> {
         let (mut node, mut path) = (self, path);
         loop {
-            let alternatives =
-                node.param.is_some() || node.catch_all.is_some() || !node.prefixed.is_empty();
+            let alternatives = node.wild;
             if let Some((child, rest)) = node.literal(path) {
                 match rest {
                     Some(rest) if !alternatives => {
