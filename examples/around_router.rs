@@ -1,7 +1,8 @@
-//! The fastest placement: `MetricsLayer` around the whole axum `Router`, with the route labels
-//! from a `RouteTable` of the app's templates (inside the router, with `Router::layer`, axum
-//! boxes every route's service, future and body once more per request; see benches/README.md),
-//! with the optional time-to-first-byte histogram on.
+//! `MetricsLayer` around a whole `axum::Router` that was built without `metrics_axum::Router`
+//! (say, by a library), with the route labels from a `RouteTable` of its templates given to
+//! `MetricsLayer::routes`; and the optional time-to-first-byte histogram on. Where you build the
+//! router yourself, the quickstart's `metrics_axum::Router` records the templates for you, at the
+//! same cost per request.
 //!
 //! Run it with `cargo run --example around_router`, then:
 //!
@@ -61,9 +62,11 @@ pub async fn run(
         RouteTable::new(TEMPLATES).map_err(|e: RouteTableError| std::io::Error::other(e))?;
     // `axum_body()`: `axum::serve` takes services answering with axum's body type.
     let app = MetricsLayer::new(http.clone())
-        .route_extractor(routes)
+        .routes(routes)
         .axum_body()
-        .layer(router());
+        // `with_state(())` turns the handlers into services once, as
+        // `Router::into_make_service` does, not on every request.
+        .layer(router().with_state(()));
 
     let server = axum::serve(
         CountingListener::new(app_listener, http),

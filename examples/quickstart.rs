@@ -1,6 +1,7 @@
-//! Quickstart: an axum service instrumented by `MetricsLayer`, with `/metrics`, `/health`,
-//! `/live` and `/ready` on a separate port, a health check, host metrics, and graceful shutdown
-//! on Ctrl-C or SIGTERM.
+//! Quickstart: an axum service instrumented by `MetricsLayer` around its whole router (the
+//! routes are added to `metrics_axum::Router`, which records their templates), with `/metrics`,
+//! `/health`, `/live` and `/ready` on a separate port, a health check, host metrics, and
+//! graceful shutdown on Ctrl-C or SIGTERM.
 //!
 //! Run it with `cargo run --example quickstart`, then:
 //!
@@ -20,17 +21,21 @@ use axum::body::{Body, Bytes};
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::routing::get;
-use axum::Router;
-use metrics_axum::{CountingListener, MetricsLayer};
+use metrics_axum::{AxumBody, CountingListener, Metrics, MetricsLayer, Router};
 use metrics_exporter::{Exporter, Lifecycle};
 use metrics_toolkit::collectors::SystemCollector;
 use metrics_toolkit::health::{HealthCheck, HealthRegistry};
 use metrics_toolkit::{HttpServerMetrics, MetricsRegistry};
 use tokio::net::TcpListener;
 
-/// The demo service: a templated route, a nested router, a slow streaming route and a failing one.
-pub fn app(http: HttpServerMetrics) -> Router {
-    let api = Router::new().route("/orders/{id}", get(order));
+/// The service name, in `build_info` and in `/health`'s `serviceId`.
+const SERVICE: &str = "quickstart";
+
+/// The demo service: a templated route, a nested router, a slow streaming route and a failing
+/// one, with the metrics layer around the whole router. `metrics_axum::Router` takes axum's
+/// methods and records each route's template (`/api/orders/{id}` for the nested one) as it is
+/// added, so the layer labels every request by route with no list of routes to keep in sync.
+pub fn app(http: HttpServerMetrics) -> Metrics<axum::Router, AxumBody> {
     Router::new()
         .route(
             "/",
@@ -39,9 +44,13 @@ pub fn app(http: HttpServerMetrics) -> Router {
         .route("/users/{id}", get(user))
         .route("/slow", get(slow))
         .route("/fail", get(fail))
-        .nest("/api", api)
-        // Added last so it wraps every route above, and sees which one matched.
-        .layer(MetricsLayer::new(http))
+        .nest("/api", api())
+        .with_metrics(MetricsLayer::new(http))
+}
+
+/// A router built on its own, as another module would: its templates come along with `nest`.
+fn api() -> Router {
+    Router::new().route("/orders/{id}", get(order))
 }
 
 async fn user(Path(id): Path<u64>) -> String {
@@ -79,7 +88,7 @@ pub async fn run(
     lifecycle: Lifecycle,
 ) -> std::io::Result<()> {
     let registry = MetricsRegistry::builder()
-        .service_name("quickstart")
+        .service_name(SERVICE)
         .version(env!("CARGO_PKG_VERSION"))
         .build()
         .map_err(std::io::Error::other)?;
@@ -102,11 +111,14 @@ pub async fn run(
         .map_err(std::io::Error::other)?;
     health.start().map_err(std::io::Error::other)?;
     let exporter = Exporter::new(registry, lifecycle.clone())
-        .service_name("quickstart")
+        .service_name(SERVICE)
         .health(health.clone());
 
-    let app_server = axum::serve(CountingListener::new(app_listener, http.clone()), app(http))
-        .with_graceful_shutdown(lifecycle.drained());
+    let app_server = axum::serve(
+        CountingListener::new(app_listener, http.clone()),
+        app(http).into_make_service(),
+    )
+    .with_graceful_shutdown(lifecycle.drained());
     // Ready once every check has a first result (a critical check without one fails /ready).
     health.wait_for_first_round(Duration::from_secs(5)).await;
     lifecycle.mark_ready();

@@ -2,18 +2,14 @@
 //! each thread (wall time / requests per thread). With no shared lock the ratio stays well under
 //! 2x; the bare router is measured the same way for reference.
 
-#[path = "drive.rs"]
-mod drive;
-#[path = "../variants.rs"]
-mod variants;
-
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use benches::drive;
+use benches::variants::Variant;
 use criterion::{criterion_group, criterion_main, Criterion};
 use metrics_toolkit::http::Outcome;
 use metrics_toolkit::{HttpServerMetrics, MetricsRegistry};
-use variants::Variant;
 
 /// Runs `work` `iters` times on each of `threads` threads at once; returns the wall time.
 fn on_threads(threads: usize, iters: u64, work: &(dyn Fn() + Sync)) -> Duration {

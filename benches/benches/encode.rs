@@ -6,9 +6,7 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-#[path = "../label_sets.rs"]
-mod label_sets;
-
+use benches::label_sets;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use metrics_toolkit::http::Outcome;
 use metrics_toolkit::metric::OTEL_HTTP_DURATION_SECONDS;

@@ -1,13 +1,9 @@
 //! (a) Per-request cost, in-process and single-threaded: bare axum, this toolkit's layer and the
 //! peers, in the same run. Report the difference to `bare` as the added cost.
 
-#[path = "drive.rs"]
-mod drive;
-#[path = "../variants.rs"]
-mod variants;
-
+use benches::drive;
+use benches::variants::Variant;
 use criterion::{criterion_group, criterion_main, Criterion};
-use variants::Variant;
 
 fn per_request(c: &mut Criterion) {
     let mut group = c.benchmark_group("per_request");

@@ -3,10 +3,8 @@
 
 use std::time::Instant;
 
+use benches::label_sets;
 use metrics_toolkit::Format;
-
-#[path = "../label_sets.rs"]
-mod label_sets;
 
 fn main() {
     let mut args = std::env::args().skip(1);

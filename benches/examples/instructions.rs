@@ -2,10 +2,7 @@
 //! instructions with callgrind: `instructions VARIANT N`. Only the function `measured` is
 //! counted, after a warm-up, so start-up work (clock calibration, first label sets) is left out.
 
-#[path = "../benches/drive.rs"]
-mod drive;
-#[path = "../variants.rs"]
-mod variants;
+use benches::{drive, variants};
 
 fn main() {
     let mut args = std::env::args().skip(1);

@@ -1,8 +1,7 @@
 //! Serves one variant's router on a single-threaded runtime for `scripts/load.sh`:
 //! `load_server VARIANT ADDR` (prints `listening on ADDR` when ready).
 
-#[path = "../variants.rs"]
-mod variants;
+use benches::variants;
 
 fn main() -> std::io::Result<()> {
     let mut args = std::env::args().skip(1);

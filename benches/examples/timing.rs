@@ -5,14 +5,10 @@
 //! and the number of rounds in which the variant was cheaper.
 //! `timing [ROUNDS] [BATCH]` (defaults 31 and 20000); run by `scripts/timing.sh`.
 
-#[path = "../benches/drive.rs"]
-mod drive;
-#[path = "../variants.rs"]
-mod variants;
-
 use std::time::Instant;
 
-use variants::Variant;
+use benches::drive;
+use benches::variants::Variant;
 
 fn main() {
     let mut args = std::env::args().skip(1);

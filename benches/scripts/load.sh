@@ -12,7 +12,7 @@ DURATION=${DURATION:-5s}
 CONNECTIONS=${CONNECTIONS:-32}
 variants=("$@")
 if [ ${#variants[@]} -eq 0 ]; then
-  variants=(bare ours-around-router ours-router-layer tower-http-inflight prometheus-client-handwritten axum-prometheus)
+  variants=(bare ours-quickstart ours-around-router ours-router-layer tower-http-inflight prometheus-client-handwritten axum-prometheus)
 fi
 if ! command -v wrk >/dev/null; then
   export DEBIAN_FRONTEND=noninteractive

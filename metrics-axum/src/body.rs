@@ -37,11 +37,13 @@ pin_project! {
 impl<B> ResponseBody<B> {
     /// Whether the request is no longer (or was never) being recorded: the body then only
     /// passes frames through.
+    #[cfg(feature = "axum")]
     pub(crate) fn is_passthrough(&self) -> bool {
         self.active.is_none()
     }
 
     /// The wrapped body.
+    #[cfg(feature = "axum")]
     pub(crate) fn into_inner(self) -> B {
         self.inner
     }

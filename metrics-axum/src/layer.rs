@@ -11,24 +11,42 @@ use crate::{Exclusions, Metrics, RouteExtractor, Wrapped};
 
 /// A Tower layer recording `http_server_*` metrics for every request of the wrapped service.
 ///
-/// With axum, add it with `Router::layer` so the route template is known:
+/// With axum, let a [`Router`](crate::Router) put it around the whole router, with the route
+/// templates it recorded as the routes were added:
+///
+/// ```
+/// use axum::routing::get;
+/// use metrics_axum::{MetricsLayer, Router};
+/// use metrics_toolkit::{HttpServerMetrics, MetricsRegistry};
+///
+/// # async fn run(listener: tokio::net::TcpListener) -> std::io::Result<()> {
+/// let registry = MetricsRegistry::builder().service_name("users").build().unwrap();
+/// let http = HttpServerMetrics::builder().register(&registry);
+/// let app = Router::new()
+///     .route("/users/{id}", get(|| async { "a user" }))
+///     .with_metrics(MetricsLayer::new(http));
+/// axum::serve(listener, app.into_make_service()).await
+/// # }
+/// ```
+///
+/// Inside an `axum::Router`, added with `Router::layer`, the route is axum's `MatchedPath`
+/// (simplest with an existing router, about twice the cost per request: axum boxes every
+/// route's service, future and body once more):
 ///
 /// ```
 /// use axum::{routing::get, Router};
 /// use metrics_axum::MetricsLayer;
-/// use metrics_toolkit::{HttpServerMetrics, MetricsRegistry};
+/// use metrics_toolkit::HttpServerMetrics;
 ///
-/// let registry = MetricsRegistry::builder().service_name("users").build().unwrap();
-/// let http = HttpServerMetrics::builder().register(&registry);
-///
+/// let http = HttpServerMetrics::builder().build();
 /// let app: Router = Router::new()
 ///     .route("/users/{id}", get(|| async { "a user" }))
 ///     .layer(MetricsLayer::new(http));
 /// ```
 ///
-/// Around a whole router (cheaper: axum's `Router::layer` boxes every route once more), the
-/// route comes from a [`RouteTable`](crate::RouteTable), and [`axum_body`](Self::axum_body)
-/// makes the service one `axum::serve` accepts:
+/// Around a service that reports no route (hyper, tonic), [`routes`](Self::routes) gives the
+/// templates to match; [`axum_body`](Self::axum_body) makes a service around an
+/// `axum::Router` one that `axum::serve` accepts:
 ///
 /// ```
 /// use axum::{routing::get, Router};
@@ -41,7 +59,7 @@ use crate::{Exclusions, Metrics, RouteExtractor, Wrapped};
 /// let router = Router::new().route("/users/{id}", get(|| async { "a user" }));
 /// let routes = RouteTable::new(["/users/{id}"]).expect("valid templates");
 /// let app = MetricsLayer::new(http)
-///     .route_extractor(routes)
+///     .routes(routes)
 ///     .axum_body()
 ///     .layer(router);
 /// axum::serve(listener, app.into_make_service()).await
@@ -67,9 +85,9 @@ impl MetricsLayer {
     /// route labels from axum's `MatchedPath` (or none without the `axum` feature).
     pub fn new(metrics: HttpServerMetrics) -> Self {
         #[cfg(feature = "axum")]
-        let route = RouteSource::new(crate::MatchedPathRoute, &metrics);
+        let route = RouteSource::extractor(crate::MatchedPathRoute);
         #[cfg(not(feature = "axum"))]
-        let route = RouteSource::new(crate::NoRoute, &metrics);
+        let route = RouteSource::extractor(crate::NoRoute);
         Self {
             settings: Settings {
                 metrics,
@@ -88,10 +106,21 @@ impl<O> MetricsLayer<O> {
         self
     }
 
-    /// Replaces where route labels come from. A [`RouteTable`](crate::RouteTable)'s templates
-    /// are resolved to route handles here, once, so matching a request costs no lookup by name.
+    /// Route labels from matching each request's path against `routes`, the layer's fastest
+    /// source: the templates are resolved to their series here, once, so a request costs one
+    /// match and no lookup by name. For a layer around a service that reports no match (a whole
+    /// axum `Router`, hyper, tonic); with axum, [`Router::with_metrics`](crate::Router::with_metrics)
+    /// builds the table from the routes themselves.
+    pub fn routes(mut self, routes: crate::RouteTable) -> Self {
+        self.settings.route = RouteSource::table(routes, &self.settings.metrics);
+        self
+    }
+
+    /// Route labels from a [`RouteExtractor`] of your own, e.g. for a router that leaves its
+    /// match in the request's extensions. Each template it returns is looked up in a small
+    /// per-service cache; for a [`RouteTable`](crate::RouteTable), use [`routes`](Self::routes).
     pub fn route_extractor(mut self, extractor: impl RouteExtractor) -> Self {
-        self.settings.route = RouteSource::new(extractor, &self.settings.metrics);
+        self.settings.route = RouteSource::extractor(extractor);
         self
     }
 

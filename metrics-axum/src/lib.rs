@@ -7,27 +7,34 @@
 //! `rpc_grpc_status_code`). [`CountingListener`] (or [`CountedIo`]) adds
 //! `http_server_active_connections` and `http_server_connections_total`.
 //!
+//! With axum, build the routes with this crate's [`Router`] (axum's methods, forwarded to an
+//! `axum::Router`): it records each route template as it is added, nest prefixes included, and
+//! [`Router::with_metrics`] puts the layer around the whole router, where it costs least.
+//!
 //! ```
-//! use axum::{routing::get, Router};
-//! use metrics_axum::MetricsLayer;
+//! use axum::routing::get;
+//! use metrics_axum::{MetricsLayer, Router};
 //! use metrics_toolkit::{HttpServerMetrics, MetricsRegistry};
 //!
+//! # async fn run(listener: tokio::net::TcpListener) -> std::io::Result<()> {
 //! let registry = MetricsRegistry::builder().service_name("shop").build().unwrap();
 //! let http = HttpServerMetrics::builder().register(&registry);
-//! let app: Router = Router::new()
+//! let app = Router::new()
 //!     .route("/items/{id}", get(|| async { "item" }))
-//!     .layer(MetricsLayer::new(http));
+//!     .with_metrics(MetricsLayer::new(http));
+//! axum::serve(listener, app.into_make_service()).await
+//! # }
 //! ```
 //!
-//! Two placements, the same metrics:
+//! Other placements, the same metrics:
 //!
-//! - **inside the router**, `Router::layer(MetricsLayer::new(http))` as above: the route label is
-//!   axum's `MatchedPath`, with nothing to configure;
-//! - **around the router**, `MetricsLayer::new(http).route_extractor(RouteTable::new([..])?)
-//!   .axum_body().layer(router)`: the layer matches the path against a [`RouteTable`] itself.
-//!   This costs about half as much per request, since axum's `Router::layer` boxes every
-//!   route's service, future and body once more per request; the table must list every route.
-//!   See [`MetricsLayer`].
+//! - **inside an `axum::Router`**, `Router::layer(MetricsLayer::new(http))`: the route label is
+//!   axum's `MatchedPath`, with nothing to configure, but axum's `Router::layer` boxes every
+//!   route's service, future and body once more per request (about twice the cost);
+//! - **around any service**, `MetricsLayer::new(http).routes(RouteTable::new([..])?)
+//!   .layer(service)`: the layer matches the path against a [`RouteTable`] itself (hyper,
+//!   tonic); [`route_extractor`](MetricsLayer::route_extractor) takes a [`RouteExtractor`] of
+//!   your own instead. See [`MetricsLayer`].
 //!
 //! Recording takes no lock and allocates nothing once a label set has been seen. Requests whose
 //! client disconnects are recorded with `error_type="aborted"`; the in-flight gauge is released
@@ -45,6 +52,8 @@ mod layer;
 mod listener;
 mod output;
 mod route;
+#[cfg(feature = "axum")]
+mod router;
 mod service;
 
 pub use body::ResponseBody;
@@ -60,4 +69,6 @@ pub use output::{OutputBody, Wrapped};
 #[cfg(feature = "axum")]
 pub use route::MatchedPathRoute;
 pub use route::{NoRoute, RouteExtractor, RouteTable, RouteTableError};
+#[cfg(feature = "axum")]
+pub use router::Router;
 pub use service::Metrics;

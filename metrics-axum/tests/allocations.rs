@@ -203,7 +203,7 @@ fn no_allocation_per_request_with_a_route_table() {
     ])
     .expect("table");
     let mut service = MetricsLayer::new(http.clone())
-        .route_extractor(table)
+        .routes(table)
         .layer(tower::service_fn(inner));
     let paths = [
         "/users/42",
@@ -264,7 +264,7 @@ fn axum_body_output_boxes_only_bodies_still_being_recorded() {
     let http = HttpServerMetrics::builder().build();
     let table = RouteTable::new(["/users/{id}"]).expect("table");
     let mut service = MetricsLayer::new(http)
-        .route_extractor(table)
+        .routes(table)
         .axum_body()
         .layer(tower::service_fn(axum_inner));
     let mut cx = Context::from_waker(Waker::noop());

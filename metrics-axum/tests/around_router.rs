@@ -17,7 +17,7 @@ async fn around() -> TestServer {
     TestServer::start_with(
         |router, layer| {
             let table = RouteTable::new(TEMPLATES).expect("templates");
-            layer.route_extractor(table).axum_body().layer(router)
+            layer.routes(table).axum_body().layer(router)
         },
         HttpServerMetrics::builder(),
     )

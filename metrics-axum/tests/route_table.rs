@@ -1,5 +1,5 @@
-//! `RouteTable`: axum's matching precedence (checked against axum's own `matchit` router) and
-//! clear errors for templates it cannot hold.
+//! `RouteTable`: axum's matching precedence and the templates axum routes (checked against
+//! axum's own `matchit` router), and clear errors for templates it cannot hold.
 
 use metrics_axum::RouteTable;
 use proptest::prelude::*;
@@ -14,6 +14,11 @@ fn template_segment() -> impl Strategy<Value = &'static str> {
         Just(""),
         Just("{id}"),
         Just("{name}"),
+        Just("v{version}"),
+        Just("ve{b}"),
+        Just("v1"),
+        Just("ve"),
+        Just("{{x}}"),
     ]
 }
 
@@ -41,6 +46,12 @@ fn path() -> impl Strategy<Value = String> {
         Just("us"),
         Just("usersx"),
         Just("x.y"),
+        Just("v2"),
+        Just("v"),
+        Just("v1"),
+        Just("ve"),
+        Just("vex"),
+        Just("{x}"),
     ];
     prop::collection::vec(segment, 0..5).prop_map(|segments| format!("/{}", segments.join("/")))
 }
@@ -105,7 +116,11 @@ fn precedence_is_literal_then_parameter_then_catch_all_with_backtracking() {
 fn templates_it_cannot_hold_are_refused_with_the_reason() {
     let cases = [
         (vec!["users/{id}"], "users/{id}", "starts with `/`"),
-        (vec!["/a/{id}.json"], "/a/{id}.json", "whole path segment"),
+        (
+            vec!["/a/{id}.json"],
+            "/a/{id}.json",
+            "ends its path segment",
+        ),
         (vec!["/a/{}"], "/a/{}", "needs a name"),
         (vec!["/a/{*}"], "/a/{*}", "needs a name"),
         (
@@ -129,6 +144,14 @@ fn templates_it_cannot_hold_are_refused_with_the_reason() {
         assert!(message.contains(reason), "{templates:?}: {message}");
         assert!(message.contains(refused), "{templates:?}: {message}");
     }
+    // What axum routes beyond whole-segment parameters: a literal before a parameter, and
+    // escaped braces.
+    let table = RouteTable::new(["/api/v{version}/items", "/{{literal}}"]).expect("table");
+    assert_eq!(
+        table.matching("/api/v2/items"),
+        Some("/api/v{version}/items")
+    );
+    assert_eq!(table.matching("/{literal}"), Some("/{{literal}}"));
     assert!(RouteTable::new(Vec::<String>::new())
         .expect("empty")
         .is_empty());

@@ -1,5 +1,6 @@
-//! Where the `http_route` label comes from: axum's matched route, a table of templates, or a
-//! user's own [`RouteExtractor`].
+//! Where the `http_route` label comes from: a table of templates (given with
+//! `MetricsLayer::routes`, or built by `Router`), axum's matched route, or a user's own
+//! [`RouteExtractor`].
 
 mod source;
 mod table;
@@ -12,10 +13,12 @@ use http::{Extensions, Uri};
 /// Finds the route template of a request: a bounded value such as `/users/{id}`, never the raw
 /// path. Returning `None` records the request under the `unmatched` route.
 ///
-/// Provided: [`MatchedPathRoute`] (axum's match, inside a `Router`), [`RouteTable`] (templates
-/// matched by the layer itself: around a `Router`, or for hyper and tonic services) and
-/// [`NoRoute`]. Implement it for other routers, e.g. one that leaves its match in the request's
-/// extensions; it runs once per request, so keep it cheap:
+/// Given to [`MetricsLayer::route_extractor`](crate::MetricsLayer::route_extractor). Provided:
+/// [`MatchedPathRoute`] (axum's match, inside a `Router`; the default) and [`NoRoute`]; a
+/// [`RouteTable`] is one too, for use inside an extractor of your own, though the layer's own
+/// table path ([`MetricsLayer::routes`](crate::MetricsLayer::routes)) is faster. Implement it
+/// for other routers, e.g. one that leaves its match in the request's extensions; it runs once
+/// per request, so keep it cheap:
 ///
 /// ```
 /// use http::{Extensions, Uri};
@@ -41,7 +44,8 @@ pub trait RouteExtractor: Send + Sync + 'static {
 /// The route axum matched (`axum::extract::MatchedPath`), nest prefixes included.
 ///
 /// Requires the layer to be added with `Router::layer`, which runs it after routing. Around the
-/// whole `Router` (before routing) there is no matched route yet: use a [`RouteTable`] there.
+/// whole `Router` (before routing) there is no matched route yet: build the routes with
+/// [`Router`](crate::Router) there.
 #[cfg(feature = "axum")]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct MatchedPathRoute;

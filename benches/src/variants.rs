@@ -1,8 +1,6 @@
 //! The services every benchmark compares: one axum route, `/users/{id}`, returning a short
-//! string, bare and under each instrumentation. Shared by the criterion benches and the load and
-//! instruction-count tools through `#[path]`, since the peers are dev-dependencies only.
-
-#![allow(dead_code)]
+//! string, bare and under each instrumentation, for the criterion benches and the load and
+//! instruction-count tools.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
@@ -24,8 +22,13 @@ use prometheus_client::metrics::histogram::Histogram;
 pub enum Variant {
     /// No instrumentation.
     Bare,
+    /// What the quickstart does: the routes added to `metrics_axum::Router`, which puts
+    /// `MetricsLayer` around the whole router with the templates it recorded
+    /// (`Router::with_metrics`).
+    OursQuickstart,
     /// This toolkit's `MetricsLayer` (counter, histogram to body end, in-flight gauge, labels)
-    /// around the whole router, route labels from a `RouteTable`.
+    /// around the whole router, route labels from a hand-written `RouteTable`
+    /// (`MetricsLayer::routes`).
     OursAround,
     /// The same layer added with `Router::layer`, route labels from axum's `MatchedPath`.
     Ours,
@@ -44,8 +47,9 @@ pub enum Variant {
 
 impl Variant {
     /// Every variant, bare first.
-    pub const ALL: [Variant; 8] = [
+    pub const ALL: [Variant; 9] = [
         Variant::Bare,
+        Variant::OursQuickstart,
         Variant::OursAround,
         Variant::Ours,
         Variant::OursExcluded,
@@ -59,6 +63,7 @@ impl Variant {
     pub fn name(self) -> &'static str {
         match self {
             Variant::Bare => "bare",
+            Variant::OursQuickstart => "ours-quickstart",
             Variant::OursAround => "ours-around-router",
             Variant::Ours => "ours-router-layer",
             Variant::OursExcluded => "ours-path-excluded",
@@ -78,12 +83,15 @@ impl Variant {
     /// services once, not per request). Global recorders (axum-prometheus) are installed once.
     pub fn app(self) -> App {
         match self {
+            Variant::OursQuickstart => App::Right(
+                metrics_axum::Router::new()
+                    .route("/users/{id}", get(user))
+                    .with_metrics(MetricsLayer::new(http_metrics())),
+            ),
             Variant::OursAround => {
                 let routes = RouteTable::new(["/users/{id}"]).expect("route table");
                 // `axum::serve` takes `axum::body::Body` responses: boxed, as in a server.
-                let layer = MetricsLayer::new(http_metrics())
-                    .route_extractor(routes)
-                    .axum_body();
+                let layer = MetricsLayer::new(http_metrics()).routes(routes).axum_body();
                 App::Right(Metrics::new(Variant::Bare.router(), layer))
             }
             _ => App::Left(self.router()),
@@ -98,7 +106,9 @@ impl Variant {
     fn routes(self) -> Router {
         let routes = Router::new();
         match self {
-            Variant::Bare | Variant::OursAround => routes.route("/users/{id}", get(user)),
+            Variant::Bare | Variant::OursAround | Variant::OursQuickstart => {
+                routes.route("/users/{id}", get(user))
+            }
             Variant::Ours => routes
                 .route("/users/{id}", get(user))
                 .layer(MetricsLayer::new(http_metrics())),

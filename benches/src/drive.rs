@@ -1,8 +1,6 @@
 //! Driving a router in-process without a runtime: every future here is ready at once, so a
 //! poll loop with a no-op waker measures the service and nothing else.
 
-#![allow(dead_code)]
-
 use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};

@@ -1,7 +1,5 @@
-//! A registry holding N label sets (one GET 200 request on each of N routes), shared by the
-//! encode bench and the encode profiler through `#[path]`.
-
-#![allow(dead_code)]
+//! A registry holding N label sets (one GET 200 request on each of N routes), for the encode
+//! bench and the encode profiler.
 
 use metrics_toolkit::http::Outcome;
 use metrics_toolkit::{HttpServerMetrics, MetricsRegistry};

@@ -1,1 +1,0 @@
-//! Nothing to link: the benchmarks live in `benches/` and the load tools in `examples/`.
