@@ -126,8 +126,8 @@ impl HttpServerMetricsBuilder {
     }
 
     /// Builds the metrics without registering them (register with
-    /// [`MetricsRegistry::register_text`], or in a plain prometheus-client registry as a
-    /// `Collector`).
+    /// [`MetricsRegistry::register_http_server_metrics`], or in a plain prometheus-client
+    /// registry as a `Collector`).
     pub fn build(self) -> HttpServerMetrics {
         // Calibrate the request clock now rather than on the first request.
         super::clock::clock();
@@ -151,7 +151,7 @@ impl HttpServerMetricsBuilder {
     /// Builds the metrics and registers them in `registry`.
     pub fn register(self, registry: &MetricsRegistry) -> HttpServerMetrics {
         let metrics = self.build();
-        registry.register_text(metrics.clone());
+        registry.register_http_server_metrics(&metrics);
         metrics
     }
 }
