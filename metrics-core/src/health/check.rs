@@ -15,6 +15,7 @@ type CheckFn = dyn Fn() -> CheckFuture + Send + Sync;
 
 /// What a failing check does to the service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Kind {
     /// A failure makes the service fail (`/health` 503, not ready).
     Critical,
@@ -24,6 +25,7 @@ pub enum Kind {
 
 /// Which endpoint a check counts for.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Group {
     /// `/live`: only in-process checks belong here (a dependency down must not restart the
     /// service).
@@ -34,6 +36,16 @@ pub enum Group {
     Startup,
     /// Any other name, for callers of [`HealthRegistry::report`](super::HealthRegistry::report).
     Custom(String),
+}
+
+impl Kind {
+    /// `critical` or `non-critical`, as `/health` shows it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Critical => "critical",
+            Self::NonCritical => "non-critical",
+        }
+    }
 }
 
 impl Group {

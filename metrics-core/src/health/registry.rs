@@ -46,6 +46,7 @@ pub struct HealthReport {
 
 /// A health configuration that was rejected.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum HealthConfigError {
     /// Two checks have the same name.
     DuplicateName(String),

@@ -10,6 +10,7 @@
 /// assert_eq!(MethodLabel::from_method(&odd).as_str(), "_OTHER");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum MethodLabel {
     /// `GET`
     Get,
@@ -35,7 +36,7 @@ pub enum MethodLabel {
 
 impl MethodLabel {
     /// Every label value, in index order.
-    pub const ALL: [MethodLabel; 10] = [
+    pub const ALL: &'static [MethodLabel] = &[
         Self::Get,
         Self::Head,
         Self::Post,
@@ -85,5 +86,19 @@ impl MethodLabel {
     #[inline]
     pub fn index(self) -> usize {
         self as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MethodLabel;
+
+    #[test]
+    fn every_label_is_at_its_index_and_fits_the_series_key() {
+        for (index, method) in MethodLabel::ALL.iter().enumerate() {
+            assert_eq!(method.index(), index);
+        }
+        // A series key keeps the method in 4 bits.
+        assert!(MethodLabel::ALL.len() <= 16);
     }
 }

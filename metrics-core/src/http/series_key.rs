@@ -100,7 +100,7 @@ mod tests {
             .map(|code| Some(GrpcStatusLabel::from_code(code)))
             .chain([None]);
         let mut keys = Vec::new();
-        for method in MethodLabel::ALL {
+        for &method in MethodLabel::ALL {
             for outcome in Outcome::ALL {
                 for status in statuses {
                     for grpc_status in grpc_statuses.clone() {
