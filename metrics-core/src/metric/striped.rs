@@ -74,10 +74,10 @@ impl Striped {
 /// The most stripes a striped counter has.
 pub(crate) const MAX_STRIPES: usize = 8;
 
-/// Shards per striped counter: the number of CPUs, at most [`MAX_STRIPES`], as a power of two.
+/// Stripes per striped counter: the number of CPUs, at most [`MAX_STRIPES`], as a power of two.
 fn stripe_count() -> usize {
-    static SHARDS: OnceLock<usize> = OnceLock::new();
-    *SHARDS.get_or_init(|| {
+    static STRIPES: OnceLock<usize> = OnceLock::new();
+    *STRIPES.get_or_init(|| {
         std::thread::available_parallelism()
             .map_or(1, |n| n.get())
             .clamp(1, MAX_STRIPES)
