@@ -23,7 +23,7 @@ mod text;
 pub use active_request::ActiveRequest;
 pub use connections::ConnectionGuard;
 pub use grpc::GrpcStatusLabel;
-pub use method::MethodLabel;
+pub(crate) use method::MethodLabel;
 pub use outcome::Outcome;
 pub use route::Route;
 pub use server_metrics::{
