@@ -87,7 +87,10 @@ mod tests {
     #[test]
     fn known_methods_are_their_own_label_and_others_are_other() {
         assert_eq!(MethodLabel::from_method(&http::Method::GET).as_str(), "GET");
-        assert_eq!(MethodLabel::from_method(&http::Method::PATCH).as_str(), "PATCH");
+        assert_eq!(
+            MethodLabel::from_method(&http::Method::PATCH).as_str(),
+            "PATCH"
+        );
         let odd = http::Method::from_bytes(b"BREW").expect("a method");
         assert_eq!(MethodLabel::from_method(&odd).as_str(), "_OTHER");
     }
