@@ -5,7 +5,7 @@ use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
-use metrics_toolkit::http::{ActiveRequest, RouteHandle};
+use metrics_toolkit::http::{ActiveRequest, Route};
 use tower_service::Service;
 
 use crate::future::RequestKind;
@@ -49,7 +49,7 @@ struct ServiceState {
     settings: Settings,
     /// Routes this service has seen, direct-mapped by a cheap hash of the template: a hit costs
     /// one string comparison, not a map lookup.
-    route_cache: [OnceLock<RouteHandle>; ROUTE_CACHE_SLOTS],
+    route_cache: [OnceLock<Route>; ROUTE_CACHE_SLOTS],
 }
 
 impl std::fmt::Debug for ServiceState {

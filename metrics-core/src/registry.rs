@@ -12,6 +12,7 @@ use crate::collectors::{BuildInfo, ProcessCollector};
 use crate::encoding::{
     openmetrics_to_prometheus_text, render_labels, EncodeText, Format, TextWriter,
 };
+use crate::http::HttpServerMetrics;
 
 /// A prometheus-client [`Registry`] shared between the code that registers metrics and the
 /// exporter that encodes them. Cheap to clone; clones share the registry. No global state:
@@ -70,9 +71,30 @@ impl MetricsRegistry {
         self.with_registry(|registry| registry.register_collector(Box::new(collector)));
     }
 
-    /// Registers a collector that writes its own text (the fast path used by this crate's
-    /// families), encoded on every scrape before the prometheus-client collectors.
-    pub fn register_text(&self, collector: impl EncodeText) {
+    /// Registers HTTP server metrics built with
+    /// [`HttpServerMetricsBuilder::build`](crate::http::HttpServerMetricsBuilder::build), through
+    /// their fast text encoder (about an order of magnitude faster than as a `Collector`);
+    /// they are written before the prometheus-client metrics.
+    /// [`HttpServerMetricsBuilder::register`](crate::http::HttpServerMetricsBuilder::register)
+    /// does both in one call.
+    ///
+    /// ```
+    /// use metrics_toolkit::{Format, HttpServerMetrics, MetricsRegistry};
+    ///
+    /// let registry = MetricsRegistry::builder().build().unwrap();
+    /// let http = HttpServerMetrics::builder().build();
+    /// registry.register_http_server_metrics(&http);
+    /// drop(http.start_request(&http::Method::GET, Some("/")));
+    /// let text = registry.encode(Format::PrometheusText).unwrap();
+    /// assert!(text.contains("http_server_requests_total{"));
+    /// ```
+    pub fn register_http_server_metrics(&self, metrics: &HttpServerMetrics) {
+        self.register_text(metrics.clone());
+    }
+
+    /// Registers a collector that writes its own text, encoded on every scrape before the
+    /// prometheus-client collectors.
+    pub(crate) fn register_text(&self, collector: impl EncodeText) {
         self.write().text.push(Arc::new(collector));
     }
 

@@ -186,19 +186,15 @@ fn the_overflow_counter_matches_its_series_in_every_scrape_under_load() {
                     registry.encode(Format::PrometheusText).expect("encode"),
                     "fast text",
                 ),
-                1 => {
-                    let om = registry.encode(Format::OpenMetrics).expect("encode");
-                    let mut text = String::new();
-                    metrics_toolkit::encoding::openmetrics_to_prometheus_text(&om, &mut text);
-                    (text, "fast OpenMetrics")
-                }
+                1 => (
+                    registry.encode(Format::OpenMetrics).expect("encode"),
+                    "fast OpenMetrics",
+                ),
                 _ => {
                     let mut om = String::new();
                     metrics_toolkit::prometheus_client::encoding::text::encode(&mut om, &plain)
                         .expect("encode");
-                    let mut text = String::new();
-                    metrics_toolkit::encoding::openmetrics_to_prometheus_text(&om, &mut text);
-                    (text, "prometheus-client")
+                    (om, "prometheus-client")
                 }
             };
             let scrape = Scrape::parse(&text);

@@ -145,7 +145,9 @@ async fn panics_and_unexpected_statuses_fail_and_show_as_metrics() {
 
     let health = HealthRegistry::builder()
         .check(HealthCheck::new("panics", || async {
-            panic!("a bug in the check")
+            panic!("a bug in the check");
+            #[allow(unreachable_code)]
+            Ok::<(), String>(())
         }))
         // Panics while building its future, before anything is awaited.
         .check(HealthCheck::new(
@@ -157,7 +159,7 @@ async fn panics_and_unexpected_statuses_fail_and_show_as_metrics() {
                 .expect("url")
                 .kind(Kind::NonCritical),
         )
-        .check(HealthCheck::new("fine", || async { Ok(()) }))
+        .check(HealthCheck::new("fine", || async { Ok::<(), String>(()) }))
         .build()
         .expect("valid");
     let metrics = MetricsRegistry::builder()
@@ -217,7 +219,7 @@ async fn panics_and_unexpected_statuses_fail_and_show_as_metrics() {
 
 #[test]
 fn rejects_duplicate_and_invalid_names_and_zero_durations() {
-    let ok = || async { Ok(()) };
+    let ok = || async { Ok::<(), String>(()) };
     let twice = HealthRegistry::builder()
         .check(HealthCheck::new("a", ok))
         .check(HealthCheck::new("a", ok))
@@ -239,4 +241,36 @@ fn rejects_duplicate_and_invalid_names_and_zero_durations() {
         .build()
         .expect("valid");
     assert!(health.start().is_err());
+}
+
+/// A check may fail with any error type: the report shows the error's `Display`, whether it is
+/// a `String`, a `&str` or a typed error.
+#[tokio::test(flavor = "current_thread")]
+async fn typed_and_string_errors_are_reported_by_their_display() {
+    let health = HealthRegistry::builder()
+        .check(HealthCheck::new("io", || async {
+            Err::<(), _>(std::io::Error::new(
+                std::io::ErrorKind::ConnectionRefused,
+                "pool refused",
+            ))
+        }))
+        .check(HealthCheck::new("text", || async {
+            Err::<(), _>(format!("queue {} is full", "jobs"))
+        }))
+        .check(HealthCheck::new("static", || async {
+            Err::<(), _>("no quorum")
+        }))
+        .build()
+        .expect("valid");
+    health.start().expect("runtime");
+    assert!(health.wait_for_first_round(Duration::from_secs(10)).await);
+    for (name, output) in [
+        ("io", "pool refused"),
+        ("text", "queue jobs is full"),
+        ("static", "no quorum"),
+    ] {
+        let report = health.check(name).expect("registered");
+        assert_eq!(report.status, Status::Fail, "{report:?}");
+        assert_eq!(report.output.as_deref(), Some(output), "{report:?}");
+    }
 }

@@ -28,7 +28,7 @@ fn counts_guards_alive_per_method_across_routes_and_threads() {
         http.start_request(&http::Method::GET, None),
         users.start_request(&http::Method::POST),
     ];
-    // Started on other threads (other shards), still held here.
+    // Started on other threads (other stripes), still held here.
     for _ in 0..3 {
         let users = users.clone();
         held.push(

@@ -101,7 +101,7 @@ fn check(first_byte: bool) {
         .process_metrics(false)
         .build()
         .expect("registry");
-    registry.register_text(http.clone());
+    registry.register_http_server_metrics(&http);
     let text = registry.encode(Format::PrometheusText).expect("encode");
     drop(text);
     let before = live();

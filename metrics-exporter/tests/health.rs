@@ -90,7 +90,10 @@ fn failing(message: &'static str) -> impl Fn() -> std::future::Ready<Result<(), 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn statuses_codes_and_groups() {
     let health = HealthRegistry::builder()
-        .check(HealthCheck::new("db", || async { Ok(()) }).groups([Group::Ready, Group::Startup]))
+        .check(
+            HealthCheck::new("db", || async { Ok::<(), String>(()) })
+                .groups([Group::Ready, Group::Startup]),
+        )
         .check(HealthCheck::new("mail", failing("smtp refused")).non_critical())
         .build()
         .expect("valid");
@@ -287,7 +290,7 @@ async fn a_slow_check_never_makes_health_wait() {
 async fn concurrent_requests_run_each_check_at_most_once_per_interval() {
     let runs = Arc::new(AtomicU64::new(0));
     let running = serve_ready(
-        HealthCheck::new("counted", counted(&runs, || async { Ok(()) }))
+        HealthCheck::new("counted", counted(&runs, || async { Ok::<(), String>(()) }))
             // One interval spans the whole test.
             .interval(Duration::from_secs(3600)),
         true,

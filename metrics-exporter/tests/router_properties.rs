@@ -22,7 +22,9 @@ fn router(runtime: &tokio::runtime::Runtime) -> Router {
         .build()
         .expect("registry");
     let health = HealthRegistry::builder()
-        .check(HealthCheck::new("dependency", || async { Ok(()) }))
+        .check(HealthCheck::new("dependency", || async {
+            Ok::<(), String>(())
+        }))
         .build()
         .expect("health");
     let security = Security::new()

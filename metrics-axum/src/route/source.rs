@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use metrics_toolkit::http::RouteHandle;
+use metrics_toolkit::http::Route;
 use metrics_toolkit::HttpServerMetrics;
 
 use super::{RouteExtractor, RouteTable};
@@ -14,7 +14,7 @@ pub(crate) enum RouteSource {
     /// match is an index into `handles`, with no template string compared or hashed.
     Table {
         table: Arc<RouteTable>,
-        handles: Arc<[RouteHandle]>,
+        handles: Arc<[Route]>,
     },
     /// Any other extractor: its templates go through each service's route cache.
     Extractor(Arc<dyn RouteExtractor>),

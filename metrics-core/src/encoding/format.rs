@@ -2,6 +2,7 @@
 
 /// An exposition format `/metrics` can answer in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Format {
     /// OpenMetrics 1.0 text, ending in `# EOF`.
     OpenMetrics,

@@ -7,6 +7,6 @@ mod writer;
 
 pub use format::Format;
 pub(crate) use help::registry_help;
-pub use text004::openmetrics_to_prometheus_text;
+pub(crate) use text004::openmetrics_to_prometheus_text;
 pub(crate) use writer::push_float;
-pub use writer::{render_labels, EncodeText, Kind, LinePrefix, TextWriter, Value};
+pub(crate) use writer::{render_labels, EncodeText, Kind, LinePrefix, TextWriter, Value};

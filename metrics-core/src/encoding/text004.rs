@@ -1,21 +1,20 @@
 //! Rewrites prometheus-client's OpenMetrics text as Prometheus text format 0.0.4.
 //!
-//! prometheus-client only writes OpenMetrics. The two formats share the sample syntax; they
-//! differ in the metadata: in 0.0.4, `# HELP` and `# TYPE` name the *sample* family (a counter
-//! `foo` is `foo_total`, an info `foo` is the gauge `foo_info`), there is no `# UNIT`, no
-//! `_created` sample, no exemplar, no `# EOF`, and timestamps are integer milliseconds.
+//! prometheus-client 0.26 has its own 0.0.4 encoder (`encoding::prometheus_text`), but it cannot
+//! serve the registry [`MetricsRegistry`](crate::MetricsRegistry) keeps: one help string serves
+//! both formats, and the OpenMetrics encoder writes it as given, so the registry holds it escaped
+//! for OpenMetrics; the upstream 0.0.4 encoder escapes it a second time (a help line `a\nb` would
+//! read as `a\\nb`). Its histogram `le` values are also spelled differently from the OpenMetrics
+//! ones (`1` against `1.0`), so a series would change identity with the format.
+//!
+//! The two formats share the sample syntax; they differ in the metadata: in 0.0.4, `# HELP` and
+//! `# TYPE` name the *sample* family (a counter `foo` is `foo_total`, an info `foo` is the gauge
+//! `foo_info`), there is no `# UNIT`, no `_created` sample, no exemplar, no `# EOF`, and timestamps are integer milliseconds.
 
 use std::fmt::Write;
 
 /// Appends the 0.0.4 rendering of the OpenMetrics text `openmetrics` to `out`.
-///
-/// ```
-/// let om = "# HELP jobs Jobs run.\n# TYPE jobs counter\njobs_total{kind=\"a\"} 3 # {trace_id=\"x\"} 1.0\n# EOF\n";
-/// let mut text = String::new();
-/// metrics_toolkit::encoding::openmetrics_to_prometheus_text(om, &mut text);
-/// assert_eq!(text, "# HELP jobs_total Jobs run.\n# TYPE jobs_total counter\njobs_total{kind=\"a\"} 3\n");
-/// ```
-pub fn openmetrics_to_prometheus_text(openmetrics: &str, out: &mut String) {
+pub(crate) fn openmetrics_to_prometheus_text(openmetrics: &str, out: &mut String) {
     out.reserve(openmetrics.len());
     let mut help: Option<(&str, &str)> = None;
     let mut family: Option<Family<'_>> = None;

@@ -6,16 +6,15 @@
 use super::Format;
 
 /// A collector that writes itself as text, bypassing prometheus-client's encoder (about an order
-/// of magnitude faster for large families). Registered with
-/// [`MetricsRegistry::register_text`](crate::MetricsRegistry::register_text).
-pub trait EncodeText: Send + Sync + 'static {
+/// of magnitude faster for large families): the HTTP server metrics.
+pub(crate) trait EncodeText: Send + Sync + 'static {
     /// Appends this collector's families to `out.`
     fn encode_text(&self, out: &mut TextWriter<'_>);
 }
 
 /// The metric type written in `# TYPE`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// A monotonic counter; samples end in `_total`.
     Counter,
     /// A gauge.
@@ -26,7 +25,7 @@ pub enum Kind {
 
 /// Writes families in one format, adding the registry's constant labels to every sample.
 #[derive(Debug)]
-pub struct TextWriter<'a> {
+pub(crate) struct TextWriter<'a> {
     out: &'a mut String,
     format: Format,
     /// `name="value",...` of the registry's constant labels, already escaped; may be empty.
@@ -35,7 +34,7 @@ pub struct TextWriter<'a> {
 
 impl<'a> TextWriter<'a> {
     /// A writer appending to `out`.
-    pub fn new(out: &'a mut String, format: Format, const_labels: &'a str) -> Self {
+    pub(crate) fn new(out: &'a mut String, format: Format, const_labels: &'a str) -> Self {
         Self {
             out,
             format,
@@ -43,25 +42,20 @@ impl<'a> TextWriter<'a> {
         }
     }
 
-    /// The format being written.
-    pub fn format(&self) -> Format {
-        self.format
-    }
-
     /// Length of the rendered constant labels, for size estimates.
-    pub fn const_labels_len(&self) -> usize {
+    pub(crate) fn const_labels_len(&self) -> usize {
         self.const_labels.len()
     }
 
     /// Reserves room for `additional` more bytes.
-    pub fn reserve(&mut self, additional: usize) {
+    pub(crate) fn reserve(&mut self, additional: usize) {
         self.out.reserve(additional);
     }
 
     /// Writes `# HELP`, `# TYPE` (and `# UNIT` in OpenMetrics) for a family. `name` is the
     /// family name including its unit suffix but without `_total`; `help` is written escaped
     /// as the format requires (backslash and newline; in OpenMetrics the double quote too).
-    pub fn family(&mut self, name: &str, kind: Kind, help: &str, unit: Option<&str>) {
+    pub(crate) fn family(&mut self, name: &str, kind: Kind, help: &str, unit: Option<&str>) {
         let total = kind == Kind::Counter && self.format == Format::PrometheusText;
         let suffix = if total { "_total" } else { "" };
         let kind = match kind {
@@ -92,7 +86,13 @@ impl<'a> TextWriter<'a> {
 
     /// Renders into `prefix` the start of lines for `name` + `suffix` with the constant labels
     /// and `labels`; finish each line with [`line`](Self::line).
-    pub fn line_prefix(&self, prefix: &mut LinePrefix, name: &str, suffix: &str, labels: &str) {
+    pub(crate) fn line_prefix(
+        &self,
+        prefix: &mut LinePrefix,
+        name: &str,
+        suffix: &str,
+        labels: &str,
+    ) {
         prefix.text.clear();
         prefix.text.push_str(name);
         prefix.text.push_str(suffix);
@@ -109,7 +109,7 @@ impl<'a> TextWriter<'a> {
     /// Writes `prefix`, `tail` (from [`LinePrefix::extra_label_tail`] or
     /// [`LinePrefix::plain_tail`]), the value and a newline.
     #[inline]
-    pub fn line(&mut self, prefix: &LinePrefix, tail: &str, value: Value) {
+    pub(crate) fn line(&mut self, prefix: &LinePrefix, tail: &str, value: Value) {
         let out = &mut *self.out;
         out.push_str(&prefix.text);
         out.push_str(tail);
@@ -120,7 +120,7 @@ impl<'a> TextWriter<'a> {
     /// Writes one sample line: `name` + `suffix`, the constant labels, `labels` (pre-rendered,
     /// may be empty), an optional extra label (e.g. `le`), and the value.
     #[inline]
-    pub fn sample(
+    pub(crate) fn sample(
         &mut self,
         name: &str,
         suffix: &str,
@@ -169,7 +169,7 @@ fn push_value(out: &mut String, value: Value) {
 /// The start of sample lines repeated for one series (`name{labels`), rendered once per scrape
 /// so each line costs a few copies instead of one per label. See [`TextWriter::line_prefix`].
 #[derive(Debug, Default)]
-pub struct LinePrefix {
+pub(crate) struct LinePrefix {
     text: String,
     /// Whether `text` opened a `{` that each line must close.
     open: bool,
@@ -177,13 +177,13 @@ pub struct LinePrefix {
 
 impl LinePrefix {
     /// What follows the prefix for an extra label `key="value"` and the value's separator.
-    pub fn extra_label_tail(&self, key: &str, value: &str) -> String {
+    pub(crate) fn extra_label_tail(&self, key: &str, value: &str) -> String {
         let opening = if self.open { ',' } else { '{' };
         format!("{opening}{key}=\"{value}\"}} ")
     }
 
     /// What follows the prefix when no label is added.
-    pub fn plain_tail(&self) -> &'static str {
+    pub(crate) fn plain_tail(&self) -> &'static str {
         if self.open {
             "} "
         } else {
@@ -194,7 +194,7 @@ impl LinePrefix {
 
 /// A sample value.
 #[derive(Debug, Clone, Copy)]
-pub enum Value {
+pub(crate) enum Value {
     /// A count.
     Unsigned(u64),
     /// A gauge that may go negative.
@@ -215,7 +215,7 @@ pub(crate) fn push_float(out: &mut String, value: f64) {
 }
 
 /// Renders `name="value"` pairs as they appear between braces, escaping values.
-pub fn render_labels<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+pub(crate) fn render_labels<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
     let mut out = String::new();
     for (name, value) in pairs {
         if !out.is_empty() {
@@ -267,6 +267,24 @@ mod tests {
         w.sample("g", "", "", None, Value::Signed(-2));
         assert!(om.contains("# UNIT lat_seconds seconds\n"));
         assert!(om.ends_with("g -2\n"));
+    }
+
+    #[test]
+    fn help_is_escaped_as_each_format_requires() {
+        let help = "Jobs run.\nSecond line, from C:\\jobs \"nightly\"";
+        let mut text = String::new();
+        TextWriter::new(&mut text, Format::PrometheusText, "").family("q", Kind::Gauge, help, None);
+        assert!(
+            text.starts_with("# HELP q Jobs run.\\nSecond line, from C:\\\\jobs \"nightly\"\n"),
+            "{text}"
+        );
+        let mut om = String::new();
+        TextWriter::new(&mut om, Format::OpenMetrics, "").family("q", Kind::Gauge, help, None);
+        assert!(
+            om.starts_with("# HELP q Jobs run.\\nSecond line, from C:\\\\jobs \\\"nightly\\\"\n"),
+            "{om}"
+        );
+        assert_eq!(om.lines().count(), 2, "{om}");
     }
 
     #[test]

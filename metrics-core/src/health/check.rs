@@ -8,13 +8,19 @@ use std::time::Duration;
 
 use super::breaker::BreakerConfig;
 
-/// The future a check returns: `Ok(())` passes, `Err(output)` fails with an explanation.
-pub type CheckFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
+/// An error of any type, boxed (as tower's `BoxError`): what a failed check returns. Its
+/// `Display` is the check's output in the report.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The future a check runs: `Ok(())` passes, `Err(error)` fails, explained by the error's
+/// `Display`.
+pub type CheckFuture = Pin<Box<dyn Future<Output = Result<(), BoxError>> + Send>>;
 
 type CheckFn = dyn Fn() -> CheckFuture + Send + Sync;
 
 /// What a failing check does to the service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Kind {
     /// A failure makes the service fail (`/health` 503, not ready).
     Critical,
@@ -24,6 +30,7 @@ pub enum Kind {
 
 /// Which endpoint a check counts for.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Group {
     /// `/live`: only in-process checks belong here (a dependency down must not restart the
     /// service).
@@ -34,6 +41,16 @@ pub enum Group {
     Startup,
     /// Any other name, for callers of [`HealthRegistry::report`](super::HealthRegistry::report).
     Custom(String),
+}
+
+impl Kind {
+    /// `critical` or `non-critical`, as `/health` shows it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Critical => "critical",
+            Self::NonCritical => "non-critical",
+        }
+    }
 }
 
 impl Group {
@@ -91,11 +108,24 @@ impl fmt::Debug for HealthCheck {
 
 impl HealthCheck {
     /// A check that runs `check` (a closure returning a future): anything from a database
-    /// ping to a queue depth. `Ok(())` passes; `Err(output)` fails and `output` is shown.
-    pub fn new<F, Fut>(name: impl Into<String>, check: F) -> Self
+    /// ping to a queue depth. `Ok(())` passes; `Err(error)` fails, and the error's `Display`
+    /// is shown. The error is anything that converts into a boxed error: a `String`, a
+    /// `&'static str`, or a typed error such as `std::io::Error`.
+    ///
+    /// ```
+    /// use metrics_toolkit::health::HealthCheck;
+    ///
+    /// let disk = HealthCheck::new("disk", || async {
+    ///     std::fs::metadata("/").map(drop) // a std::io::Error when it fails
+    /// });
+    /// let queue = HealthCheck::new("queue", || async { Err::<(), _>("queue is full".to_owned()) });
+    /// # let _ = (disk, queue);
+    /// ```
+    pub fn new<F, Fut, E>(name: impl Into<String>, check: F) -> Self
     where
         F: Fn() -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<(), String>> + Send + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: Into<BoxError> + 'static,
     {
         Self {
             name: name.into(),
@@ -104,7 +134,12 @@ impl HealthCheck {
             timeout: Duration::from_secs(2),
             interval: Duration::from_secs(10),
             breaker: BreakerConfig::default(),
-            run: Arc::new(move || Box::pin(check()) as CheckFuture),
+            run: Arc::new(move || {
+                // Called here, not inside the async block: a panic building the future is
+                // then caught where the check runs, with the rest.
+                let future = check();
+                Box::pin(async move { future.await.map_err(Into::into) }) as CheckFuture
+            }),
         }
     }
 

@@ -46,6 +46,7 @@ pub struct HealthReport {
 
 /// A health configuration that was rejected.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum HealthConfigError {
     /// Two checks have the same name.
     DuplicateName(String),
@@ -155,7 +156,7 @@ impl HealthRegistryBuilder {
 /// use metrics_toolkit::{Format, MetricsRegistry};
 ///
 /// let health = HealthRegistry::builder()
-///     .check(HealthCheck::new("always", || async { Ok(()) }))
+///     .check(HealthCheck::new("always", || async { Ok::<(), String>(()) }))
 ///     .build()
 ///     .unwrap();
 /// let metrics = MetricsRegistry::builder().build().unwrap();
@@ -363,7 +364,7 @@ async fn run_once(check: &HealthCheck) -> Result<(), String> {
     // with the rest.
     let mut task = tokio::spawn(async move { run().await });
     match tokio::time::timeout(check.timeout, &mut task).await {
-        Ok(Ok(outcome)) => outcome,
+        Ok(Ok(outcome)) => outcome.map_err(|error| error.to_string()),
         Ok(Err(error)) => Err(panic_output(error)),
         Err(_) => {
             task.abort();

@@ -1,14 +1,12 @@
-//! RAII guards: one per request in flight, one per open connection.
+//! [`ActiveRequest`]: the guard of one request in flight.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use super::clock::Stamp;
-use super::counters::Counters;
-use super::route::Ticket;
-use super::series::SeriesKey;
+use super::in_flight::InFlightCell;
+use super::series_key::SeriesKey;
 use super::{GrpcStatusLabel, MethodLabel, Outcome};
-use crate::metric::Shard;
+use crate::metric::Stripe;
 
 /// A request being recorded (RAII): raises `http_server_active_requests` while alive.
 ///
@@ -17,7 +15,8 @@ use crate::metric::Shard;
 /// request is recorded with `error_type="aborted"`. Either way the gauge is released exactly once.
 #[derive(Debug)]
 pub struct ActiveRequest {
-    route: Arc<Ticket>,
+    /// Holding it counts the request in flight (see `in_flight.rs`); it leads to the route.
+    in_flight: Arc<InFlightCell>,
     start: Stamp,
     /// The labels so far (method, then status and gRPC status), packed as the series key.
     key: SeriesKey,
@@ -26,27 +25,27 @@ pub struct ActiveRequest {
     /// Whether to take `head` (the option, carried here so the check reads no other memory).
     times_first_byte: bool,
     finished: bool,
-    /// This thread's shard of the striped counters, found once per request. A request that
-    /// ends on another thread still updates the shard it started on: totals are unaffected.
-    shard: Shard,
+    /// This thread's stripe of the striped counters, found once per request. A request that
+    /// ends on another thread still updates the stripe it started on: totals are unaffected.
+    stripe: Stripe,
 }
 
 impl ActiveRequest {
     #[inline]
     pub(super) fn start(
-        route: Arc<Ticket>,
-        shard: Shard,
+        in_flight: Arc<InFlightCell>,
+        stripe: Stripe,
         method: MethodLabel,
         times_first_byte: bool,
     ) -> Self {
         Self {
-            route,
+            in_flight,
             start: Stamp::now(),
             key: SeriesKey::for_method(method),
             head: None,
             times_first_byte,
             finished: false,
-            shard,
+            stripe,
         }
     }
 
@@ -82,12 +81,11 @@ impl ActiveRequest {
         self.finished = true;
         let seconds = self.start.seconds_elapsed();
         let first_byte = self.head.map(|head| self.start.seconds_until(head));
-        let slot = &self.route.0;
-        slot.record(
+        self.in_flight.route().record(
             self.key.with_outcome(outcome),
             seconds,
             first_byte,
-            self.shard,
+            self.stripe,
         );
     }
 }
@@ -95,19 +93,5 @@ impl ActiveRequest {
 impl Drop for ActiveRequest {
     fn drop(&mut self) {
         self.end(Outcome::Aborted);
-    }
-}
-
-/// An open connection (RAII): `http_server_active_connections` is lowered when it is dropped.
-#[derive(Debug)]
-pub struct ConnectionGuard {
-    pub(super) counters: Arc<Counters>,
-}
-
-impl Drop for ConnectionGuard {
-    fn drop(&mut self) {
-        self.counters
-            .active_connections
-            .fetch_sub(1, Ordering::Relaxed);
     }
 }

@@ -1,16 +1,8 @@
 //! The bounded `http_request_method` label.
 
 /// An HTTP method as a label value: the RFC 9110 methods plus PATCH; anything else is `_OTHER`.
-///
-/// ```
-/// use metrics_toolkit::http::MethodLabel;
-///
-/// assert_eq!(MethodLabel::from_method(&http::Method::GET).as_str(), "GET");
-/// let odd = http::Method::from_bytes(b"BREW").unwrap();
-/// assert_eq!(MethodLabel::from_method(&odd).as_str(), "_OTHER");
-/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum MethodLabel {
+pub(crate) enum MethodLabel {
     /// `GET`
     Get,
     /// `HEAD`
@@ -35,7 +27,7 @@ pub enum MethodLabel {
 
 impl MethodLabel {
     /// Every label value, in index order.
-    pub const ALL: [MethodLabel; 10] = [
+    pub(crate) const ALL: &'static [MethodLabel] = &[
         Self::Get,
         Self::Head,
         Self::Post,
@@ -50,7 +42,7 @@ impl MethodLabel {
 
     /// Maps a request method to its label.
     #[inline]
-    pub fn from_method(method: &http::Method) -> Self {
+    pub(crate) fn from_method(method: &http::Method) -> Self {
         match *method {
             http::Method::GET => Self::Get,
             http::Method::HEAD => Self::Head,
@@ -66,7 +58,7 @@ impl MethodLabel {
     }
 
     /// The label value.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Get => "GET",
             Self::Head => "HEAD",
@@ -83,7 +75,32 @@ impl MethodLabel {
 
     /// Position in [`MethodLabel::ALL`].
     #[inline]
-    pub fn index(self) -> usize {
+    pub(crate) fn index(self) -> usize {
         self as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MethodLabel;
+
+    #[test]
+    fn known_methods_are_their_own_label_and_others_are_other() {
+        assert_eq!(MethodLabel::from_method(&http::Method::GET).as_str(), "GET");
+        assert_eq!(
+            MethodLabel::from_method(&http::Method::PATCH).as_str(),
+            "PATCH"
+        );
+        let odd = http::Method::from_bytes(b"BREW").expect("a method");
+        assert_eq!(MethodLabel::from_method(&odd).as_str(), "_OTHER");
+    }
+
+    #[test]
+    fn every_label_is_at_its_index_and_fits_the_series_key() {
+        for (index, method) in MethodLabel::ALL.iter().enumerate() {
+            assert_eq!(method.index(), index);
+        }
+        // A series key keeps the method in 4 bits.
+        assert!(MethodLabel::ALL.len() <= 16);
     }
 }

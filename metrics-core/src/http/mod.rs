@@ -1,22 +1,31 @@
-//! The HTTP server metric contract (DESIGN section 3): names, labels and the recording API
-//! that the Tower layer, or any other integration, drives.
+//! The HTTP server metrics: the `http_server_*` families (OpenTelemetry's HTTP semantic
+//! conventions, in Prometheus form), their labels, and the recording API that the Tower layer,
+//! or any other integration, drives: [`HttpServerMetrics::start_request`] returns an
+//! [`ActiveRequest`] that records the request when it is finished or dropped.
 
 mod active_request;
 mod clock;
 mod collector;
-mod counters;
+mod connections;
+mod families;
 mod grpc;
+mod in_flight;
+mod labels;
 mod method;
+mod outcome;
 mod route;
 mod series;
+mod series_key;
+mod series_store;
 mod server_metrics;
 mod text;
 
-pub use active_request::{ActiveRequest, ConnectionGuard};
+pub use active_request::ActiveRequest;
+pub use connections::ConnectionGuard;
 pub use grpc::GrpcStatusLabel;
-pub use method::MethodLabel;
-pub use route::RouteHandle;
-pub use series::Outcome;
+pub(crate) use method::MethodLabel;
+pub use outcome::Outcome;
+pub use route::Route;
 pub use server_metrics::{
     HttpServerMetrics, HttpServerMetricsBuilder, DEFAULT_MAX_LABEL_SETS, UNMATCHED_ROUTE,
 };

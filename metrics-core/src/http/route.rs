@@ -1,21 +1,24 @@
-//! Routes and the series under each: found once, then reached without hashing.
+//! [`Route`]: a route of one `HttpServerMetrics`, and the series recorded under it.
 
 use std::sync::{Arc, OnceLock};
 
-use super::counters::Counters;
-use super::series::{Series, SeriesKey, SeriesLabelSet, SeriesLabels};
-use super::MethodLabel;
-use crate::metric::{Shard, MAX_SHARDS};
+use super::in_flight::{InFlight, InFlightByMethod};
+use super::labels::{SeriesLabelSet, SeriesLabels};
+use super::series::Series;
+use super::series_key::SeriesKey;
+use super::series_store::SeriesStore;
+use super::{ActiveRequest, MethodLabel};
+use crate::metric::Stripe;
 
-/// Slots of the per-route cache in front of the series map. Most routes see a handful of
+/// Entries of the per-route cache in front of the series map. Most routes see a handful of
 /// method/status pairs, so nearly every request hits here.
-const CACHE_SLOTS: usize = 16;
+const CACHE_ENTRIES: usize = 16;
 
 /// A route (`http_route` value) of one [`HttpServerMetrics`](super::HttpServerMetrics),
-/// resolved once: starting a request on a handle hashes no string.
+/// resolved once: starting a request on it hashes no string.
 ///
 /// Cheap to clone. Integrations that know their route ahead of time (one service per route)
-/// keep a handle and call [`start_request`](Self::start_request) on it.
+/// keep the `Route` and call [`start_request`](Self::start_request) on it.
 ///
 /// ```
 /// use metrics_toolkit::HttpServerMetrics;
@@ -27,93 +30,68 @@ const CACHE_SLOTS: usize = 16;
 /// # drop(request);
 /// ```
 #[derive(Clone, Debug)]
-pub struct RouteHandle(Arc<RouteEntry>);
+pub struct Route(Arc<RouteState>);
 
 #[derive(Debug)]
-struct RouteEntry {
-    slot: Arc<RouteSlot>,
-    /// Per method, then per shard: owners of the slot that requests hold while in flight,
-    /// created on first use. Holding its thread's ticket, a request changes only counts of its
-    /// shard (threads do not bounce one shared count between their caches), and those counts
-    /// are the in-flight gauge: a ticket's holders beyond the route's own are its requests.
-    tickets: [OnceLock<Box<ShardTickets>>; METHODS],
-    /// The time-to-first-byte option, copied here: a request reads it from the handle it
+struct RouteState {
+    series: Arc<RouteSeries>,
+    in_flight: InFlight,
+    /// The time-to-first-byte option, copied here: a request reads it from the route it
     /// starts on, one load away.
     first_byte: bool,
 }
 
-type ShardTickets = [OnceLock<Arc<Ticket>>; MAX_SHARDS];
-
-const METHODS: usize = MethodLabel::ALL.len();
-
-/// Keeps a route alive while its requests are in flight; alone on its cache lines.
+/// The series of one route: found in the shared store once, then through a small cache.
 #[derive(Debug)]
-#[repr(align(128))]
-pub(super) struct Ticket(pub(super) Arc<RouteSlot>);
-
-#[derive(Debug)]
-pub(super) struct RouteSlot {
+pub(super) struct RouteSeries {
     pub(super) name: Arc<str>,
-    /// Distinguishes this route's series in the shared series map.
+    /// Distinguishes this route's series in the shared store.
     id: u32,
-    cache: [OnceLock<Arc<Series>>; CACHE_SLOTS],
-    pub(super) counters: Arc<Counters>,
-    /// The slot that collects routes beyond the cardinality cap.
+    cache: [OnceLock<Arc<Series>>; CACHE_ENTRIES],
+    store: Arc<SeriesStore>,
+    /// The route that collects routes beyond the cardinality cap.
     is_overflow: bool,
 }
 
-impl RouteHandle {
-    pub(super) fn new(id: u32, name: Arc<str>, counters: Arc<Counters>, is_overflow: bool) -> Self {
-        let slot = Arc::new(RouteSlot {
+impl Route {
+    pub(super) fn new(id: u32, name: Arc<str>, store: Arc<SeriesStore>, is_overflow: bool) -> Self {
+        let first_byte = store.first_byte;
+        let series = Arc::new(RouteSeries {
             name,
             id,
             cache: Default::default(),
-            counters,
+            store,
             is_overflow,
         });
-        Self(Arc::new(RouteEntry {
-            first_byte: slot.counters.first_byte,
-            slot,
-            tickets: Default::default(),
+        Self(Arc::new(RouteState {
+            series,
+            in_flight: InFlight::default(),
+            first_byte,
         }))
     }
 
     /// The route's label value.
     pub fn name(&self) -> &str {
-        &self.0.slot.name
+        &self.0.series.name
     }
 
     /// Starts recording a request on this route; see
     /// [`HttpServerMetrics::start_request`](super::HttpServerMetrics::start_request).
     #[inline]
-    pub fn start_request(&self, method: &http::Method) -> super::ActiveRequest {
+    pub fn start_request(&self, method: &http::Method) -> ActiveRequest {
         let method = MethodLabel::from_method(method);
-        let shard = Shard::current();
-        let ticket = self.0.tickets[method.index()].get_or_init(Box::default)[shard.index()]
-            .get_or_init(|| Arc::new(Ticket(self.0.slot.clone())))
-            .clone();
-        super::ActiveRequest::start(ticket, shard, method, self.0.first_byte)
+        let stripe = Stripe::current();
+        let in_flight = self.0.in_flight.enter(method, stripe, &self.0.series);
+        ActiveRequest::start(in_flight, stripe, method, self.0.first_byte)
     }
 
-    /// Adds this route's requests in flight, per method (index in [`MethodLabel::ALL`]), to
-    /// `in_flight`; a method that never had a request on the route leaves its entry alone, so
-    /// `None` after every route means the method was never seen.
-    pub(super) fn add_in_flight(&self, in_flight: &mut [Option<i64>; METHODS]) {
-        for (method, shards) in self.0.tickets.iter().enumerate() {
-            let Some(shards) = shards.get() else {
-                continue;
-            };
-            let held: usize = shards
-                .iter()
-                .filter_map(OnceLock::get)
-                .map(|ticket| Arc::strong_count(ticket) - 1)
-                .sum();
-            *in_flight[method].get_or_insert(0) += held as i64;
-        }
+    /// Adds this route's requests in flight, per method, to `totals`.
+    pub(super) fn add_in_flight(&self, totals: &mut InFlightByMethod) {
+        self.0.in_flight.add_to(totals);
     }
 }
 
-impl RouteSlot {
+impl RouteSeries {
     /// Records one finished request: its duration and, if it sent a response head and the
     /// option is on, its time to first byte.
     #[inline]
@@ -122,23 +100,20 @@ impl RouteSlot {
         key: SeriesKey,
         seconds: f64,
         first_byte: Option<f64>,
-        shard: Shard,
+        stripe: Stripe,
     ) {
-        let slot = &self.cache[key.cache_index(CACHE_SLOTS)];
-        if let Some(series) = slot.get().filter(|s| s.key == key) {
-            series.observe(shard, seconds, first_byte);
+        let entry = &self.cache[key.cache_index(CACHE_ENTRIES)];
+        if let Some(series) = entry.get().filter(|s| s.key == key) {
+            series.observe(stripe, seconds, first_byte);
             return;
         }
         match self.series_for(key) {
             Some(series) => {
-                series.observe(shard, seconds, first_byte);
-                // First come keeps the slot; a colliding key goes through the map.
-                let _ = slot.set(series);
+                series.observe(stripe, seconds, first_byte);
+                // First come keeps the entry; a colliding key goes through the map.
+                let _ = entry.set(series);
             }
-            None => self
-                .counters
-                .overflow_series
-                .observe(shard, seconds, first_byte),
+            None => self.store.overflow.observe(stripe, seconds, first_byte),
         }
     }
 
@@ -146,19 +121,17 @@ impl RouteSlot {
         if self.is_overflow {
             return None;
         }
-        self.counters
-            .series
-            .get_or_try_insert(&(self.id, key), |_| {
-                if !self.counters.reserve_label_set() {
-                    return None;
-                }
-                let labels = SeriesLabels::new(self.name.clone(), key.labels());
-                let labels = SeriesLabelSet::Regular(labels);
-                let buckets = self.counters.buckets.clone();
-                // Requests without a status had no response head: no first byte to time.
-                let first_byte = self.counters.first_byte && key.has_status();
-                let series = Series::new(key, labels, buckets, first_byte);
-                Some(((self.id, key), Arc::new(series)))
-            })
+        let store = &self.store;
+        store.series.get_or_try_insert(&(self.id, key), |_| {
+            if !store.reserve_label_set() {
+                return None;
+            }
+            let labels = SeriesLabels::new(self.name.clone(), key.labels());
+            let labels = SeriesLabelSet::Regular(labels);
+            // Requests without a status had no response head: no first byte to time.
+            let first_byte = store.first_byte && key.has_status();
+            let series = Series::new(key, labels, store.buckets.clone(), first_byte);
+            Some(((self.id, key), Arc::new(series)))
+        })
     }
 }

@@ -3,8 +3,10 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
-use super::counters::Counters;
-use super::{ActiveRequest, ConnectionGuard, MethodLabel, RouteHandle};
+use super::connections::Connections;
+use super::in_flight::InFlightByMethod;
+use super::series_store::SeriesStore;
+use super::{ActiveRequest, ConnectionGuard, MethodLabel, Route};
 use crate::metric::{Buckets, LabelSetMap};
 use crate::registry::MetricsRegistry;
 
@@ -18,7 +20,7 @@ pub const DEFAULT_MAX_LABEL_SETS: usize = 10_000;
 ///
 /// Cheap to clone: clones share state. There is no global state; two instances never interfere.
 /// Recording is lock-free and allocation-free once a label set has been seen (and a thread has
-/// served the route with that method once: its ticket, see [`RouteHandle`]).
+/// served the route with that method once).
 ///
 /// ```
 /// use metrics_toolkit::http::{HttpServerMetrics, Outcome};
@@ -36,23 +38,24 @@ pub const DEFAULT_MAX_LABEL_SETS: usize = 10_000;
 /// ```
 #[derive(Clone, Debug)]
 pub struct HttpServerMetrics {
-    pub(super) shared: Arc<Shared>,
+    pub(super) state: Arc<ServerState>,
 }
 
+/// What the clones of one [`HttpServerMetrics`] share.
 #[derive(Debug)]
-pub(super) struct Shared {
-    pub(super) counters: Arc<Counters>,
-    pub(super) routes: LabelSetMap<Box<str>, RouteHandle>,
-    pub(super) unmatched: RouteHandle,
+pub(super) struct ServerState {
+    pub(super) store: Arc<SeriesStore>,
+    pub(super) connections: Arc<Connections>,
+    routes: LabelSetMap<Box<str>, Route>,
+    unmatched: Route,
     /// Collects routes beyond the cardinality cap.
-    pub(super) overflow_route: RouteHandle,
+    overflow_route: Route,
     next_route_id: AtomicU32,
 }
 
-impl Shared {
-    /// Requests in flight per method (index in [`MethodLabel::ALL`]): what requests hold of
-    /// every route's tickets; `None` for a method no request ever had.
-    pub(super) fn in_flight(&self) -> [Option<i64>; MethodLabel::ALL.len()] {
+impl ServerState {
+    /// Requests in flight per method, over every route.
+    pub(super) fn in_flight(&self) -> InFlightByMethod {
         let mut in_flight = [None; MethodLabel::ALL.len()];
         self.unmatched.add_in_flight(&mut in_flight);
         self.overflow_route.add_in_flight(&mut in_flight);
@@ -123,23 +126,24 @@ impl HttpServerMetricsBuilder {
     }
 
     /// Builds the metrics without registering them (register with
-    /// [`MetricsRegistry::register_text`], or in a plain prometheus-client registry as a
-    /// `Collector`).
+    /// [`MetricsRegistry::register_http_server_metrics`], or in a plain prometheus-client
+    /// registry as a `Collector`).
     pub fn build(self) -> HttpServerMetrics {
         // Calibrate the request clock now rather than on the first request.
         super::clock::clock();
-        let counters = Arc::new(Counters::new(
+        let store = Arc::new(SeriesStore::new(
             self.buckets,
             self.max_label_sets,
             self.time_to_first_byte,
         ));
         HttpServerMetrics {
-            shared: Arc::new(Shared {
+            state: Arc::new(ServerState {
                 routes: LabelSetMap::new(),
-                unmatched: RouteHandle::new(0, UNMATCHED_ROUTE.into(), counters.clone(), false),
-                overflow_route: RouteHandle::new(1, "_overflow".into(), counters.clone(), true),
+                unmatched: Route::new(0, UNMATCHED_ROUTE.into(), store.clone(), false),
+                overflow_route: Route::new(1, "_overflow".into(), store.clone(), true),
                 next_route_id: AtomicU32::new(2),
-                counters,
+                connections: Arc::default(),
+                store,
             }),
         }
     }
@@ -147,7 +151,7 @@ impl HttpServerMetricsBuilder {
     /// Builds the metrics and registers them in `registry`.
     pub fn register(self, registry: &MetricsRegistry) -> HttpServerMetrics {
         let metrics = self.build();
-        registry.register_text(metrics.clone());
+        registry.register_http_server_metrics(&metrics);
         metrics
     }
 }
@@ -166,11 +170,11 @@ impl HttpServerMetrics {
     #[inline]
     pub fn start_request(&self, method: &http::Method, route: Option<&str>) -> ActiveRequest {
         let Some(template) = route else {
-            return self.shared.unmatched.start_request(method);
+            return self.state.unmatched.start_request(method);
         };
-        // Borrowing the handle from the map: cloning it would bump a count every thread shares.
+        // Borrowing the route from the map: cloning it would bump a count every thread shares.
         match self
-            .shared
+            .state
             .routes
             .get_with(template, |h| h.start_request(method))
         {
@@ -179,49 +183,40 @@ impl HttpServerMetrics {
         }
     }
 
-    /// The handle of a route template (`None`: the `unmatched` route), created on first use.
-    /// Routes beyond the cardinality cap share one overflow handle.
-    pub fn route(&self, template: Option<&str>) -> RouteHandle {
-        let shared = &self.shared;
+    /// The route of a template (`None`: the `unmatched` route), created on first use.
+    /// Routes beyond the cardinality cap share one overflow route.
+    pub fn route(&self, template: Option<&str>) -> Route {
+        let state = &self.state;
         let Some(template) = template else {
-            return shared.unmatched.clone();
+            return state.unmatched.clone();
         };
-        if let Some(handle) = shared.routes.get_with(template, RouteHandle::clone) {
-            return handle;
+        if let Some(route) = state.routes.get_with(template, Route::clone) {
+            return route;
         }
-        shared
+        state
             .routes
             .get_or_try_insert(template, |routes| {
-                (routes < shared.counters.max_label_sets).then(|| {
-                    let id = shared.next_route_id.fetch_add(1, Ordering::Relaxed);
-                    let counters = shared.counters.clone();
-                    let handle = RouteHandle::new(id, template.into(), counters, false);
-                    (template.into(), Arc::new(handle))
+                (routes < state.store.max_label_sets).then(|| {
+                    let id = state.next_route_id.fetch_add(1, Ordering::Relaxed);
+                    let route = Route::new(id, template.into(), state.store.clone(), false);
+                    (template.into(), Arc::new(route))
                 })
             })
-            .map_or_else(|| shared.overflow_route.clone(), |handle| (*handle).clone())
+            .map_or_else(|| state.overflow_route.clone(), |route| (*route).clone())
     }
 
     /// Counts an accepted connection; the returned guard marks it closed when dropped.
     pub fn open_connection(&self) -> ConnectionGuard {
-        let counters = &self.shared.counters;
-        counters.connections_total.fetch_add(1, Ordering::Relaxed);
-        counters.active_connections.fetch_add(1, Ordering::Relaxed);
-        ConnectionGuard {
-            counters: counters.clone(),
-        }
+        self.state.connections.open()
     }
 
     /// Requests in flight now, over all methods.
     pub fn active_requests(&self) -> i64 {
-        self.shared.in_flight().iter().flatten().sum()
+        self.state.in_flight().iter().flatten().sum()
     }
 
     /// Connections open now.
     pub fn active_connections(&self) -> i64 {
-        self.shared
-            .counters
-            .active_connections
-            .load(Ordering::Relaxed)
+        self.state.connections.open.load(Ordering::Relaxed)
     }
 }

@@ -1,136 +1,114 @@
-//! The fast text encoding of the HTTP server families (see [`EncodeText`]).
+//! The fast text encoding of the HTTP server families: [`FAMILIES`] written straight into the
+//! output, with each series' labels rendered once when it was created.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use super::collector::{
-    ACTIVE_CONNECTIONS_HELP, ACTIVE_REQUESTS_HELP, CONNECTIONS_HELP, DURATION_HELP,
-    FIRST_BYTE_HELP, OVERFLOW_HELP, REQUESTS_HELP,
-};
+use super::families::{Family, Number, Readings, SeriesHistogram, Values, FAMILIES};
 use super::series::Series;
-use super::{HttpServerMetrics, MethodLabel};
+use super::{labels, HttpServerMetrics, MethodLabel};
 use crate::encoding::{render_labels, EncodeText, Kind, LinePrefix, TextWriter, Value};
 use crate::metric::HistogramCore;
 
-const DURATION: &str = "http_server_request_duration_seconds";
-const REQUESTS: &str = "http_server_requests";
-const FIRST_BYTE: &str = "http_server_time_to_first_byte_seconds";
-
 impl EncodeText for HttpServerMetrics {
     fn encode_text(&self, w: &mut TextWriter<'_>) {
-        let shared = &self.shared;
-        let counters = &shared.counters;
-        let le = counters.buckets.le_labels();
+        let state = &self.state;
+        let store = &state.store;
+        let le = store.buckets.le_labels();
 
-        // Collect the series once: both passes below walk the same list, so each counter equals
+        // Collect the series once: every family walks the same list, so each counter equals
         // its histogram's `_count` exactly even while label sets are being added.
-        let mut all: Vec<Arc<Series>> = counters.series.values();
+        let mut all: Vec<Arc<Series>> = store.series.values();
         // Visit series in allocation order: neighbours in memory are read one after another,
         // which the prefetcher rewards once there are more series than cache.
         all.sort_unstable_by_key(|series| Arc::as_ptr(series) as usize);
-        let overflow = &counters.overflow_series;
+        let overflow = &store.overflow;
         // Size the output once: growing a buffer of many megabytes copies it each time.
-        let per_line = DURATION.len() + w.const_labels_len() + 48;
-        let histograms = if counters.first_byte { 2 } else { 1 };
+        let per_line = "http_server_request_duration_seconds".len() + w.const_labels_len() + 48;
+        let histograms = if store.first_byte { 2 } else { 1 };
         let bytes: usize = all
             .iter()
             .map(|series| histograms * (le.len() + 3) * (per_line + series.labels_text.len()))
             .sum();
         w.reserve(bytes);
 
-        // The overflow series is written once it has requests; the overflow counter is then
-        // its count as written below, not a reading of its own.
+        // The overflow series is written once it has requests.
         let has_overflow = overflow.duration.has_observations();
         let with_overflow = || {
             let regular = all.iter().map(|series| &**series);
             regular.chain(has_overflow.then_some(overflow))
         };
 
-        // The counter is written from the histograms' counts, read once.
+        // The duration counts as written, one per series of `with_overflow`: the request
+        // counter and the overflow counter are written from them.
         let mut totals: Vec<u64> = Vec::with_capacity(all.len() + 1);
-        w.family(DURATION, Kind::Histogram, DURATION_HELP, Some("seconds"));
-        let mut duration = HistogramLines::new(DURATION);
-        for series in with_overflow() {
-            totals.push(duration.write(w, le, &series.labels_text, &series.duration));
-        }
-
-        if counters.first_byte {
+        for family in FAMILIES.iter().filter(|f| f.is_written(store.first_byte)) {
+            let name = full_name(family);
             w.family(
-                FIRST_BYTE,
-                Kind::Histogram,
-                FIRST_BYTE_HELP,
-                Some("seconds"),
+                &name,
+                family.kind,
+                family.help,
+                family.unit.as_ref().map(|u| u.as_str()),
             );
-            let mut first_byte = HistogramLines::new(FIRST_BYTE);
-            for series in with_overflow() {
-                if let Some(histogram) = &series.first_byte {
-                    first_byte.write(w, le, &series.labels_text, histogram);
+            match family.values {
+                Values::SeriesHistogram(which) => {
+                    let mut lines = HistogramLines::new(&name);
+                    for series in with_overflow() {
+                        let Some(histogram) = which.of(series) else {
+                            continue;
+                        };
+                        let count = lines.write(w, le, &series.labels_text, histogram);
+                        if which == SeriesHistogram::Duration {
+                            totals.push(count);
+                        }
+                    }
+                }
+                Values::SeriesCount => {
+                    for (series, total) in with_overflow().zip(&totals) {
+                        let value = Value::Unsigned(*total);
+                        w.sample(&name, "_total", &series.labels_text, None, value);
+                    }
+                }
+                Values::InFlightByMethod => {
+                    let in_flight = state.in_flight();
+                    for method in MethodLabel::ALL {
+                        if let Some(value) = in_flight[method.index()] {
+                            let labels = render_labels([(labels::METHOD, method.as_str())]);
+                            w.sample(&name, "", &labels, None, Value::Signed(value));
+                        }
+                    }
+                }
+                Values::Single(read) => {
+                    let readings = Readings {
+                        open_connections: state.connections.open.load(Ordering::Relaxed),
+                        accepted_connections: state.connections.accepted.load(Ordering::Relaxed),
+                        overflowed: if has_overflow {
+                            totals.last().copied().unwrap_or(0)
+                        } else {
+                            0
+                        },
+                    };
+                    let suffix = if family.kind == Kind::Counter {
+                        "_total"
+                    } else {
+                        ""
+                    };
+                    let value = match read(&readings) {
+                        Number::Unsigned(value) => Value::Unsigned(value),
+                        Number::Signed(value) => Value::Signed(value),
+                    };
+                    w.sample(&name, suffix, "", None, value);
                 }
             }
         }
+    }
+}
 
-        w.family(REQUESTS, Kind::Counter, REQUESTS_HELP, None);
-        for (series, total) in with_overflow().zip(&totals) {
-            w.sample(
-                REQUESTS,
-                "_total",
-                &series.labels_text,
-                None,
-                Value::Unsigned(*total),
-            );
-        }
-
-        w.family(
-            "http_server_active_requests",
-            Kind::Gauge,
-            ACTIVE_REQUESTS_HELP,
-            None,
-        );
-        let in_flight = self.shared.in_flight();
-        for method in MethodLabel::ALL {
-            // Only methods that had a request: an idle method is not exported.
-            if let Some(value) = in_flight[method.index()] {
-                let labels = render_labels([("http_request_method", method.as_str())]);
-                w.sample(
-                    "http_server_active_requests",
-                    "",
-                    &labels,
-                    None,
-                    Value::Signed(value),
-                );
-            }
-        }
-
-        let overflowed = if has_overflow {
-            totals.last().copied().unwrap_or(0)
-        } else {
-            0
-        };
-        let unlabelled = [
-            (
-                "http_server_active_connections",
-                Kind::Gauge,
-                ACTIVE_CONNECTIONS_HELP,
-                Value::Signed(counters.active_connections.load(Ordering::Relaxed)),
-            ),
-            (
-                "http_server_connections",
-                Kind::Counter,
-                CONNECTIONS_HELP,
-                Value::Unsigned(counters.connections_total.load(Ordering::Relaxed)),
-            ),
-            (
-                "http_server_request_overflow",
-                Kind::Counter,
-                OVERFLOW_HELP,
-                Value::Unsigned(overflowed),
-            ),
-        ];
-        for (name, kind, help, value) in unlabelled {
-            w.family(name, kind, help, None);
-            let suffix = if kind == Kind::Counter { "_total" } else { "" };
-            w.sample(name, suffix, "", None, value);
-        }
+/// The family name as the text formats spell it: with its unit, without `_total`.
+fn full_name(family: &Family) -> String {
+    match &family.unit {
+        Some(unit) => format!("{}_{}", family.name, unit.as_str()),
+        None => family.name.to_owned(),
     }
 }
 

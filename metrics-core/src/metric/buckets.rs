@@ -110,6 +110,7 @@ impl fmt::Debug for Buckets {
 
 /// Why a list of bucket boundaries was rejected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum BucketsError {
     /// No boundary was given.
     Empty,

@@ -5,11 +5,11 @@ use std::sync::atomic::Ordering;
 use prometheus_client::encoding::{EncodeMetric, MetricEncoder, NoLabelSet};
 use prometheus_client::metrics::{MetricType, TypedMetric};
 
-use super::{Buckets, Shard, Striped};
+use super::{Buckets, Stripe, Striped};
 
 /// A histogram whose observations are a few relaxed atomic adds: no lock, no allocation. The
-/// cells are striped per thread (see `Striped`), so threads recording into the same histogram do
-/// not contend for one cache line.
+/// cells are striped per thread, so threads recording into the same histogram do not contend
+/// for one cache line.
 ///
 /// The count is not stored apart from the buckets: it is their sum, so a scrape's `_count`
 /// always equals its `+Inf` bucket, even while requests are being recorded.
@@ -29,11 +29,11 @@ use super::{Buckets, Shard, Striped};
 #[derive(Debug, Clone)]
 pub struct Histogram(std::sync::Arc<HistogramCore>);
 
-/// The shared state of a [`Histogram`]; usable inline where an `Arc` per histogram is not wanted.
+/// The state of a [`Histogram`], held inline by the HTTP series (no `Arc` per histogram).
 #[derive(Debug)]
 pub struct HistogramCore {
     buckets: Buckets,
-    /// Per shard: the non-cumulative bucket counts (`+Inf` last), then the sum as `f64` bits.
+    /// Per stripe: the non-cumulative bucket counts (`+Inf` last), then the sum as `f64` bits.
     cells: Striped,
 }
 
@@ -64,17 +64,17 @@ impl HistogramCore {
     /// Records one observation.
     #[inline]
     pub fn observe(&self, value: f64) {
-        self.observe_on(Shard::current(), value);
+        self.observe_on(Stripe::current(), value);
     }
 
-    /// Records one observation in the cells of `shard`.
+    /// Records one observation in the cells of `stripe`.
     #[inline]
-    pub(crate) fn observe_on(&self, shard: Shard, value: f64) {
+    pub(crate) fn observe_on(&self, stripe: Stripe, value: f64) {
         let index = self.buckets.index_of(value);
-        self.cells.on(shard, index).fetch_add(1, Ordering::Relaxed);
-        // A CAS loop on the f64 bits of this thread's shard: it succeeds at once unless another
-        // thread shares the shard.
-        let sum = self.cells.on(shard, self.sum_index());
+        self.cells.on(stripe, index).fetch_add(1, Ordering::Relaxed);
+        // A CAS loop on the f64 bits of this thread's stripe: it succeeds at once unless another
+        // thread shares the stripe.
+        let sum = self.cells.on(stripe, self.sum_index());
         let mut current = sum.load(Ordering::Relaxed);
         loop {
             let next = (f64::from_bits(current) + value).to_bits();
@@ -94,14 +94,9 @@ impl HistogramCore {
 
     fn sum(&self) -> f64 {
         self.cells
-            .shards(self.sum_index())
+            .stripes(self.sum_index())
             .map(|cell| f64::from_bits(cell.load(Ordering::Acquire)))
             .sum()
-    }
-
-    /// The bucket boundaries.
-    pub fn buckets(&self) -> &Buckets {
-        &self.buckets
     }
 
     /// Copies the bucket counts into `counts` (cleared first) and returns the sum: the one
@@ -207,7 +202,7 @@ mod tests {
         std::thread::scope(|scope| {
             let observer = scope.spawn(|| {
                 for _ in 0..2_000_000 {
-                    h.observe_on(Shard::current(), 1.0);
+                    h.observe_on(Stripe::current(), 1.0);
                     if done.load(Ordering::Relaxed) {
                         break;
                     }

@@ -11,6 +11,7 @@ mod striped;
 
 pub use buckets::{Buckets, BucketsError, OTEL_HTTP_DURATION_SECONDS};
 pub(crate) use histogram::encode_snapshot;
-pub use histogram::{Histogram, HistogramCore, HistogramSnapshot};
+pub(crate) use histogram::HistogramCore;
+pub use histogram::{Histogram, HistogramSnapshot};
 pub(crate) use label_set_map::LabelSetMap;
-pub(crate) use striped::{Shard, Striped, MAX_SHARDS};
+pub(crate) use striped::{Stripe, Striped, MAX_STRIPES};

@@ -146,14 +146,7 @@ fn group_answer(report: &HealthReport, ok: &str) -> Response {
 fn check_json(check: &CheckReport) -> Value {
     let mut entry = Map::new();
     entry.insert("status".into(), check.status.as_str().into());
-    entry.insert(
-        "componentType".into(),
-        match check.kind {
-            metrics_toolkit::health::Kind::Critical => "critical",
-            metrics_toolkit::health::Kind::NonCritical => "non-critical",
-        }
-        .into(),
-    );
+    entry.insert("componentType".into(), check.kind.as_str().into());
     entry.insert(
         "observedValue".into(),
         json!(check.duration.as_secs_f64() * 1000.0),
