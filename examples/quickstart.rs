@@ -102,7 +102,7 @@ pub async fn run(
         .check(
             HealthCheck::new("database", || async {
                 tokio::time::sleep(Duration::from_millis(2)).await;
-                Ok::<(), String>(())
+                Ok(())
             })
             .timeout(Duration::from_secs(1))
             .interval(Duration::from_secs(5)),

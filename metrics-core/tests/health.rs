@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
-use metrics_toolkit::health::{BreakerConfig, HealthCheck, HealthRegistry, Kind, Status};
+use metrics_toolkit::health::{BoxError, BreakerConfig, HealthCheck, HealthRegistry, Kind, Status};
 use metrics_toolkit::{Format, MetricsRegistry};
 use tokio::net::TcpListener;
 
@@ -147,19 +147,19 @@ async fn panics_and_unexpected_statuses_fail_and_show_as_metrics() {
         .check(HealthCheck::new("panics", || async {
             panic!("a bug in the check");
             #[allow(unreachable_code)]
-            Ok::<(), String>(())
+            Ok(())
         }))
         // Panics while building its future, before anything is awaited.
         .check(HealthCheck::new(
             "panics_early",
-            || -> std::future::Ready<Result<(), String>> { panic!("no connection pool") },
+            || -> std::future::Ready<Result<(), BoxError>> { panic!("no connection pool") },
         ))
         .check(
             HealthCheck::http_get("api", &format!("http://{addr}/"), StatusCode::OK)
                 .expect("url")
                 .kind(Kind::NonCritical),
         )
-        .check(HealthCheck::new("fine", || async { Ok::<(), String>(()) }))
+        .check(HealthCheck::new("fine", || async { Ok(()) }))
         .build()
         .expect("valid");
     let metrics = MetricsRegistry::builder()
@@ -219,7 +219,7 @@ async fn panics_and_unexpected_statuses_fail_and_show_as_metrics() {
 
 #[test]
 fn rejects_duplicate_and_invalid_names_and_zero_durations() {
-    let ok = || async { Ok::<(), String>(()) };
+    let ok = || async { Ok::<(), BoxError>(()) };
     let twice = HealthRegistry::builder()
         .check(HealthCheck::new("a", ok))
         .check(HealthCheck::new("a", ok))
@@ -243,22 +243,19 @@ fn rejects_duplicate_and_invalid_names_and_zero_durations() {
     assert!(health.start().is_err());
 }
 
-/// A check may fail with any error type: the report shows the error's `Display`, whether it is
-/// a `String`, a `&str` or a typed error.
+/// A check fails with a boxed error of any type: the report shows the error's `Display`, whether
+/// it was a `String`, a `&str` or a typed error.
 #[tokio::test(flavor = "current_thread")]
 async fn typed_and_string_errors_are_reported_by_their_display() {
     let health = HealthRegistry::builder()
         .check(HealthCheck::new("io", || async {
-            Err::<(), _>(std::io::Error::new(
-                std::io::ErrorKind::ConnectionRefused,
-                "pool refused",
-            ))
+            Err(std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "pool refused").into())
         }))
         .check(HealthCheck::new("text", || async {
-            Err::<(), _>(format!("queue {} is full", "jobs"))
+            Err(format!("queue {} is full", "jobs").into())
         }))
         .check(HealthCheck::new("static", || async {
-            Err::<(), _>("no quorum")
+            Err("no quorum".into())
         }))
         .build()
         .expect("valid");

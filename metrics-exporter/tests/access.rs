@@ -188,7 +188,7 @@ async fn a_login_behind_busy_password_verifiers_gets_503_with_retry_after_at_onc
 async fn public_health_does_not_tell_existing_checks_from_missing_ones() {
     let health = HealthRegistry::builder()
         .check(HealthCheck::new("postgres", || async {
-            Err::<(), _>("connection refused".to_owned())
+            Err("connection refused".into())
         }))
         .build()
         .expect("valid");

@@ -36,7 +36,7 @@ async fn scrape_every_family() -> String {
     registry.register_collector(system);
 
     let health = HealthRegistry::builder()
-        .check(HealthCheck::new("db", || async { Err("down".to_owned()) }))
+        .check(HealthCheck::new("db", || async { Err("down".into()) }))
         .build()
         .expect("health");
     let _exporter = Exporter::new(registry.clone(), Lifecycle::new()).health(health.clone());

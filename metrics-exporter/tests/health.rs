@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use metrics_exporter::{Exporter, Lifecycle};
-use metrics_toolkit::health::{Group, HealthCheck, HealthRegistry};
+use metrics_toolkit::health::{BoxError, Group, HealthCheck, HealthRegistry};
 use metrics_toolkit::MetricsRegistry;
 use serde_json::Value;
 use test_support::Scrape;
@@ -83,17 +83,14 @@ async fn get(base: &str, path: &str) -> (u16, String, reqwest::header::HeaderMap
     (status, response.text().await.expect("body"), headers)
 }
 
-fn failing(message: &'static str) -> impl Fn() -> std::future::Ready<Result<(), String>> {
-    move || std::future::ready(Err(message.to_owned()))
+fn failing(message: &'static str) -> impl Fn() -> std::future::Ready<Result<(), BoxError>> {
+    move || std::future::ready(Err(message.into()))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn statuses_codes_and_groups() {
     let health = HealthRegistry::builder()
-        .check(
-            HealthCheck::new("db", || async { Ok::<(), String>(()) })
-                .groups([Group::Ready, Group::Startup]),
-        )
+        .check(HealthCheck::new("db", || async { Ok(()) }).groups([Group::Ready, Group::Startup]))
         .check(HealthCheck::new("mail", failing("smtp refused")).non_critical())
         .build()
         .expect("valid");
@@ -227,6 +224,7 @@ async fn details_can_be_hidden() {
 fn counted<F, Fut>(runs: &Arc<AtomicU64>, check: F) -> impl Fn() -> Fut + Send + Sync + 'static
 where
     F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), BoxError>>,
 {
     let runs = Arc::clone(runs);
     move || {
@@ -244,7 +242,7 @@ async fn a_slow_check_never_makes_health_wait() {
         .check(
             HealthCheck::new(
                 "slow",
-                counted(&started, std::future::pending::<Result<(), String>>),
+                counted(&started, std::future::pending::<Result<(), BoxError>>),
             )
             .timeout(Duration::from_secs(3600)),
         )
@@ -290,7 +288,7 @@ async fn a_slow_check_never_makes_health_wait() {
 async fn concurrent_requests_run_each_check_at_most_once_per_interval() {
     let runs = Arc::new(AtomicU64::new(0));
     let running = serve_ready(
-        HealthCheck::new("counted", counted(&runs, || async { Ok::<(), String>(()) }))
+        HealthCheck::new("counted", counted(&runs, || async { Ok(()) }))
             // One interval spans the whole test.
             .interval(Duration::from_secs(3600)),
         true,

@@ -22,9 +22,7 @@ fn router(runtime: &tokio::runtime::Runtime) -> Router {
         .build()
         .expect("registry");
     let health = HealthRegistry::builder()
-        .check(HealthCheck::new("dependency", || async {
-            Ok::<(), String>(())
-        }))
+        .check(HealthCheck::new("dependency", || async { Ok(()) }))
         .build()
         .expect("health");
     let security = Security::new()

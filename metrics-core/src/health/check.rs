@@ -74,7 +74,7 @@ impl Group {
 /// use std::time::Duration;
 /// use metrics_toolkit::health::{BreakerConfig, Group, HealthCheck};
 ///
-/// let check = HealthCheck::new("queue", || async { Err("queue is full".to_owned()) })
+/// let check = HealthCheck::new("queue", || async { Err("queue is full".into()) })
 ///     .non_critical()
 ///     .groups([Group::Ready, Group::Custom("dependencies".into())])
 ///     .timeout(Duration::from_millis(500))
@@ -109,23 +109,23 @@ impl fmt::Debug for HealthCheck {
 impl HealthCheck {
     /// A check that runs `check` (a closure returning a future): anything from a database
     /// ping to a queue depth. `Ok(())` passes; `Err(error)` fails, and the error's `Display`
-    /// is shown. The error is anything that converts into a boxed error: a `String`, a
-    /// `&'static str`, or a typed error such as `std::io::Error`.
+    /// is shown. The error is a [`BoxError`], as in tower: `?` converts any error type, and
+    /// `.into()` a `String` or a `&str`.
     ///
     /// ```
     /// use metrics_toolkit::health::HealthCheck;
     ///
     /// let disk = HealthCheck::new("disk", || async {
-    ///     std::fs::metadata("/").map(drop) // a std::io::Error when it fails
+    ///     std::fs::metadata("/")?; // a std::io::Error when it fails
+    ///     Ok(())
     /// });
-    /// let queue = HealthCheck::new("queue", || async { Err::<(), _>("queue is full".to_owned()) });
+    /// let queue = HealthCheck::new("queue", || async { Err("queue is full".into()) });
     /// # let _ = (disk, queue);
     /// ```
-    pub fn new<F, Fut, E>(name: impl Into<String>, check: F) -> Self
+    pub fn new<F, Fut>(name: impl Into<String>, check: F) -> Self
     where
         F: Fn() -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<(), E>> + Send + 'static,
-        E: Into<BoxError> + 'static,
+        Fut: Future<Output = Result<(), BoxError>> + Send + 'static,
     {
         Self {
             name: name.into(),
@@ -138,7 +138,7 @@ impl HealthCheck {
                 // Called here, not inside the async block: a panic building the future is
                 // then caught where the check runs, with the rest.
                 let future = check();
-                Box::pin(async move { future.await.map_err(Into::into) }) as CheckFuture
+                Box::pin(future) as CheckFuture
             }),
         }
     }

@@ -28,7 +28,7 @@ impl HealthCheck {
                 tokio::net::TcpStream::connect(&*address)
                     .await
                     .map(drop)
-                    .map_err(|e| format!("connecting to {address}: {e}"))
+                    .map_err(|e| format!("connecting to {address}: {e}").into())
             }
         })
     }
@@ -61,7 +61,8 @@ impl HealthCheck {
                         get.uri(),
                         response.status.as_u16(),
                         expected.as_u16()
-                    ))
+                    )
+                    .into())
                 }
             }
         }))

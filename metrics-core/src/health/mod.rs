@@ -39,7 +39,7 @@ mod registry;
 mod status;
 
 pub use breaker::BreakerConfig;
-pub use check::{CheckFuture, Group, HealthCheck, Kind};
+pub use check::{BoxError, CheckFuture, Group, HealthCheck, Kind};
 pub use registry::{
     CheckReport, HealthConfigError, HealthRegistry, HealthRegistryBuilder, HealthReport,
 };

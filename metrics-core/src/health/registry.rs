@@ -156,7 +156,7 @@ impl HealthRegistryBuilder {
 /// use metrics_toolkit::{Format, MetricsRegistry};
 ///
 /// let health = HealthRegistry::builder()
-///     .check(HealthCheck::new("always", || async { Ok::<(), String>(()) }))
+///     .check(HealthCheck::new("always", || async { Ok(()) }))
 ///     .build()
 ///     .unwrap();
 /// let metrics = MetricsRegistry::builder().build().unwrap();
