@@ -39,7 +39,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
-use metrics_toolkit::net::HttpGet;
+use crate::client::HttpGet;
 use metrics_toolkit::prometheus_client::collector::Collector;
 use metrics_toolkit::prometheus_client::encoding::DescriptorEncoder;
 use tokio::sync::Semaphore;
