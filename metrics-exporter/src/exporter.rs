@@ -11,7 +11,11 @@ use tokio::sync::Semaphore;
 
 use crate::handlers;
 use crate::security::guard::{self, Counters, Guard};
-use crate::security::{Limits, Security, SecurityError, TlsConfig, WebConfig};
+#[cfg(feature = "tls")]
+use crate::security::TlsConfig;
+use crate::security::{Limits, Security};
+#[cfg(feature = "web-config")]
+use crate::security::{SecurityError, WebConfig};
 use crate::Lifecycle;
 
 /// The address the exporter listens on when served on its own port.
@@ -56,6 +60,7 @@ pub struct Exporter {
 pub(crate) struct Shared {
     pub(crate) registry: MetricsRegistry,
     pub(crate) lifecycle: Lifecycle,
+    #[cfg(feature = "gzip")]
     pub(crate) gzip: bool,
     pub(crate) service_name: Arc<str>,
     pub(crate) health: HealthRegistry,
@@ -65,6 +70,7 @@ pub(crate) struct Shared {
     pub(crate) scrape_slots: Arc<Semaphore>,
     /// Buffers of earlier scrapes, written into again.
     pub(crate) buffers: Arc<crate::handlers::ScrapeBuffers>,
+    #[cfg(feature = "tls")]
     pub(crate) tls: Option<TlsConfig>,
     pub(crate) http2: bool,
     pub(crate) connections: crate::server::ConnectionMetrics,
@@ -84,6 +90,7 @@ impl Exporter {
             shared: Shared {
                 registry,
                 lifecycle,
+                #[cfg(feature = "gzip")]
                 gzip: true,
                 service_name: Arc::from(""),
                 health: HealthRegistry::empty(),
@@ -95,6 +102,7 @@ impl Exporter {
                     limits,
                     counters,
                 }),
+                #[cfg(feature = "tls")]
                 tls: None,
                 http2: true,
                 connections,
@@ -118,6 +126,8 @@ impl Exporter {
     }
 
     /// Serves HTTPS from [`serve`](Self::serve) (has no effect on a merged router).
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub fn tls(mut self, tls: TlsConfig) -> Self {
         self.shared.tls = Some(tls);
         self
@@ -146,6 +156,8 @@ impl Exporter {
     /// let exporter = Exporter::new(registry, Lifecycle::new()).web_config(&web)?;
     /// # Ok(()) }
     /// ```
+    #[cfg(feature = "web-config")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "web-config")))]
     pub fn web_config(mut self, config: &WebConfig) -> Result<Self, SecurityError> {
         let guard = Arc::make_mut(&mut self.shared.guard);
         guard.security = guard.security.clone().web_config_users(config)?;
@@ -157,6 +169,8 @@ impl Exporter {
     }
 
     /// Whether `/metrics` may answer gzip when the scraper accepts it (default true).
+    #[cfg(feature = "gzip")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "gzip")))]
     pub fn gzip(mut self, enabled: bool) -> Self {
         self.shared.gzip = enabled;
         self
@@ -243,6 +257,7 @@ impl Exporter {
         let shutdown = self.shared.lifecycle.drained();
         let deadline = self.shared.lifecycle.deadline();
         let options = crate::server::Options {
+            #[cfg(feature = "tls")]
             tls: self.shared.tls.clone(),
             limits: self.shared.guard.limits,
             http2: self.shared.http2,

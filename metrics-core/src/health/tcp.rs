@@ -20,7 +20,7 @@ impl HealthCheck {
                 tokio::net::TcpStream::connect(&*address)
                     .await
                     .map(drop)
-                    .map_err(|e| format!("connecting to {address}: {e}").into())
+                    .map_err(|e| format!("connecting to {address}: {e}"))
             }
         })
     }

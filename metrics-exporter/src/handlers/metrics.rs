@@ -1,16 +1,21 @@
 //! `GET /metrics`.
 
+#[cfg(feature = "gzip")]
 use std::io::Write;
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+#[cfg(feature = "gzip")]
 use bytes::Bytes;
+#[cfg(feature = "gzip")]
 use flate2::write::GzEncoder;
+#[cfg(feature = "gzip")]
 use flate2::Compression;
 use metrics_toolkit::Format;
 
 use crate::exporter::Shared;
+#[cfg(feature = "gzip")]
 use crate::negotiate::accepts_gzip;
 use crate::security::guard::ScrapeResult;
 
@@ -31,10 +36,13 @@ pub(crate) async fn metrics(State(shared): State<Shared>, headers: HeaderMap) ->
     };
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let format = Format::negotiate(accept);
-    let encoding = headers
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok());
-    let compress = shared.gzip && accepts_gzip(encoding);
+    #[cfg(feature = "gzip")]
+    let compress = shared.gzip
+        && accepts_gzip(
+            headers
+                .get(header::ACCEPT_ENCODING)
+                .and_then(|v| v.to_str().ok()),
+        );
     let registry = shared.registry.clone();
     let buffers = shared.buffers.clone();
     let work = tokio::task::spawn_blocking(move || {
@@ -44,6 +52,7 @@ pub(crate) async fn metrics(State(shared): State<Shared>, headers: HeaderMap) ->
             buffers.give(text);
             return None;
         }
+        #[cfg(feature = "gzip")]
         if compress {
             if let Ok(compressed) = gzip(text.as_bytes()) {
                 buffers.give(text);
@@ -87,6 +96,7 @@ pub(crate) async fn metrics(State(shared): State<Shared>, headers: HeaderMap) ->
     response
 }
 
+#[cfg(feature = "gzip")]
 fn gzip(data: &[u8]) -> std::io::Result<Vec<u8>> {
     // Level 1: scrapes are frequent and the text compresses well even at the fastest level.
     let mut encoder = GzEncoder::new(Vec::with_capacity(data.len() / 4), Compression::fast());

@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+#[cfg(feature = "basic-auth")]
 use base64::Engine as _;
 use http::HeaderMap;
 use subtle::ConstantTimeEq;
@@ -14,14 +15,17 @@ use super::SecurityError;
 
 /// bcrypt runs at most this many at once: a flood of wrong passwords costs at most these
 /// CPUs, the rest wait.
+#[cfg(feature = "basic-auth")]
 const BCRYPT_PARALLELISM: usize = 2;
 
 /// Default [`Security::max_password_wait`](super::Security::max_password_wait): far below
 /// Prometheus' default 10 s scrape timeout, and time for a few verifications at cost 12 ahead.
+#[cfg_attr(not(feature = "basic-auth"), allow(dead_code))]
 pub const DEFAULT_MAX_PASSWORD_WAIT: Duration = Duration::from_secs(1);
 
 /// The salt and digest of the hash unknown user names are checked against: the digest of no
 /// password anyone sends, so the check always fails, after the full bcrypt work.
+#[cfg(feature = "basic-auth")]
 const DUMMY_SALT_AND_DIGEST: &str = "KiU00FQY3HC4I8q7qgtHUedummyDigestMatchesNoPassword00.";
 
 /// The outcome of checking a request's credentials.
@@ -35,6 +39,7 @@ pub(crate) enum Verdict {
     Invalid,
     /// Basic credentials that could not be verified in time: every password verifier stayed
     /// busy for [`Credentials::max_wait`].
+    #[cfg_attr(not(feature = "basic-auth"), allow(dead_code))]
     Busy,
 }
 
@@ -63,6 +68,7 @@ pub(crate) fn constant_time_eq(expected: &[u8], presented: &[u8]) -> bool {
 
 /// One Basic user: the bcrypt hash and a password known to match it.
 #[derive(Clone)]
+#[cfg_attr(not(feature = "basic-auth"), allow(dead_code))]
 struct User {
     hash: Arc<str>,
     cost: u32,
@@ -73,8 +79,9 @@ struct User {
     verified: OnceLock<Secret>,
 }
 
-/// The configured credentials.
+/// The configured credentials. Without the `basic-auth` feature there are no users.
 #[derive(Clone)]
+#[cfg_attr(not(feature = "basic-auth"), allow(dead_code))]
 pub(crate) struct Credentials {
     pub(crate) bearer: Option<Secret>,
     /// user name → hash and remembered password.
@@ -138,6 +145,7 @@ impl Credentials {
         Ok(())
     }
 
+    #[cfg(feature = "basic-auth")]
     pub(crate) fn add_user(&mut self, name: &str, hash: &str) -> Result<(), SecurityError> {
         let field = "basic_auth_users";
         if name.is_empty() || name.contains(':') {
@@ -179,6 +187,7 @@ impl Credentials {
     }
 
     /// The cost unknown user names are checked at: the highest configured.
+    #[cfg(feature = "basic-auth")]
     pub(crate) fn dummy_cost(&self) -> Option<u32> {
         self.users.values().map(|user| user.cost).max()
     }
@@ -201,12 +210,14 @@ impl Credentials {
                 _ => Verdict::Invalid,
             };
         }
+        #[cfg(feature = "basic-auth")]
         if scheme.eq_ignore_ascii_case("basic") && self.has_users() {
             return self.check_basic(rest).await;
         }
         Verdict::Invalid
     }
 
+    #[cfg(feature = "basic-auth")]
     async fn check_basic(&self, encoded: &str) -> Verdict {
         let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(encoded) else {
             return Verdict::Invalid;
@@ -257,7 +268,8 @@ impl Credentials {
     }
 }
 
-#[cfg(test)]
+// The tests make users with bcrypt.
+#[cfg(all(test, feature = "basic-auth"))]
 mod tests {
     use super::*;
     use http::HeaderValue;

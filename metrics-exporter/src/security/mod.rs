@@ -36,11 +36,14 @@ mod allow_list;
 mod auth;
 pub(crate) mod guard;
 mod limits;
+#[cfg(feature = "tls")]
 mod tls;
+#[cfg(feature = "web-config")]
 mod web_config;
 
 use std::fmt;
 use std::path::Path;
+#[cfg(feature = "basic-auth")]
 use std::time::Duration;
 
 pub use allow_list::AllowList;
@@ -49,9 +52,15 @@ pub use limits::{
     MAX_HEADER_BYTES, MIN_HEADER_BYTES,
 };
 pub use limits::{DEFAULT_FIRST_REQUEST_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS};
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub use tls::{ClientAuth, MinVersion, TlsConfig};
+#[cfg(feature = "web-config")]
+#[cfg_attr(docsrs, doc(cfg(feature = "web-config")))]
 pub use web_config::WebConfig;
 
+#[cfg(feature = "basic-auth")]
+#[cfg_attr(docsrs, doc(cfg(feature = "basic-auth")))]
 pub use auth::DEFAULT_MAX_PASSWORD_WAIT;
 pub(crate) use auth::{Credentials, Verdict};
 
@@ -153,12 +162,16 @@ impl Security {
     /// assert!(security.has_credentials());
     /// assert!(Security::new().basic_auth_user("prometheus", "plain").is_err());
     /// ```
+    #[cfg(feature = "basic-auth")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "basic-auth")))]
     pub fn basic_auth_user(mut self, user: &str, bcrypt_hash: &str) -> Result<Self, SecurityError> {
         self.credentials.add_user(user, bcrypt_hash)?;
         Ok(self)
     }
 
     /// The users of a [`WebConfig`]'s `basic_auth_users`.
+    #[cfg(feature = "web-config")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "web-config")))]
     pub fn web_config_users(mut self, config: &WebConfig) -> Result<Self, SecurityError> {
         for (user, hash) in config.basic_auth_users() {
             self.credentials.add_user(user, hash)?;
@@ -182,6 +195,8 @@ impl Security {
     /// let security = Security::new().max_password_wait(Duration::from_millis(500));
     /// # let _ = security;
     /// ```
+    #[cfg(feature = "basic-auth")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "basic-auth")))]
     pub fn max_password_wait(mut self, wait: Duration) -> Self {
         self.credentials.max_wait = wait;
         self
