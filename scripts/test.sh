@@ -11,6 +11,13 @@ df -h . | awk 'NR == 2 {print "disk: " $4 " free of " $2}'
 bash scripts/install-test-deps.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# Each library on its own with no features, its defaults and all of them (the workspace build
+# above unifies features, which hides a gate that does not compile alone).
+for crate in metrics-toolkit metrics-axum metrics-exporter; do
+  for features in --no-default-features "" --all-features; do
+    cargo clippy -p "$crate" --lib --locked $features -- -D warnings
+  done
+done
 # Benchmarks: a smoke run only (each criterion benchmark once, debug build), to prove they
 # build and run; the measurements themselves are benches/README.md's business.
 cargo test -p benches --benches --locked
