@@ -20,6 +20,13 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 # already built (1m02s then). --allow-dirty: it checks the packages, not the git state.
 CARGO_PROFILE_DEV_DEBUG=false cargo publish --workspace --dry-run --locked --allow-dirty \
   --exclude examples --exclude benches --exclude test-support
+# Each library on its own with no features, its defaults and all of them (the workspace build
+# above unifies features, which hides a gate that does not compile alone).
+for crate in metrics-toolkit metrics-axum metrics-exporter; do
+  for features in --no-default-features "" --all-features; do
+    cargo clippy -p "$crate" --lib --locked $features -- -D warnings
+  done
+done
 # Benchmarks: a smoke run only (each criterion benchmark once, debug build), to prove they
 # build and run; the measurements themselves are benches/README.md's business.
 cargo test -p benches --benches --locked

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
-use serde_yaml::Value;
+use serde_norway::Value;
 use test_support::binaries::{require, run_ok};
 use test_support::deploy;
 
@@ -251,7 +251,7 @@ fn resolved_compose() -> Value {
             .env_remove("BIND_ADDRESS")
             .current_dir(deploy::dir()),
     );
-    serde_yaml::from_str(&said).expect("docker-compose config prints YAML")
+    serde_norway::from_str(&said).expect("docker-compose config prints YAML")
 }
 
 #[test]

@@ -111,7 +111,7 @@ fn write_fast_alerts(dir: &Path) -> (std::path::PathBuf, usize) {
         }
     }
     let path = dir.join("e2e-fast-alerts.yml");
-    std::fs::write(&path, serde_yaml::to_string(&rules).expect("YAML")).expect("write rule file");
+    std::fs::write(&path, serde_norway::to_string(&rules).expect("YAML")).expect("write rule file");
     (path, count)
 }
 

@@ -34,6 +34,8 @@ pin_project! {
     }
 }
 
+// Used by the axum body conversion only.
+#[cfg(feature = "axum")]
 impl<B> ResponseBody<B> {
     /// Whether the request is no longer (or was never) being recorded: the body then only
     /// passes frames through.

@@ -41,8 +41,16 @@
 //! in every case. To have handler panics recorded as 500s, add tower-http's `CatchPanicLayer`
 //! *before* this layer (`.layer(CatchPanicLayer::new()).layer(MetricsLayer::new(http))`), so it
 //! runs inside it.
+//!
+//! # Features
+//!
+//! - `axum` (default): route labels from axum's `MatchedPath` ([`MatchedPathRoute`]), axum's
+//!   body type ([`AxumBody`]) and [`CountingListener`]. Turns on axum's `matched-path`,
+//!   `tokio` and `http1` only; `http2` and tokio's `macros`/`signal` stay the application's
+//!   choice. Without it the layer serves any `Service<http::Request<B>>` (hyper, tonic).
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod body;
 mod exclusions;
@@ -62,11 +70,14 @@ pub use future::ResponseFuture;
 pub use layer::MetricsLayer;
 pub use listener::CountedIo;
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use listener::CountingListener;
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use output::AxumBody;
 pub use output::{OutputBody, Wrapped};
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use route::MatchedPathRoute;
 pub use route::{NoRoute, RouteExtractor, RouteTable, RouteTableError};
 #[cfg(feature = "axum")]

@@ -1,11 +1,12 @@
 //! The metric contract and the fast metric types behind the toolkit.
 //!
-//! - [`http`]: the `http_server_*` families (DESIGN section 3) and the recording API the Tower
+//! - [`http`]: the `http_server_*` families and the recording API the Tower
 //!   layer drives: [`HttpServerMetrics`], [`ActiveRequest`](http::ActiveRequest).
 //! - [`metric`]: lock-free types that plug into prometheus-client's registry and encoders.
-//! - [`collectors`]: `process_*`, `build_info` and host `system_*` metrics.
-//! - [`health`]: health checks run in the background, cached, with a circuit breaker.
-//! - [`net`]: a GET client timed by phase, for HTTP checks and probes.
+//! - [`collectors`]: `build_info`, and with their features `process_*` and host `system_*`
+//!   metrics.
+//! - `health` (feature `health`): health checks run in the background, cached, with a circuit
+//!   breaker.
 //! - [`MetricsRegistry`]: a shareable prometheus-client registry, encoded as OpenMetrics or
 //!   Prometheus text 0.0.4 ([`Format`]).
 //!
@@ -18,15 +19,27 @@
 //! let text = registry.encode(Format::PrometheusText).unwrap();
 //! assert!(text.contains(r#"error_type="aborted""#));
 //! ```
+//!
+//! # Features
+//!
+//! None is on by default: recording and encoding need none of them.
+//!
+//! - `health`: [`health`], checks run in the background and cached, and the TCP check (tokio).
+//! - `process`: [`collectors::ProcessCollector`], the `process_*` metrics, registered by
+//!   [`MetricsRegistryBuilder::process_metrics`]. Read from /proc on Linux with no
+//!   dependency; elsewhere read with sysinfo, which needs `system` too.
+//! - `system`: [`collectors::SystemCollector`], host `system_*` metrics (sysinfo).
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod collectors;
 pub mod encoding;
+#[cfg(feature = "health")]
+#[cfg_attr(docsrs, doc(cfg(feature = "health")))]
 pub mod health;
 pub mod http;
 pub mod metric;
-pub mod net;
 mod registry;
 
 pub use encoding::Format;

@@ -8,7 +8,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use prometheus_client::collector::Collector;
 use prometheus_client::registry::{Metric, Registry};
 
-use crate::collectors::{BuildInfo, ProcessCollector};
+use crate::collectors::BuildInfo;
 use crate::encoding::{
     openmetrics_to_prometheus_text, render_labels, EncodeText, Format, TextWriter,
 };
@@ -230,7 +230,8 @@ impl MetricsRegistryBuilder {
         self
     }
 
-    /// Whether to register the `process_*` collector (default true).
+    /// Whether to register the `process_*` collector (default true). It exists with the
+    /// `process` feature only: without it there is nothing to register.
     pub fn process_metrics(mut self, enabled: bool) -> Self {
         self.process_metrics = enabled;
         self
@@ -266,7 +267,8 @@ impl MetricsRegistryBuilder {
             service_name: self.service_name,
         }));
         if self.process_metrics {
-            registry.register_collector(Box::new(ProcessCollector::new()));
+            #[cfg(feature = "process")]
+            registry.register_collector(Box::new(crate::collectors::ProcessCollector::new()));
         }
         Ok(MetricsRegistry {
             last_len: Arc::default(),

@@ -1,15 +1,10 @@
-//! Health checks against real dependencies on loopback: a server that stops answering, a
-//! dependency that goes away and comes back (the circuit breaker), panicking checks.
+//! Health checks against a real dependency on loopback: one that goes away and comes back (the
+//! circuit breaker). The HTTP check's tests (a server that stops answering, panicking checks)
+//! live with the HTTP check in metrics-exporter's `tests/http_check.rs`.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::http::StatusCode;
-use axum::routing::get;
-use axum::Router;
-use metrics_toolkit::health::{BoxError, BreakerConfig, HealthCheck, HealthRegistry, Kind, Status};
-use metrics_toolkit::{Format, MetricsRegistry};
+use metrics_toolkit::health::{BoxError, BreakerConfig, HealthCheck, HealthRegistry, Status};
 use tokio::net::TcpListener;
 
 /// Polls `registry`'s report of `name` until `done` holds; panics after `limit`.
@@ -28,60 +23,6 @@ async fn wait_until(
         assert!(Instant::now() < deadline, "gave up waiting: {report:?}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_server_that_stops_answering_fails_within_the_timeout() {
-    let hang = Arc::new(AtomicBool::new(false));
-    let app = Router::new().route(
-        "/healthz",
-        get({
-            let hang = Arc::clone(&hang);
-            move || async move {
-                if hang.load(Ordering::SeqCst) {
-                    std::future::pending::<()>().await;
-                }
-                "ok"
-            }
-        }),
-    );
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
-
-    let timeout = Duration::from_millis(300);
-    let check = HealthCheck::http_get(
-        "upstream",
-        &format!("http://{addr}/healthz"),
-        StatusCode::OK,
-    )
-    .expect("url")
-    .timeout(timeout)
-    .interval(Duration::from_millis(100))
-    .breaker(BreakerConfig::new(1000, Duration::from_secs(60)));
-    let health = HealthRegistry::builder()
-        .check(check)
-        .build()
-        .expect("valid");
-    health.start().expect("runtime");
-    assert!(health.wait_for_first_round(Duration::from_secs(10)).await);
-    let passing = health.check("upstream").expect("registered");
-    assert_eq!(passing.status, Status::Pass, "{passing:?}");
-
-    hang.store(true, Ordering::SeqCst);
-    let failing = wait_until(&health, "upstream", Duration::from_secs(10), |r| {
-        r.status == Status::Fail
-    })
-    .await;
-    let output = failing.output.clone().unwrap_or_default();
-    assert!(output.contains("timed out"), "{failing:?}");
-    // The run was cut at the timeout (give or take a busy scheduler), not left hanging.
-    assert!(failing.duration >= timeout, "{failing:?}");
-    assert!(
-        failing.duration < timeout + Duration::from_secs(3),
-        "{failing:?}"
-    );
-    server.abort();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -131,90 +72,6 @@ async fn the_breaker_opens_after_consecutive_failures_and_closes_after_a_pass() 
     let closed = wait_until(&health, "cache", cooldown * 5, |r| r.status == Status::Pass).await;
     assert!(!closed.breaker_open);
     assert!(closed.runs > open.runs);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn panics_and_unexpected_statuses_fail_and_show_as_metrics() {
-    let app = Router::new().route(
-        "/",
-        get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "no") }),
-    );
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
-
-    let health = HealthRegistry::builder()
-        .check(HealthCheck::new("panics", || async {
-            panic!("a bug in the check");
-            #[allow(unreachable_code)]
-            Ok(())
-        }))
-        // Panics while building its future, before anything is awaited.
-        .check(HealthCheck::new(
-            "panics_early",
-            || -> std::future::Ready<Result<(), BoxError>> { panic!("no connection pool") },
-        ))
-        .check(
-            HealthCheck::http_get("api", &format!("http://{addr}/"), StatusCode::OK)
-                .expect("url")
-                .kind(Kind::NonCritical),
-        )
-        .check(HealthCheck::new("fine", || async { Ok(()) }))
-        .build()
-        .expect("valid");
-    let metrics = MetricsRegistry::builder()
-        .process_metrics(false)
-        .build()
-        .expect("registry");
-    metrics.register_collector(health.clone());
-    health.start().expect("runtime");
-    assert!(health.wait_for_first_round(Duration::from_secs(10)).await);
-
-    let report = health.report(None);
-    assert_eq!(report.status, Status::Fail);
-    let panics = health.check("panics").expect("registered");
-    assert_eq!(
-        panics.output.as_deref(),
-        Some("the check panicked: a bug in the check")
-    );
-    let early = health.check("panics_early").expect("registered");
-    assert_eq!(early.status, Status::Fail, "{early:?}");
-    assert_eq!(
-        early.output.as_deref(),
-        Some("the check panicked: no connection pool")
-    );
-    let api = health.check("api").expect("registered");
-    assert_eq!(api.status, Status::Warn);
-    assert!(
-        api.output
-            .as_deref()
-            .unwrap_or("")
-            .contains("answered 500, expected 200"),
-        "{api:?}"
-    );
-
-    let text = metrics.encode(Format::PrometheusText).expect("encode");
-    assert!(
-        text.contains("health_check_status{check=\"panics\"} 0.0\n"),
-        "{text}"
-    );
-    assert!(
-        text.contains("health_check_status{check=\"api\"} 0.5\n"),
-        "{text}"
-    );
-    assert!(
-        text.contains("health_check_status{check=\"fine\"} 1.0\n"),
-        "{text}"
-    );
-    assert!(
-        text.contains("# TYPE health_check_duration_seconds gauge\n"),
-        "{text}"
-    );
-    assert!(
-        text.contains("health_check_duration_seconds{check=\"fine\"} "),
-        "{text}"
-    );
-    server.abort();
 }
 
 #[test]

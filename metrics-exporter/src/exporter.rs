@@ -13,7 +13,11 @@ use crate::handlers;
 use crate::health_metrics::HealthMetrics;
 use crate::lifecycle::Lifecycle;
 use crate::security::guard::{self, Guard};
-use crate::security::{Limits, Security, SecurityError, TlsConfig, WebConfig};
+#[cfg(feature = "tls")]
+use crate::security::TlsConfig;
+use crate::security::{Limits, Security};
+#[cfg(feature = "web-config")]
+use crate::security::{SecurityError, WebConfig};
 use crate::self_metrics::SelfMetrics;
 use crate::server;
 use crate::state::HandlerState;
@@ -57,6 +61,7 @@ pub struct Exporter {
     security: Security,
     limits: Limits,
     health_metrics: HealthMetrics,
+    #[cfg(feature = "tls")]
     tls: Option<TlsConfig>,
     http2: bool,
 }
@@ -77,6 +82,7 @@ impl Exporter {
                 registry,
                 lifecycle,
                 metrics,
+                #[cfg(feature = "gzip")]
                 gzip: true,
                 service_name: Arc::from(""),
                 health: HealthRegistry::empty(),
@@ -88,6 +94,7 @@ impl Exporter {
             security: Security::new(),
             limits,
             health_metrics,
+            #[cfg(feature = "tls")]
             tls: None,
             http2: true,
         }
@@ -110,6 +117,8 @@ impl Exporter {
     }
 
     /// Serves HTTPS from [`serve`](Self::serve) (has no effect on a merged router).
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub fn tls(mut self, tls: TlsConfig) -> Self {
         self.tls = Some(tls);
         self
@@ -139,6 +148,8 @@ impl Exporter {
     /// let exporter = Exporter::new(registry, Lifecycle::new()).web_config(&web)?;
     /// # Ok(()) }
     /// ```
+    #[cfg(feature = "web-config")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "web-config")))]
     pub fn web_config(mut self, config: &WebConfig) -> Result<Self, SecurityError> {
         self.security = self.security.web_config_users(config)?;
         if let Some(tls) = config.tls() {
@@ -149,6 +160,8 @@ impl Exporter {
     }
 
     /// Whether `/metrics` may answer gzip when the scraper accepts it (default true).
+    #[cfg(feature = "gzip")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "gzip")))]
     pub fn gzip(mut self, enabled: bool) -> Self {
         self.state.gzip = enabled;
         self
@@ -271,6 +284,7 @@ impl Exporter {
         let deadline = self.state.lifecycle.deadline();
         let router = self.router::<()>();
         let options = server::Options {
+            #[cfg(feature = "tls")]
             tls: self.tls,
             limits: self.limits,
             http2: self.http2,

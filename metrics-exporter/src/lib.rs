@@ -25,19 +25,46 @@
 //! Exporter::new(registry, lifecycle).serve(listener).await
 //! # }
 //! ```
+//!
+//! # Features
+//!
+//! The defaults serve `/metrics`, `/health`, `/live` and `/ready` with gzip; the rest is opt-in.
+//!
+//! - `gzip` (default): `/metrics` answers gzip when accepted ([`Exporter::gzip`]; flate2).
+//! - `tls`: HTTPS on [`Exporter::serve`] (`Exporter::tls`, `security::TlsConfig`; rustls).
+//! - `basic-auth`: Basic auth with bcrypt hashes (`security::Security::basic_auth_user`).
+//! - `web-config`: a Prometheus `web-config.yml` (`security::WebConfig`); implies `tls` and
+//!   `basic-auth`.
+//! - `http-check`: `checks::http_get`, a health check that GETs a URL, and its timed `client`.
+//! - `prober`: the blackbox-style `prober` (cron schedules, TOML targets, certificate expiry);
+//!   implies `http-check`.
+//! - `process`, `system`: metrics-toolkit's `process_*` and host `system_*` collectors.
+//! - `standalone`: what the `metrics-exporter` binary needs (`standalone`); implies all of the
+//!   above.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "http-check")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http-check")))]
+pub mod checks;
+#[cfg(feature = "http-check")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http-check")))]
+pub mod client;
 mod exporter;
 mod handlers;
 mod health_metrics;
 mod lifecycle;
+#[cfg(feature = "prober")]
+#[cfg_attr(docsrs, doc(cfg(feature = "prober")))]
 pub mod prober;
 mod response;
 mod scrape_buffers;
 pub mod security;
 mod self_metrics;
 mod server;
+#[cfg(feature = "standalone")]
+#[cfg_attr(docsrs, doc(cfg(feature = "standalone")))]
 pub mod standalone;
 mod state;
 

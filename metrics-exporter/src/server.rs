@@ -24,14 +24,18 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
+#[cfg(feature = "tls")]
 use tokio_rustls::TlsAcceptor;
 use tower_service::Service;
 
-use crate::security::{Limits, TlsConfig};
+use crate::security::Limits;
+#[cfg(feature = "tls")]
+use crate::security::TlsConfig;
 use crate::self_metrics::SelfMetrics;
 
 /// A handshake not finished in this time is dropped (a client that connects and sends
 /// nothing holds only its own task, and only this long).
+#[cfg(feature = "tls")]
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// HTTP/2 pings a connection that sent nothing for this long...
 const KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(30);
@@ -45,6 +49,7 @@ const H2_PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 /// How [`serve`] serves.
 pub(crate) struct Options {
+    #[cfg(feature = "tls")]
     pub(crate) tls: Option<TlsConfig>,
     pub(crate) limits: Limits,
     pub(crate) http2: bool,
@@ -67,6 +72,7 @@ struct ConnectionContext {
     http1: http1::Builder,
     http2: http2::Builder<TokioExecutor>,
     http2_enabled: bool,
+    #[cfg(feature = "tls")]
     acceptor: Option<TlsAcceptor>,
     limits: Limits,
     router: Router,
@@ -100,6 +106,7 @@ pub(crate) async fn serve(
         .keep_alive_interval(KEEP_ALIVE_INTERVAL)
         .keep_alive_timeout(KEEP_ALIVE_TIMEOUT)
         .max_header_list_size(u32::try_from(limits.header_bytes()).unwrap_or(u32::MAX));
+    #[cfg(feature = "tls")]
     let acceptor = options.tls.map(|tls| {
         if options.http2 {
             TlsAcceptor::from(tls.server)
@@ -114,6 +121,7 @@ pub(crate) async fn serve(
         http1,
         http2,
         http2_enabled: options.http2,
+        #[cfg(feature = "tls")]
         acceptor,
         limits,
         router,
@@ -195,32 +203,30 @@ async fn connection(
     peer: SocketAddr,
     stage: watch::Receiver<Stage>,
 ) {
-    match &context.acceptor {
-        None => {
-            let started = Instant::now();
-            let Some((io, http2)) = detect(context, stream, started).await else {
-                return;
-            };
-            serve_connection(context, io, http2, peer, started, stage).await;
-        }
-        Some(acceptor) => {
-            let handshake = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream));
-            let Ok(Ok(tls)) = handshake.await else {
-                return;
-            };
-            let started = Instant::now();
-            // ALPN decides when the client used it; HTTP/2 only when it was offered.
-            let (io, http2) = match tls.get_ref().1.alpn_protocol() {
-                Some(b"h2") => (Prefixed::new(tls), true),
-                Some(_) => (Prefixed::new(tls), false),
-                None => match detect(context, tls, started).await {
-                    Some(detected) => detected,
-                    None => return,
-                },
-            };
-            serve_connection(context, io, http2, peer, started, stage).await;
-        }
+    #[cfg(feature = "tls")]
+    if let Some(acceptor) = &context.acceptor {
+        let handshake = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream));
+        let Ok(Ok(tls)) = handshake.await else {
+            return;
+        };
+        let started = Instant::now();
+        // ALPN decides when the client used it; HTTP/2 only when it was offered.
+        let (io, http2) = match tls.get_ref().1.alpn_protocol() {
+            Some(b"h2") => (Prefixed::new(tls), true),
+            Some(_) => (Prefixed::new(tls), false),
+            None => match detect(context, tls, started).await {
+                Some(detected) => detected,
+                None => return,
+            },
+        };
+        serve_connection(context, io, http2, peer, started, stage).await;
+        return;
     }
+    let started = Instant::now();
+    let Some((io, http2)) = detect(context, stream, started).await else {
+        return;
+    };
+    serve_connection(context, io, http2, peer, started, stage).await;
 }
 
 /// Tells HTTP/2 prior knowledge from HTTP/1 by the first bytes, within the first-request

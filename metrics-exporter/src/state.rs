@@ -19,6 +19,7 @@ pub(crate) struct HandlerState {
     pub(crate) lifecycle: Lifecycle,
     pub(crate) metrics: SelfMetrics,
     /// Whether `/metrics` may answer gzip.
+    #[cfg(feature = "gzip")]
     pub(crate) gzip: bool,
     /// The `serviceId` of `/health`.
     pub(crate) service_name: Arc<str>,

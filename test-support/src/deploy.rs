@@ -31,8 +31,9 @@ fn workspace() -> PathBuf {
 }
 
 /// `deploy/<relative>` parsed as YAML.
-pub fn yaml(relative: &str) -> serde_yaml::Value {
-    serde_yaml::from_str(&read(relative)).unwrap_or_else(|e| panic!("{relative} is not YAML: {e}"))
+pub fn yaml(relative: &str) -> serde_norway::Value {
+    serde_norway::from_str(&read(relative))
+        .unwrap_or_else(|e| panic!("{relative} is not YAML: {e}"))
 }
 
 /// `deploy/<relative>` parsed as JSON.

@@ -33,10 +33,10 @@
 
 mod breaker;
 mod check;
-mod checks;
 mod metrics;
 mod registry;
 mod status;
+mod tcp;
 
 pub use breaker::BreakerConfig;
 pub use check::{BoxError, CheckFuture, Group, HealthCheck, Kind};

@@ -3,9 +3,11 @@
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+#[cfg(feature = "gzip")]
 use bytes::Bytes;
 use metrics_toolkit::Format;
 
+#[cfg(feature = "gzip")]
 use super::gzip;
 use crate::response::{busy, plain};
 use crate::self_metrics::ScrapeResult;
@@ -21,10 +23,13 @@ pub(crate) async fn metrics(State(state): State<HandlerState>, headers: HeaderMa
     };
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let format = Format::negotiate(accept);
-    let encoding = headers
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok());
-    let compress = state.gzip && gzip::accepts_gzip(encoding);
+    #[cfg(feature = "gzip")]
+    let compress = state.gzip
+        && gzip::accepts_gzip(
+            headers
+                .get(header::ACCEPT_ENCODING)
+                .and_then(|v| v.to_str().ok()),
+        );
     let registry = state.registry.clone();
     let buffers = state.buffers.clone();
     let work = tokio::task::spawn_blocking(move || {
@@ -34,6 +39,7 @@ pub(crate) async fn metrics(State(state): State<HandlerState>, headers: HeaderMa
             buffers.give(text);
             return None;
         }
+        #[cfg(feature = "gzip")]
         if compress {
             if let Ok(compressed) = gzip::compress(text.as_bytes()) {
                 buffers.give(text);

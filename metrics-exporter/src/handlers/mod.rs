@@ -1,5 +1,6 @@
 //! The exporter's endpoints.
 
+#[cfg(feature = "gzip")]
 mod gzip;
 mod health;
 mod landing;

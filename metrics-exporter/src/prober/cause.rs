@@ -1,6 +1,6 @@
 //! Why a probe failed, as a bounded label value.
 
-use metrics_toolkit::net::HttpErrorKind;
+use crate::client::HttpErrorKind;
 
 /// The cause of a failed probe: the `cause` label of `probe_checks_total`. Either the request got
 /// no response (the shared HTTP client's [`HttpErrorKind`]), or the response had an unexpected

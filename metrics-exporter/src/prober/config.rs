@@ -6,7 +6,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use metrics_toolkit::net::{redact_credentials, url_without_credentials};
+use crate::client::{redact_credentials, url_without_credentials};
 use serde::Deserialize;
 
 use super::error::{TargetError, TargetErrorKind};

@@ -40,7 +40,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
-use metrics_toolkit::net::HttpGet;
+use crate::client::HttpGet;
 use metrics_toolkit::prometheus_client::collector::Collector;
 use metrics_toolkit::prometheus_client::encoding::DescriptorEncoder;
 use tokio::sync::Semaphore;
@@ -50,6 +50,7 @@ pub use cause::FailureCause;
 pub use config::{parse_target_file, parse_target_list, ProbeTarget};
 pub use error::{TargetError, TargetErrorKind};
 pub use probe::ProbeOutcome;
+#[cfg(feature = "standalone")]
 pub(crate) use schedule::{parse_positive_duration, SCHEDULE_FORMS};
 pub use schedule::{Schedule, ScheduleError};
 

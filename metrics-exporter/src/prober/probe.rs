@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use metrics_toolkit::net::{HttpGet, Timings};
+use crate::client::{HttpGet, Timings};
 
 use super::cause::FailureCause;
 use super::config::ProbeTarget;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use http::HeaderMap;
 use subtle::ConstantTimeEq;
 
+#[cfg(feature = "basic-auth")]
 use super::basic_auth::BasicUsers;
 use super::SecurityError;
 
@@ -20,7 +21,8 @@ pub(crate) enum Verdict {
     /// Wrong, unknown or malformed credentials (never said which).
     Invalid,
     /// Basic credentials that could not be verified in time: every password verifier stayed
-    /// busy for [`Credentials::max_wait`].
+    /// busy for the configured wait.
+    #[cfg(feature = "basic-auth")]
     Busy,
 }
 
@@ -47,26 +49,36 @@ pub(crate) fn constant_time_eq(expected: &[u8], presented: &[u8]) -> bool {
     equal.into()
 }
 
-/// The configured credentials.
+/// The configured credentials. Without the `basic-auth` feature there are no Basic users.
 #[derive(Clone, Default)]
 pub(crate) struct Credentials {
     pub(crate) bearer: Option<Secret>,
+    #[cfg(feature = "basic-auth")]
     pub(crate) basic: BasicUsers,
 }
 
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // No token, password or hash.
-        f.debug_struct("Credentials")
-            .field("bearer", &self.bearer.is_some())
-            .field("basic_auth_users", &self.basic)
-            .finish()
+        let mut debug = f.debug_struct("Credentials");
+        debug.field("bearer", &self.bearer.is_some());
+        #[cfg(feature = "basic-auth")]
+        debug.field("basic_auth_users", &self.basic);
+        debug.finish()
     }
 }
 
 impl Credentials {
     pub(crate) fn is_empty(&self) -> bool {
-        self.bearer.is_none() && !self.basic.has_users()
+        self.bearer.is_none() && !self.has_basic_users()
+    }
+
+    /// Whether Basic credentials are accepted (never without the `basic-auth` feature).
+    pub(crate) fn has_basic_users(&self) -> bool {
+        #[cfg(feature = "basic-auth")]
+        return self.basic.has_users();
+        #[cfg(not(feature = "basic-auth"))]
+        false
     }
 
     pub(crate) fn set_bearer(&mut self, token: &[u8]) -> Result<(), SecurityError> {
@@ -104,6 +116,7 @@ impl Credentials {
                 _ => Verdict::Invalid,
             };
         }
+        #[cfg(feature = "basic-auth")]
         if scheme.eq_ignore_ascii_case("basic") && self.basic.has_users() {
             return self.basic.check(rest).await;
         }

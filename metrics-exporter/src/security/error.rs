@@ -57,6 +57,7 @@ impl SecurityError {
         Self::new(field, SecurityErrorKind::Malformed, message)
     }
 
+    #[cfg(feature = "web-config")]
     pub(crate) fn unsupported(field: &'static str, message: String) -> Self {
         Self::new(field, SecurityErrorKind::Unsupported, message)
     }
@@ -65,6 +66,7 @@ impl SecurityError {
         Self::new(field, SecurityErrorKind::Invalid, message)
     }
 
+    #[cfg(feature = "tls")]
     pub(crate) fn missing(field: &'static str, message: String) -> Self {
         Self::new(field, SecurityErrorKind::Missing, message)
     }

@@ -9,7 +9,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use super::{Security, Verdict};
-use crate::response::{busy, plain};
+use crate::response::plain;
 use crate::self_metrics::{AuthFailure, ScrapeResult, SelfMetrics};
 
 /// Whether the request carried valid credentials (or none were needed); read by `/health` to
@@ -66,7 +66,7 @@ fn head_size(request: &Request) -> usize {
 fn unauthorized(security: &Security) -> Response {
     let mut response = plain(StatusCode::UNAUTHORIZED, "unauthorized\n");
     let headers = response.headers_mut();
-    if security.credentials.basic.has_users() {
+    if security.credentials.has_basic_users() {
         headers.append(
             header::WWW_AUTHENTICATE,
             HeaderValue::from_static("Basic realm=\"metrics\", charset=\"UTF-8\""),
@@ -121,10 +121,11 @@ pub(crate) async fn guard(
             let verdict = security.credentials.check(request.headers()).await;
             match (verdict, route == Route::Health && security.public_health) {
                 (Verdict::Authenticated, _) => true,
+                #[cfg(feature = "basic-auth")]
                 (Verdict::Busy, _) => {
                     // Basic credentials not verified in time: the password verifiers are busy.
                     count(ScrapeResult::Rejected);
-                    return busy("password verification busy, retry\n");
+                    return crate::response::busy("password verification busy, retry\n");
                 }
                 (Verdict::Missing, true) => false,
                 (Verdict::Invalid, true) => {

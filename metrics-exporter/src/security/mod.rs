@@ -34,20 +34,28 @@
 
 mod allow_list;
 mod auth;
+#[cfg(feature = "basic-auth")]
 mod basic_auth;
 mod error;
 pub(crate) mod guard;
 mod limits;
+#[cfg(feature = "tls")]
 mod tls;
+#[cfg(feature = "web-config")]
 mod web_config;
 
 use std::path::Path;
+#[cfg(feature = "basic-auth")]
 use std::time::Duration;
 
 pub use allow_list::AllowList;
 pub use error::{SecurityError, SecurityErrorKind};
 pub use limits::Limits;
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub use tls::{ClientAuth, MinVersion, TlsConfig};
+#[cfg(feature = "web-config")]
+#[cfg_attr(docsrs, doc(cfg(feature = "web-config")))]
 pub use web_config::WebConfig;
 
 pub(crate) use auth::{Credentials, Verdict};
@@ -71,6 +79,8 @@ impl Default for Security {
 impl Security {
     /// Default [`max_password_wait`](Self::max_password_wait): far below Prometheus' default
     /// 10 s scrape timeout, and time for a few verifications at cost 12 ahead.
+    #[cfg(feature = "basic-auth")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "basic-auth")))]
     pub const DEFAULT_MAX_PASSWORD_WAIT: Duration = Duration::from_secs(1);
 
     /// No credentials, no allow-list; probes open, `/health` protected once credentials are set.
@@ -128,12 +138,16 @@ impl Security {
     /// assert!(security.has_credentials());
     /// assert!(Security::new().basic_auth_user("prometheus", "plain").is_err());
     /// ```
+    #[cfg(feature = "basic-auth")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "basic-auth")))]
     pub fn basic_auth_user(mut self, user: &str, bcrypt_hash: &str) -> Result<Self, SecurityError> {
         self.credentials.basic.add_user(user, bcrypt_hash)?;
         Ok(self)
     }
 
     /// The users of a [`WebConfig`]'s `basic_auth_users`.
+    #[cfg(feature = "web-config")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "web-config")))]
     pub fn web_config_users(mut self, config: &WebConfig) -> Result<Self, SecurityError> {
         for (user, hash) in config.basic_auth_users() {
             self.credentials.basic.add_user(user, hash)?;
@@ -157,6 +171,8 @@ impl Security {
     /// let security = Security::new().max_password_wait(Duration::from_millis(500));
     /// # let _ = security;
     /// ```
+    #[cfg(feature = "basic-auth")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "basic-auth")))]
     pub fn max_password_wait(mut self, wait: Duration) -> Self {
         self.credentials.basic.max_wait = wait;
         self

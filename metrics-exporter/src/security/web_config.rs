@@ -113,7 +113,7 @@ impl WebConfig {
         let file: File = if text.trim().is_empty() {
             File::default()
         } else {
-            serde_yaml::from_str(text).map_err(|e| {
+            serde_norway::from_str(text).map_err(|e| {
                 SecurityError::malformed(
                     "web config",
                     format!(

@@ -1,19 +1,34 @@
-//! The standard `process_*` metrics, read with sysinfo at scrape time.
+//! The standard `process_*` metrics, read at scrape time: from /proc on Linux, with sysinfo
+//! elsewhere.
+
+#[cfg(all(not(target_os = "linux"), feature = "system"))]
+mod portable;
+#[cfg(target_os = "linux")]
+mod procfs;
+#[cfg(all(not(target_os = "linux"), not(feature = "system")))]
+mod unsupported;
 
 use std::fmt;
-use std::sync::{Mutex, PoisonError};
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, NoLabelSet};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Unit;
-use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
+
+#[cfg(all(not(target_os = "linux"), feature = "system"))]
+use portable::Source;
+#[cfg(target_os = "linux")]
+use procfs::Source;
+#[cfg(all(not(target_os = "linux"), not(feature = "system")))]
+use unsupported::Source;
 
 /// Exports the unlabelled `process_*` set Prometheus users know: `process_cpu_seconds_total`,
 /// `process_resident_memory_bytes`, `process_virtual_memory_bytes`, `process_start_time_seconds`,
 /// `process_open_fds`, `process_max_fds` and `process_threads`.
 ///
-/// Values the platform cannot tell are left out rather than reported as zero.
+/// Values the platform cannot tell are left out rather than reported as zero. On Linux they are
+/// read from `/proc/self`; on other platforms with sysinfo, which the `system` feature brings
+/// (without it the collector exports nothing there).
 ///
 /// ```
 /// use metrics_toolkit::collectors::ProcessCollector;
@@ -27,16 +42,14 @@ use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 /// ```
 #[derive(Debug)]
 pub struct ProcessCollector {
-    pid: Option<Pid>,
-    system: Mutex<Option<System>>,
+    source: Source,
 }
 
 impl ProcessCollector {
     /// A collector for the current process.
     pub fn new() -> Self {
         Self {
-            pid: sysinfo::get_current_pid().ok(),
-            system: Mutex::new(None),
+            source: Source::new(),
         }
     }
 }
@@ -58,36 +71,9 @@ struct Reading {
     threads: Option<usize>,
 }
 
-impl ProcessCollector {
-    fn read(&self) -> Option<Reading> {
-        let pid = self.pid?;
-        // Scrapes are serialized here; this lock is never on a request path.
-        let mut guard = self.system.lock().unwrap_or_else(PoisonError::into_inner);
-        if guard.is_none() {
-            *guard = System::new().ok();
-        }
-        let system = guard.as_mut()?;
-        let kind = ProcessRefreshKind::nothing()
-            .with_cpu()
-            .with_memory()
-            .with_tasks();
-        system.refresh_processes_specifics(ProcessesToUpdate::Some(&[pid]), true, kind);
-        let process = system.process(pid)?;
-        Some(Reading {
-            cpu_seconds: process.accumulated_cpu_time() as f64 / 1000.0,
-            resident_bytes: process.memory(),
-            virtual_bytes: process.virtual_memory(),
-            start_time_seconds: process.start_time(),
-            open_fds: process.open_files(),
-            max_fds: process.open_files_limit(),
-            threads: process.tasks().map(|tasks| tasks.len()),
-        })
-    }
-}
-
 impl Collector for ProcessCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), fmt::Error> {
-        let Some(r) = self.read() else {
+        let Some(r) = self.source.read() else {
             return Ok(());
         };
         encoder

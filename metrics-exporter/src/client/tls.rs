@@ -47,6 +47,7 @@ pub(crate) fn client_config(extra_ca_pem: Option<&[u8]>) -> Result<Arc<ClientCon
     Ok(Arc::new(config))
 }
 
+#[cfg(feature = "prober")]
 /// The earliest `notAfter` (seconds since the Unix epoch) among `certs`.
 pub(crate) fn earliest_expiry(certs: &[CertificateDer<'_>]) -> Option<i64> {
     certs

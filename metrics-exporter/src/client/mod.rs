@@ -1,6 +1,7 @@
 //! A small HTTP/1.1 GET client that times each phase of a request, shared by the HTTP health
-//! check and the prober: name resolution, TCP connect, TLS handshake, server processing (request
-//! sent to response head) and transfer (the body).
+//! check ([`checks::http_get`](crate::checks::http_get)) and the prober: name resolution, TCP
+//! connect, TLS handshake (rustls, the Mozilla roots), server processing (request sent to
+//! response head) and transfer (the body).
 
 mod credentials;
 mod http_get;

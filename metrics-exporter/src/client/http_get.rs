@@ -15,7 +15,9 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
 use super::credentials::{basic_authorization, has_invalid_port, redact_credentials};
-use super::tls::{client_config, earliest_expiry, TlsError};
+#[cfg(feature = "prober")]
+use super::tls::earliest_expiry;
+use super::tls::{client_config, TlsError};
 
 /// Time spent in each phase of a request; phases not reached stay zero.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -42,7 +44,9 @@ pub struct HttpResponse {
     /// Bytes of body received.
     pub body_bytes: u64,
     /// For `https`: the earliest `notAfter` of the certificates the server sent, in seconds
-    /// since the Unix epoch.
+    /// since the Unix epoch. Read for the prober only: parsing certificates takes x509-parser.
+    #[cfg(feature = "prober")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "prober")))]
     pub earliest_cert_expiry: Option<i64>,
 }
 
@@ -121,7 +125,7 @@ impl From<TlsError> for UrlError {
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// use std::time::Duration;
-/// use metrics_toolkit::net::HttpGet;
+/// use metrics_exporter::client::HttpGet;
 ///
 /// let get = HttpGet::new("https://example.com/")?;
 /// let response = get.send(Duration::from_secs(5)).await?;
@@ -261,7 +265,7 @@ impl HttpGet {
         timings.connect = started.elapsed();
 
         match &self.tls {
-            None => self.request(TokioIo::new(stream), timings, None).await,
+            None => self.request(TokioIo::new(stream), timings).await,
             Some(config) => {
                 let started = Instant::now();
                 let name = ServerName::try_from(self.host.clone())
@@ -271,12 +275,19 @@ impl HttpGet {
                     .await
                     .map_err(|e| (HttpErrorKind::Tls, format!("TLS handshake: {e}")))?;
                 timings.tls = started.elapsed();
+                #[cfg(feature = "prober")]
                 let expiry = tls
                     .get_ref()
                     .1
                     .peer_certificates()
                     .and_then(earliest_expiry);
-                self.request(TokioIo::new(tls), timings, expiry).await
+                #[cfg_attr(not(feature = "prober"), allow(unused_mut))]
+                let mut response = self.request(TokioIo::new(tls), timings).await?;
+                #[cfg(feature = "prober")]
+                {
+                    response.earliest_cert_expiry = expiry;
+                }
+                Ok(response)
             }
         }
     }
@@ -285,7 +296,6 @@ impl HttpGet {
         &self,
         io: TokioIo<S>,
         timings: &mut Timings,
-        earliest_cert_expiry: Option<i64>,
     ) -> Result<HttpResponse, (HttpErrorKind, String)>
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -330,7 +340,8 @@ impl HttpGet {
             status,
             timings: Timings::default(),
             body_bytes,
-            earliest_cert_expiry,
+            #[cfg(feature = "prober")]
+            earliest_cert_expiry: None,
         })
     }
 }

@@ -10,7 +10,7 @@ use http::HeaderValue;
 /// Text that is not a URL with credentials comes back unchanged.
 ///
 /// ```
-/// use metrics_toolkit::net::url_without_credentials;
+/// use metrics_exporter::client::url_without_credentials;
 ///
 /// assert_eq!(url_without_credentials("https://user:secret@api:8443/health"), "https://api:8443/health");
 /// assert_eq!(url_without_credentials("http://db:8080/"), "http://db:8080/");
@@ -26,7 +26,7 @@ pub fn url_without_credentials(url: &str) -> Cow<'_, str> {
 /// is taken as userinfo, so that a malformed URL does not show its password either.
 ///
 /// ```
-/// use metrics_toolkit::net::redact_credentials;
+/// use metrics_exporter::client::redact_credentials;
 ///
 /// assert_eq!(
 ///     redact_credentials(r#"url = "https://user:secret@api/health" is wrong"#),
