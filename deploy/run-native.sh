@@ -86,7 +86,7 @@ prometheus_bin="$(find_binary prometheus)" || die "prometheus is not installed (
 alertmanager_bin="$(find_binary prometheus-alertmanager alertmanager)" ||
   die "Alertmanager is not installed (apt-get install prometheus-alertmanager)"
 
-prober_off="no metrics-exporter binary: cargo build --release -p metrics-exporter, or set PROBER_BIN"
+prober_off="no metrics-exporter binary: cargo build --release -p metrics-exporter --features standalone, or set PROBER_BIN"
 if [ "$PROBER_BIN" = none ]; then
   PROBER_BIN=""
   prober_off="PROBER_BIN=none"

@@ -371,7 +371,7 @@ fn the_demo_image_is_multi_stage_non_root_and_listens_on_all_interfaces() {
 fn the_prober_image_is_multi_stage_non_root_and_listens_on_all_interfaces() {
     assert_small_non_root_image(
         "prober/Dockerfile",
-        "--package metrics-exporter --bin metrics-exporter",
+        "--package metrics-exporter --features standalone --bin metrics-exporter",
     );
 }
 

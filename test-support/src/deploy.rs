@@ -77,7 +77,7 @@ pub struct ProberConfig {
 /// it from the test would race with, or rebuild for other features than, the cargo that runs
 /// it. But `cargo test --workspace` (scripts/test.sh, CI) builds every package's binaries into
 /// the target directory before it runs any test, so it is there, fresh. After a narrower
-/// `cargo test -p examples`, build it first: `cargo build -p metrics-exporter`; a missing or
+/// `cargo test -p examples`, build it first: `cargo build -p metrics-exporter --features standalone`; a missing or
 /// stale binary fails the test with that advice, rather than testing old code.
 pub fn prober_binary() -> PathBuf {
     let test = std::env::current_exe().expect("the test's own path");
@@ -87,7 +87,7 @@ pub fn prober_binary() -> PathBuf {
         .and_then(Path::parent)
         .expect("a test binary lives in <target>/<profile>/deps");
     let binary = profile_dir.join("metrics-exporter");
-    let advice = "run `cargo test --workspace`, or `cargo build -p metrics-exporter --bin metrics-exporter` before testing one package";
+    let advice = "run `cargo test --workspace`, or `cargo build -p metrics-exporter --features standalone --bin metrics-exporter` before testing one package";
     let built = std::fs::metadata(&binary)
         .and_then(|m| m.modified())
         .unwrap_or_else(|e| {
