@@ -28,7 +28,8 @@
 //!
 //! # Features
 //!
-//! The defaults serve `/metrics`, `/health`, `/live` and `/ready` with gzip; the rest is opt-in.
+//! The defaults serve `/metrics` (with the `process_*` metrics), `/health`, `/live` and `/ready`
+//! with gzip; the rest is opt-in.
 //!
 //! - `gzip` (default): `/metrics` answers gzip when accepted ([`Exporter::gzip`]; flate2).
 //! - `tls`: HTTPS on [`Exporter::serve`] (`Exporter::tls`, `security::TlsConfig`; rustls).
@@ -38,7 +39,8 @@
 //! - `http-check`: `checks::http_get`, a health check that GETs a URL, and its timed `client`.
 //! - `prober`: the blackbox-style `prober` (cron schedules, TOML targets, certificate expiry);
 //!   implies `http-check`.
-//! - `process`, `system`: metrics-toolkit's `process_*` and host `system_*` collectors.
+//! - `process` (default): metrics-toolkit's `process_*` collector (from `/proc` on Linux).
+//! - `system`: metrics-toolkit's host `system_*` collector (sysinfo).
 //! - `standalone`: what the `metrics-exporter` binary needs (`standalone`); implies all of the
 //!   above.
 #![deny(unsafe_code)]

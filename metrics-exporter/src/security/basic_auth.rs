@@ -41,7 +41,7 @@ pub(crate) struct BasicUsers {
     /// the answer's timing does not tell which user names exist.
     dummy_hash: Option<Arc<str>>,
     bcrypt_slots: Option<Arc<Semaphore>>,
-    /// How long a request waits for a free bcrypt slot before it is answered [`Verdict::Busy`].
+    /// How long a request waits for a free password verifier before it is answered [`Verdict::Busy`].
     pub(crate) max_wait: Duration,
 }
 
