@@ -32,6 +32,8 @@
 //! with gzip; the rest is opt-in.
 //!
 //! - `gzip` (default): `/metrics` answers gzip when accepted ([`Exporter::gzip`]; flate2).
+//! - `http2`: HTTP/2 on [`Exporter::serve`]'s listener (prior knowledge, and `h2` in ALPN with
+//!   `tls`); without it the listener speaks HTTP/1.1, as Prometheus scrapes by default.
 //! - `tls`: HTTPS on [`Exporter::serve`] (`Exporter::tls`, `security::TlsConfig`; rustls).
 //! - `basic-auth`: Basic auth with bcrypt hashes (`security::Security::basic_auth_user`).
 //! - `web-config`: a Prometheus `web-config.yml` (`security::WebConfig`); implies `tls` and

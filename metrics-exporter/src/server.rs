@@ -16,8 +16,12 @@ use std::time::Duration;
 use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
-use hyper::server::conn::{http1, http2};
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper::server::conn::http1;
+#[cfg(feature = "http2")]
+use hyper::server::conn::http2;
+#[cfg(feature = "http2")]
+use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulConnection;
 use metrics_toolkit::prometheus_client::metrics::gauge::Gauge;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
@@ -38,8 +42,10 @@ use crate::self_metrics::SelfMetrics;
 #[cfg(feature = "tls")]
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// HTTP/2 pings a connection that sent nothing for this long...
+#[cfg(feature = "http2")]
 const KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(30);
 /// ...and closes it when the ping is not answered in this time (a peer that vanished).
+#[cfg(feature = "http2")]
 const KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time given to a connection closed for idleness to finish its `GOAWAY` before it is dropped.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
@@ -70,7 +76,9 @@ enum Stage {
 /// What every connection task needs.
 struct ConnectionContext {
     http1: http1::Builder,
+    #[cfg(feature = "http2")]
     http2: http2::Builder<TokioExecutor>,
+    /// HTTP/2 is served: the `http2` feature is on and the configuration allows it.
     http2_enabled: bool,
     #[cfg(feature = "tls")]
     acceptor: Option<TlsAcceptor>,
@@ -100,15 +108,18 @@ pub(crate) async fn serve(
                 .header_bytes()
                 .saturating_add(Limits::MIN_HEADER_BYTES),
         );
+    #[cfg(feature = "http2")]
     let mut http2 = http2::Builder::new(TokioExecutor::new());
+    #[cfg(feature = "http2")]
     http2
         .timer(TokioTimer::new())
         .keep_alive_interval(KEEP_ALIVE_INTERVAL)
         .keep_alive_timeout(KEEP_ALIVE_TIMEOUT)
         .max_header_list_size(u32::try_from(limits.header_bytes()).unwrap_or(u32::MAX));
+    let http2_enabled = options.http2 && cfg!(feature = "http2");
     #[cfg(feature = "tls")]
     let acceptor = options.tls.map(|tls| {
-        if options.http2 {
+        if http2_enabled {
             TlsAcceptor::from(tls.server)
         } else {
             // HTTP/1.1 only: not even offered in the handshake.
@@ -119,8 +130,9 @@ pub(crate) async fn serve(
     });
     let context = Arc::new(ConnectionContext {
         http1,
+        #[cfg(feature = "http2")]
         http2,
-        http2_enabled: options.http2,
+        http2_enabled,
         #[cfg(feature = "tls")]
         acceptor,
         limits,
@@ -305,6 +317,8 @@ async fn serve_connection<I>(
     let io = TokioIo::new(io);
     // Errors are the client's (reset, malformed or oversized request): nothing to do.
     if http2 {
+        // Only detected (or negotiated) when HTTP/2 is enabled, so only with the feature.
+        #[cfg(feature = "http2")]
         drive(
             context.http2.serve_connection(io, service),
             &activity,

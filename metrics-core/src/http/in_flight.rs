@@ -13,7 +13,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use super::route::RouteSeries;
+use super::route_series::RouteSeries;
 use super::MethodLabel;
 use crate::metric::{Stripe, MAX_STRIPES};
 

@@ -14,6 +14,7 @@ mod labels;
 mod method;
 mod outcome;
 mod route;
+mod route_series;
 mod series;
 mod series_key;
 mod series_store;

@@ -5,49 +5,12 @@ use std::fmt;
 use std::sync::Arc;
 
 use http::HeaderMap;
-use subtle::ConstantTimeEq;
 
 #[cfg(feature = "basic-auth")]
 use super::basic_auth::BasicUsers;
+use super::secret::{constant_time_eq, Secret};
+use super::verdict::Verdict;
 use super::SecurityError;
-
-/// The outcome of checking a request's credentials.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Verdict {
-    /// Valid credentials.
-    Authenticated,
-    /// No `Authorization` header.
-    Missing,
-    /// Wrong, unknown or malformed credentials (never said which).
-    Invalid,
-    /// Basic credentials that could not be verified in time: every password verifier stayed
-    /// busy for the configured wait.
-    #[cfg(feature = "basic-auth")]
-    Busy,
-}
-
-/// A secret that never shows in `Debug` output.
-#[derive(Clone)]
-pub(crate) struct Secret(pub(crate) Arc<[u8]>);
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-/// Compares in time that depends only on the presented value's length, so neither the
-/// expected value's bytes nor its length leak.
-pub(crate) fn constant_time_eq(expected: &[u8], presented: &[u8]) -> bool {
-    if expected.is_empty() {
-        return false;
-    }
-    let mut equal = (presented.len() as u64).ct_eq(&(expected.len() as u64));
-    for (i, byte) in presented.iter().enumerate() {
-        equal &= byte.ct_eq(&expected[i % expected.len()]);
-    }
-    equal.into()
-}
 
 /// The configured credentials. Without the `basic-auth` feature there are no Basic users.
 #[derive(Clone, Default)]

@@ -9,7 +9,8 @@ use std::time::Duration;
 use base64::Engine as _;
 use tokio::sync::Semaphore;
 
-use super::auth::{constant_time_eq, Secret, Verdict};
+use super::secret::{constant_time_eq, Secret};
+use super::verdict::Verdict;
 use super::SecurityError;
 
 /// bcrypt runs at most this many at once: a flood of wrong passwords costs at most these

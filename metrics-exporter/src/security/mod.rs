@@ -39,8 +39,10 @@ mod basic_auth;
 mod error;
 pub(crate) mod guard;
 mod limits;
+mod secret;
 #[cfg(feature = "tls")]
 mod tls;
+mod verdict;
 #[cfg(feature = "web-config")]
 mod web_config;
 
@@ -58,7 +60,8 @@ pub use tls::{ClientAuth, MinVersion, TlsConfig};
 #[cfg_attr(docsrs, doc(cfg(feature = "web-config")))]
 pub use web_config::WebConfig;
 
-pub(crate) use auth::{Credentials, Verdict};
+pub(crate) use auth::Credentials;
+pub(crate) use verdict::Verdict;
 
 /// Who may reach the exporter's routes: credentials (bearer token, Basic users), an IP
 /// allow-list, and which routes stay open. The default protects nothing.
