@@ -7,7 +7,8 @@ use std::time::Duration;
 use http::StatusCode;
 use metrics_toolkit::health::HealthCheck;
 
-use crate::client::{HttpGet, UrlError};
+use crate::client::HttpGet;
+pub use crate::client::UrlError;
 
 /// The check's own timeout (set with [`HealthCheck::timeout`]) bounds each run; this only
 /// keeps the inner request finite.

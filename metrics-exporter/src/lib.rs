@@ -38,7 +38,7 @@
 //! - `basic-auth`: Basic auth with bcrypt hashes (`security::Security::basic_auth_user`).
 //! - `web-config`: a Prometheus `web-config.yml` (`security::WebConfig`); implies `tls` and
 //!   `basic-auth`.
-//! - `http-check`: `checks::http_get`, a health check that GETs a URL, and its timed `client`.
+//! - `http-check`: `checks::http_get`, a health check that GETs a URL (hyper's client, rustls).
 //! - `prober`: the blackbox-style `prober` (cron schedules, TOML targets, certificate expiry);
 //!   implies `http-check`.
 //! - `process` (default): metrics-toolkit's `process_*` collector (from `/proc` on Linux).
@@ -52,9 +52,12 @@
 #[cfg(feature = "http-check")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http-check")))]
 pub mod checks;
+// The timed HTTP client of the HTTP check and the prober: internal, its errors are re-exported
+// where they appear (`checks::UrlError`, `prober::HttpErrorKind`).
+// Parts of it (timings, certificates, credentials in target URLs) serve only the prober.
 #[cfg(feature = "http-check")]
-#[cfg_attr(docsrs, doc(cfg(feature = "http-check")))]
-pub mod client;
+#[cfg_attr(not(feature = "prober"), allow(dead_code, unused_imports))]
+mod client;
 mod exporter;
 mod handlers;
 mod health_metrics;

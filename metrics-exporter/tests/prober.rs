@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
-use metrics_exporter::client::HttpErrorKind;
+use metrics_exporter::prober::HttpErrorKind;
 use metrics_exporter::prober::{FailureCause, ProbeTarget, Prober, Schedule};
 use metrics_toolkit::{Format, MetricsRegistry};
 use test_support::Scrape;

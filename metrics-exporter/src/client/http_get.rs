@@ -121,17 +121,6 @@ impl From<TlsError> for UrlError {
 /// Credentials in the URL (`https://user:password@host/`, percent-encoded) are sent as
 /// `Authorization: Basic`, and `Host` carries only `host[:port]`. They are kept out of
 /// [`uri`](Self::uri), `Debug` and error messages.
-///
-/// ```no_run
-/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// use std::time::Duration;
-/// use metrics_exporter::client::HttpGet;
-///
-/// let get = HttpGet::new("https://example.com/")?;
-/// let response = get.send(Duration::from_secs(5)).await?;
-/// println!("{} in {:?}", response.status, response.timings);
-/// # Ok(()) }
-/// ```
 #[derive(Debug, Clone)]
 pub struct HttpGet {
     /// Without the userinfo.

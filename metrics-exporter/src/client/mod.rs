@@ -7,6 +7,7 @@ mod credentials;
 mod http_get;
 mod tls;
 
-pub use credentials::{redact_credentials, url_without_credentials};
-pub use http_get::{HttpError, HttpErrorKind, HttpGet, HttpResponse, Timings, UrlError};
-pub use tls::TlsError;
+pub(crate) use credentials::{redact_credentials, url_without_credentials};
+// Public where they appear in the API: `checks::UrlError`, `prober::HttpErrorKind`.
+pub use http_get::{HttpErrorKind, UrlError};
+pub(crate) use http_get::{HttpGet, Timings};

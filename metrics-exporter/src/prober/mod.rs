@@ -46,6 +46,7 @@ use metrics_toolkit::prometheus_client::encoding::DescriptorEncoder;
 use tokio::sync::Semaphore;
 use tokio::task::AbortHandle;
 
+pub use crate::client::HttpErrorKind;
 pub use cause::FailureCause;
 pub use config::{parse_target_file, parse_target_list, ProbeTarget};
 pub use error::{TargetError, TargetErrorKind};
