@@ -24,11 +24,24 @@ impl Drop for Running {
     }
 }
 
-async fn serve(health: HealthRegistry, details: bool) -> Running {
-    let registry = MetricsRegistry::builder()
+/// A registry without the process metrics, whose values a test cannot predict.
+fn quiet_registry() -> MetricsRegistry {
+    MetricsRegistry::builder()
         .process_metrics(false)
         .build()
-        .expect("registry");
+        .expect("registry")
+}
+
+/// Health made of one check, `name`, that always passes.
+fn one_passing_check(name: &str) -> HealthRegistry {
+    HealthRegistry::builder()
+        .check(HealthCheck::new(name, || async { Ok(()) }))
+        .build()
+        .expect("valid")
+}
+
+async fn serve(health: HealthRegistry, details: bool) -> Running {
+    let registry = quiet_registry();
     // Serving continues through the drain delay, so tests can ask while draining.
     let lifecycle = Lifecycle::new().drain_delay(Duration::from_secs(30));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -317,18 +330,9 @@ async fn concurrent_requests_run_each_check_at_most_once_per_interval() {
 /// once, with the series of the last checks given.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_given_twice_writes_each_family_once() {
-    let first = HealthRegistry::builder()
-        .check(HealthCheck::new("old", || async { Ok(()) }))
-        .build()
-        .expect("valid");
-    let second = HealthRegistry::builder()
-        .check(HealthCheck::new("db", || async { Ok(()) }))
-        .build()
-        .expect("valid");
-    let registry = MetricsRegistry::builder()
-        .process_metrics(false)
-        .build()
-        .expect("registry");
+    let first = one_passing_check("old");
+    let second = one_passing_check("db");
+    let registry = quiet_registry();
     let _exporter = Exporter::new(registry.clone(), Lifecycle::new())
         .health(first)
         .health(second.clone())
@@ -363,14 +367,8 @@ async fn health_given_twice_writes_each_family_once() {
 /// follow the checks.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_merged_router_serves_checks_once_they_are_started() {
-    let health = HealthRegistry::builder()
-        .check(HealthCheck::new("db", || async { Ok(()) }))
-        .build()
-        .expect("valid");
-    let registry = MetricsRegistry::builder()
-        .process_metrics(false)
-        .build()
-        .expect("registry");
+    let health = one_passing_check("db");
+    let registry = quiet_registry();
     let lifecycle = Lifecycle::new();
     let exporter = Exporter::new(registry, lifecycle.clone())
         .service_name("merged")
