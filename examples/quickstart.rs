@@ -28,9 +28,6 @@ use metrics_toolkit::health::{HealthCheck, HealthRegistry};
 use metrics_toolkit::{HttpServerMetrics, MetricsRegistry};
 use tokio::net::TcpListener;
 
-/// The service name, in `build_info` and in `/health`'s `serviceId`.
-const SERVICE: &str = "quickstart";
-
 /// The demo service: a templated route, a nested router, a slow streaming route and a failing
 /// one, with the metrics layer around the whole router. `metrics_axum::Router` takes axum's
 /// methods and records each route's template (`/api/orders/{id}` for the nested one) as it is
@@ -88,7 +85,7 @@ pub async fn run(
     lifecycle: Lifecycle,
 ) -> std::io::Result<()> {
     let registry = MetricsRegistry::builder()
-        .service_name(SERVICE)
+        .service_name("quickstart") // build_info and /health's serviceId
         .version(env!("CARGO_PKG_VERSION"))
         .build()
         .map_err(std::io::Error::other)?;
@@ -110,9 +107,8 @@ pub async fn run(
         .build()
         .map_err(std::io::Error::other)?;
     health.start().map_err(std::io::Error::other)?;
-    let exporter = Exporter::new(registry, lifecycle.clone())
-        .service_name(SERVICE)
-        .health(health.clone());
+    // `/health` reports the registry's service name.
+    let exporter = Exporter::new(registry, lifecycle.clone()).health(health.clone());
 
     let app_server = axum::serve(
         CountingListener::new(app_listener, http.clone()),

@@ -40,6 +40,8 @@ use crate::http::HttpServerMetrics;
 pub struct MetricsRegistry {
     inner: Arc<RwLock<Inner>>,
     last_len: Arc<AtomicUsize>,
+    /// The `service_name` of `build_info`, for whoever serves this registry (`/health`).
+    service_name: Arc<str>,
 }
 
 struct Inner {
@@ -64,6 +66,19 @@ impl MetricsRegistry {
     /// A builder; see [`MetricsRegistryBuilder`].
     pub fn builder() -> MetricsRegistryBuilder {
         MetricsRegistryBuilder::default()
+    }
+
+    /// The service's name, as given to [`MetricsRegistryBuilder::service_name`] (the
+    /// `service_name` label of `build_info`).
+    ///
+    /// ```
+    /// use metrics_toolkit::MetricsRegistry;
+    ///
+    /// let registry = MetricsRegistry::builder().service_name("checkout").build().unwrap();
+    /// assert_eq!(registry.service_name(), "checkout");
+    /// ```
+    pub fn service_name(&self) -> &str {
+        &self.service_name
     }
 
     /// Registers a collector, encoded on every scrape.
@@ -261,6 +276,7 @@ impl MetricsRegistryBuilder {
             .into_iter()
             .map(|(k, v)| (Cow::Owned(k), Cow::Owned(v)));
         let mut registry = Registry::with_labels(labels);
+        let service_name: Arc<str> = Arc::from(self.service_name.as_str());
         registry.register_collector(Box::new(BuildInfo {
             version: self.version,
             revision: self.revision,
@@ -271,6 +287,7 @@ impl MetricsRegistryBuilder {
             registry.register_collector(Box::new(crate::collectors::ProcessCollector::new()));
         }
         Ok(MetricsRegistry {
+            service_name,
             last_len: Arc::default(),
             inner: Arc::new(RwLock::new(Inner {
                 registry,

@@ -77,6 +77,7 @@ impl Exporter {
         let health_metrics = HealthMetrics::default();
         registry.register_collector(health_metrics.clone());
         let limits = Limits::default();
+        let service_name = Arc::from(registry.service_name());
         Self {
             state: HandlerState {
                 registry,
@@ -84,7 +85,7 @@ impl Exporter {
                 metrics,
                 #[cfg(feature = "gzip")]
                 gzip: true,
-                service_name: Arc::from(""),
+                service_name,
                 health: HealthRegistry::empty(),
                 health_details: true,
                 scrape_permits: Arc::new(Semaphore::new(limits.concurrent_scrapes())),
@@ -167,7 +168,8 @@ impl Exporter {
         self
     }
 
-    /// The `serviceId` reported by `/health`.
+    /// The `serviceId` reported by `/health` (default: the registry's
+    /// [`service_name`](metrics_toolkit::MetricsRegistry::service_name)).
     pub fn service_name(mut self, name: &str) -> Self {
         self.state.service_name = Arc::from(name);
         self

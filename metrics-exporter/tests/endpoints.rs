@@ -35,7 +35,8 @@ async fn start() -> Running {
         .await
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let exporter = Exporter::new(registry, lifecycle.clone()).service_name("endpoints");
+    // No `service_name` here: `/health` reports the registry's.
+    let exporter = Exporter::new(registry, lifecycle.clone());
     tokio::spawn(exporter.serve(listener));
     Running { base, lifecycle }
 }
