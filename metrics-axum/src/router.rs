@@ -208,8 +208,10 @@ where
         if self.routes.contains(template) {
             return;
         }
-        // axum has just routed this template with the same matcher, and panics on any it
-        // refuses; a refusal here would be a template axum accepted and matchit did not.
+        // axum has just routed this template, and panics on any it refuses. The table follows
+        // axum's syntax and precedence (checked against matchit, axum's matcher, by a property
+        // test), so a refusal here is a template axum accepts and the table does not: a bug of
+        // ours, reported as loudly as axum reports a bad route.
         if let Err(error) = self.routes.insert(template, label) {
             panic!("{error}, though axum routes it");
         }
@@ -219,7 +221,8 @@ where
 impl Router {
     /// The router with `layer` around it, serving `axum::Router`'s body type, for
     /// `axum::serve(listener, app.into_make_service())`. Each request is labelled with the
-    /// template it matches in this router, found once per request by axum's own matcher.
+    /// template it matches among those this router recorded, matched once per request by the
+    /// layer's [`RouteTable`].
     pub fn with_metrics<O>(self, layer: MetricsLayer<O>) -> Metrics<axum::Router, AxumBody> {
         // `with_state(())` turns the handlers into services once, as
         // `axum::Router::into_make_service` does, rather than on every request.

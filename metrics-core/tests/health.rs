@@ -2,28 +2,11 @@
 //! circuit breaker). The HTTP check's tests (a server that stops answering, panicking checks)
 //! live with the HTTP check in metrics-exporter's `tests/http_check.rs`.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use metrics_toolkit::health::{BoxError, BreakerConfig, HealthCheck, HealthRegistry, Status};
+use test_support::poll_until;
 use tokio::net::TcpListener;
-
-/// Polls `registry`'s report of `name` until `done` holds; panics after `limit`.
-async fn wait_until(
-    registry: &HealthRegistry,
-    name: &str,
-    limit: Duration,
-    done: impl Fn(&metrics_toolkit::health::CheckReport) -> bool,
-) -> metrics_toolkit::health::CheckReport {
-    let deadline = Instant::now() + limit;
-    loop {
-        let report = registry.check(name).expect("registered");
-        if done(&report) {
-            return report;
-        }
-        assert!(Instant::now() < deadline, "gave up waiting: {report:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_breaker_opens_after_consecutive_failures_and_closes_after_a_pass() {
@@ -41,13 +24,20 @@ async fn the_breaker_opens_after_consecutive_failures_and_closes_after_a_pass() 
         .build()
         .expect("valid");
     health.start().expect("runtime");
-    let up = wait_until(&health, "cache", Duration::from_secs(10), |r| r.runs >= 1).await;
+    let up = poll_until(
+        Duration::from_secs(10),
+        || health.check("cache").expect("registered"),
+        |r| r.runs >= 1,
+    )
+    .await;
     assert_eq!(up.status, Status::Pass, "{up:?}");
 
     drop(listener);
-    let open = wait_until(&health, "cache", Duration::from_secs(10), |r| {
-        r.breaker_open
-    })
+    let open = poll_until(
+        Duration::from_secs(10),
+        || health.check("cache").expect("registered"),
+        |r| r.breaker_open,
+    )
     .await;
     // Not critical: failing makes it warn.
     assert_eq!(open.status, Status::Warn);
@@ -69,7 +59,12 @@ async fn the_breaker_opens_after_consecutive_failures_and_closes_after_a_pass() 
 
     // The dependency comes back: after the cooldown one trial run passes and closes it.
     let _listener = TcpListener::bind(addr).await.expect("rebind the same port");
-    let closed = wait_until(&health, "cache", cooldown * 5, |r| r.status == Status::Pass).await;
+    let closed = poll_until(
+        cooldown * 5,
+        || health.check("cache").expect("registered"),
+        |r| r.status == Status::Pass,
+    )
+    .await;
     assert!(!closed.breaker_open);
     assert!(closed.runs > open.runs);
 }

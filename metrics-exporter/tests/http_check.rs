@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::http::StatusCode;
 use axum::routing::get;
@@ -11,25 +11,8 @@ use axum::Router;
 use metrics_exporter::checks;
 use metrics_toolkit::health::{BreakerConfig, HealthCheck, HealthRegistry, Kind, Status};
 use metrics_toolkit::{Format, MetricsRegistry};
+use test_support::poll_until;
 use tokio::net::TcpListener;
-
-/// Polls `registry`'s report of `name` until `done` holds; panics after `limit`.
-async fn wait_until(
-    registry: &HealthRegistry,
-    name: &str,
-    limit: Duration,
-    done: impl Fn(&metrics_toolkit::health::CheckReport) -> bool,
-) -> metrics_toolkit::health::CheckReport {
-    let deadline = Instant::now() + limit;
-    loop {
-        let report = registry.check(name).expect("registered");
-        if done(&report) {
-            return report;
-        }
-        assert!(Instant::now() < deadline, "gave up waiting: {report:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_stops_answering_fails_within_the_timeout() {
@@ -70,9 +53,11 @@ async fn a_server_that_stops_answering_fails_within_the_timeout() {
     assert_eq!(passing.status, Status::Pass, "{passing:?}");
 
     hang.store(true, Ordering::SeqCst);
-    let failing = wait_until(&health, "upstream", Duration::from_secs(10), |r| {
-        r.status == Status::Fail
-    })
+    let failing = poll_until(
+        Duration::from_secs(10),
+        || health.check("upstream").expect("registered"),
+        |r| r.status == Status::Fail,
+    )
     .await;
     let output = failing.output.clone().unwrap_or_default();
     assert!(output.contains("timed out"), "{failing:?}");

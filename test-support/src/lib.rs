@@ -5,10 +5,12 @@
 pub mod binaries;
 pub mod deploy;
 pub mod pki;
+pub mod poll;
 pub mod prometheus;
 pub mod promtool;
 pub mod raw_http;
 pub mod scrape;
 pub mod webhook;
 
+pub use poll::poll_until;
 pub use scrape::{request_labels, Scrape};
