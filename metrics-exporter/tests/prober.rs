@@ -104,6 +104,17 @@ fn scrape(registry: &MetricsRegistry) -> Scrape {
     Scrape::parse(&registry.encode(Format::PrometheusText).expect("encode"))
 }
 
+/// A prober of `targets`, exported in a registry of its own (no process metrics).
+fn exported(targets: Vec<ProbeTarget>, concurrency: usize) -> (Prober, MetricsRegistry) {
+    let prober = Prober::new(targets, concurrency).expect("valid targets");
+    let registry = MetricsRegistry::builder()
+        .process_metrics(false)
+        .build()
+        .expect("registry");
+    registry.register_collector(prober.clone());
+    (prober, registry)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_kind_of_target_lands_in_the_right_result() {
     let fast = http_server(Router::new().route("/", get(|| async { "fast" }))).await;
@@ -137,12 +148,7 @@ async fn each_kind_of_target_lands_in_the_right_result() {
         // The same server without its CA: the certificate is not trusted.
         target("untrusted", &https.url),
     ];
-    let prober = Prober::new(targets, 8).expect("valid targets");
-    let registry = MetricsRegistry::builder()
-        .process_metrics(false)
-        .build()
-        .expect("registry");
-    registry.register_collector(prober.clone());
+    let (prober, registry) = exported(targets, 8);
     prober.probe_all().await;
     let s = scrape(&registry);
 
@@ -318,12 +324,7 @@ async fn targets_are_probed_on_their_schedule() {
             .schedule(Schedule::Every(Duration::from_millis(200))),
         ProbeTarget::new("cron", &server.url).schedule("* * * * * *".parse().expect("cron")),
     ];
-    let prober = Prober::new(targets, 4).expect("valid");
-    let registry = MetricsRegistry::builder()
-        .process_metrics(false)
-        .build()
-        .expect("registry");
-    registry.register_collector(prober.clone());
+    let (prober, registry) = exported(targets, 4);
     assert!(prober.start());
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -415,12 +416,7 @@ async fn credentials_in_a_target_url_are_sent_as_basic_auth_and_shown_nowhere() 
     assert_eq!(from_file[0].name, format!("http://{authority}/file"));
     targets.extend(from_file);
 
-    let prober = Prober::new(targets, 2).expect("valid targets");
-    let registry = MetricsRegistry::builder()
-        .process_metrics(false)
-        .build()
-        .expect("registry");
-    registry.register_collector(prober.clone());
+    let (prober, registry) = exported(targets, 2);
     prober.probe_all().await;
 
     // "us@r:s3cr:t" in base64.
