@@ -7,7 +7,7 @@ use metrics_toolkit::HttpServerMetrics;
 use tower_layer::Layer;
 
 use crate::route::RouteSource;
-use crate::{Exclusions, Metrics, RouteExtractor, Wrapped};
+use crate::{Exclusions, Exemplars, Metrics, RouteExtractor, Wrapped};
 
 /// A Tower layer recording `http_server_*` metrics for every request of the wrapped service.
 ///
@@ -78,6 +78,8 @@ pub(crate) struct Settings {
     pub(crate) metrics: HttpServerMetrics,
     pub(crate) exclusions: Arc<Exclusions>,
     pub(crate) route: RouteSource,
+    /// `None`: no exemplars, and no lookup per request.
+    pub(crate) exemplars: Option<Arc<Exemplars>>,
 }
 
 impl MetricsLayer {
@@ -93,6 +95,7 @@ impl MetricsLayer {
                 metrics,
                 exclusions: Arc::new(Exclusions::default()),
                 route,
+                exemplars: None,
             },
             output: PhantomData,
         }
@@ -121,6 +124,21 @@ impl<O> MetricsLayer<O> {
     /// per-service cache; for a [`RouteTable`](crate::RouteTable), use [`routes`](Self::routes).
     pub fn route_extractor(mut self, extractor: impl RouteExtractor) -> Self {
         self.settings.route = RouteSource::extractor(extractor);
+        self
+    }
+
+    /// Keeps the trace of requests as exemplars of their duration buckets (default: none),
+    /// from the sources [`Exemplars`] names: a scrape in OpenMetrics or protobuf then links each
+    /// latency bucket to the trace that landed in it last.
+    ///
+    /// ```
+    /// use metrics_axum::{Exemplars, MetricsLayer};
+    /// use metrics_toolkit::HttpServerMetrics;
+    ///
+    /// let layer = MetricsLayer::new(HttpServerMetrics::builder().build()).exemplars(Exemplars::new());
+    /// ```
+    pub fn exemplars(mut self, exemplars: Exemplars) -> Self {
+        self.settings.exemplars = Some(Arc::new(exemplars));
         self
     }
 

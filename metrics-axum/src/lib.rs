@@ -54,6 +54,7 @@
 
 mod body;
 mod exclusions;
+mod exemplars;
 mod future;
 mod grpc;
 mod layer;
@@ -66,6 +67,7 @@ mod service;
 
 pub use body::ResponseBody;
 pub use exclusions::Exclusions;
+pub use exemplars::Exemplars;
 pub use future::ResponseFuture;
 pub use layer::MetricsLayer;
 pub use listener::CountedIo;

@@ -132,7 +132,7 @@ where
             None
         } else {
             let method = request.method();
-            Some(match &settings.route {
+            let mut active = match &settings.route {
                 RouteSource::Table { table, handles } => {
                     match table.index_of(request.uri().path()) {
                         Some(index) => handles[index].start_request(method),
@@ -143,7 +143,13 @@ where
                     let template = extractor.route(request.uri(), request.extensions());
                     state.start(template, method)
                 }
-            })
+            };
+            if let Some(exemplars) = &settings.exemplars {
+                if let Some(exemplar) = exemplars.of(request.headers(), request.extensions()) {
+                    active.set_exemplar(exemplar);
+                }
+            }
+            Some(active)
         };
         let kind = RequestKind {
             is_head: request.method() == http::Method::HEAD,

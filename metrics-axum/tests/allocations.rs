@@ -86,6 +86,11 @@ fn request(route: Option<&'static str>, status: u16, method: http::Method) -> Re
     let mut request = Request::builder()
         .method(method)
         .uri("/users/42?x=1")
+        // Read only by a layer with exemplars on.
+        .header(
+            "traceparent",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        )
         .body(())
         .expect("request");
     if let Some(route) = route {
@@ -116,12 +121,21 @@ where
 
 #[test]
 fn no_allocation_per_request_once_label_sets_are_known() {
+    for exemplars in [false, true] {
+        no_allocation_per_request(exemplars);
+    }
+}
+
+fn no_allocation_per_request(exemplars: bool) {
     let registry = MetricsRegistry::builder()
         .process_metrics(false)
         .build()
         .expect("registry");
     let http = HttpServerMetrics::builder().register(&registry);
-    let layer = MetricsLayer::new(http.clone()).route_extractor(TemplateRoute);
+    let mut layer = MetricsLayer::new(http.clone()).route_extractor(TemplateRoute);
+    if exemplars {
+        layer = layer.exemplars(metrics_axum::Exemplars::new());
+    }
     let mut service = layer.layer(tower::service_fn(inner));
 
     // A mix of label sets: routes, unmatched, methods, a 5xx.
@@ -167,6 +181,14 @@ fn no_allocation_per_request_once_label_sets_are_known() {
     );
     assert!(text.contains(&expected), "{text}");
     assert_eq!(http.active_requests(), 0);
+    let openmetrics = registry.encode(Format::OpenMetrics).expect("encode");
+    let with_exemplar =
+        "# {trace_id=\"4bf92f3577b34da6a3ce929d0e0e4736\",span_id=\"00f067aa0ba902b7\"}";
+    assert_eq!(
+        openmetrics.contains(with_exemplar),
+        exemplars,
+        "{openmetrics}"
+    );
 }
 
 #[test]

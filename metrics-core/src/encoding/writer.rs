@@ -42,6 +42,11 @@ impl<'a> TextWriter<'a> {
         }
     }
 
+    /// The format being written.
+    pub(crate) fn format(&self) -> Format {
+        self.format
+    }
+
     /// Length of the rendered constant labels, for size estimates.
     pub(crate) fn const_labels_len(&self) -> usize {
         self.const_labels.len()
@@ -114,6 +119,24 @@ impl<'a> TextWriter<'a> {
         out.push_str(&prefix.text);
         out.push_str(tail);
         push_value(out, value);
+        out.push('\n');
+    }
+
+    /// Like [`line`](Self::line), with ` # ` and `annotation` after the value: an OpenMetrics
+    /// exemplar (`{labels} value timestamp`).
+    pub(crate) fn line_with(
+        &mut self,
+        prefix: &LinePrefix,
+        tail: &str,
+        value: Value,
+        annotation: &str,
+    ) {
+        let out = &mut *self.out;
+        out.push_str(&prefix.text);
+        out.push_str(tail);
+        push_value(out, value);
+        out.push_str(" # ");
+        out.push_str(annotation);
         out.push('\n');
     }
 

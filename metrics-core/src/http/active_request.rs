@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use super::clock::Stamp;
 use super::in_flight::InFlightCell;
+use super::series::FinishedRequest;
 use super::series_key::SeriesKey;
-use super::{GrpcStatusLabel, MethodLabel, Outcome};
+use super::{Exemplar, GrpcStatusLabel, MethodLabel, Outcome};
 use crate::metric::Stripe;
 
 /// A request being recorded (RAII): raises `http_server_active_requests` while alive.
@@ -25,6 +26,8 @@ pub struct ActiveRequest {
     /// Whether to take `head` (the option, carried here so the check reads no other memory).
     times_first_byte: bool,
     finished: bool,
+    /// The trace the request belongs to, kept as its duration bucket's exemplar.
+    exemplar: Option<Exemplar>,
     /// This thread's stripe of the striped counters, found once per request. A request that
     /// ends on another thread still updates the stripe it started on: totals are unaffected.
     stripe: Stripe,
@@ -45,6 +48,7 @@ impl ActiveRequest {
             head: None,
             times_first_byte,
             finished: false,
+            exemplar: None,
             stripe,
         }
     }
@@ -67,6 +71,13 @@ impl ActiveRequest {
         self.key = self.key.with_grpc_status(status);
     }
 
+    /// Links the request to a trace: its duration bucket keeps it as its exemplar (the latest
+    /// request with one wins). Give only sampled traces; see [`Exemplar`].
+    #[inline]
+    pub fn set_exemplar(&mut self, exemplar: Exemplar) {
+        self.exemplar = Some(exemplar);
+    }
+
     /// Ends the request with the given outcome, recording its duration up to now.
     #[inline]
     pub fn finish(mut self, outcome: Outcome) {
@@ -79,14 +90,16 @@ impl ActiveRequest {
             return;
         }
         self.finished = true;
-        let seconds = self.start.seconds_elapsed();
-        let first_byte = self.head.map(|head| self.start.seconds_until(head));
-        self.in_flight.route().record(
-            self.key.with_outcome(outcome),
-            seconds,
-            first_byte,
-            self.stripe,
-        );
+        let end = Stamp::now();
+        let request = FinishedRequest {
+            seconds: self.start.seconds_until(end),
+            first_byte: self.head.map(|head| self.start.seconds_until(head)),
+            exemplar: self.exemplar,
+            end,
+        };
+        self.in_flight
+            .route()
+            .record(self.key.with_outcome(outcome), &request, self.stripe);
     }
 }
 

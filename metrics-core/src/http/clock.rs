@@ -56,7 +56,7 @@ impl Stamp {
     }
 
     /// Seconds from this stamp to now; 0 if the clock reads earlier.
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn seconds_elapsed(self) -> f64 {
         let clock = clock();
         seconds(clock.nanos_between(self.0, clock.raw()))
@@ -66,6 +66,17 @@ impl Stamp {
     #[inline]
     pub(crate) fn seconds_until(self, later: Stamp) -> f64 {
         seconds(clock().nanos_between(self.0, later.0))
+    }
+
+    /// The clock's reading, to keep in an atomic.
+    #[inline]
+    pub(crate) fn raw(self) -> u64 {
+        self.0
+    }
+
+    /// A stamp from a reading of [`raw`](Self::raw).
+    pub(crate) fn from_raw(raw: u64) -> Self {
+        Self(raw)
     }
 }
 

@@ -7,6 +7,7 @@ mod active_request;
 mod clock;
 mod collector;
 mod connections;
+mod exemplar;
 mod families;
 mod grpc;
 mod in_flight;
@@ -23,6 +24,7 @@ mod text;
 
 pub use active_request::ActiveRequest;
 pub use connections::ConnectionGuard;
+pub use exemplar::Exemplar;
 pub use grpc::GrpcStatusLabel;
 pub(crate) use method::MethodLabel;
 pub use outcome::Outcome;

@@ -4,7 +4,7 @@
 use std::sync::{Arc, OnceLock};
 
 use super::labels::{SeriesLabelSet, SeriesLabels};
-use super::series::Series;
+use super::series::{FinishedRequest, Series};
 use super::series_key::SeriesKey;
 use super::series_store::SeriesStore;
 use crate::metric::Stripe;
@@ -36,28 +36,22 @@ impl RouteSeries {
         }
     }
 
-    /// Records one finished request: its duration and, if it sent a response head and the
-    /// option is on, its time to first byte.
+    /// Records one finished request: its duration and exemplar and, if it sent a response head
+    /// and the option is on, its time to first byte.
     #[inline]
-    pub(super) fn record(
-        &self,
-        key: SeriesKey,
-        seconds: f64,
-        first_byte: Option<f64>,
-        stripe: Stripe,
-    ) {
+    pub(super) fn record(&self, key: SeriesKey, request: &FinishedRequest, stripe: Stripe) {
         let entry = &self.cache[key.cache_index(CACHE_ENTRIES)];
         if let Some(series) = entry.get().filter(|s| s.key == key) {
-            series.observe(stripe, seconds, first_byte);
+            series.observe(stripe, request);
             return;
         }
         match self.series_for(key) {
             Some(series) => {
-                series.observe(stripe, seconds, first_byte);
+                series.observe(stripe, request);
                 // First come keeps the entry; a colliding key goes through the map.
                 let _ = entry.set(series);
             }
-            None => self.store.overflow.observe(stripe, seconds, first_byte),
+            None => self.store.overflow.observe(stripe, request),
         }
     }
 

@@ -1,5 +1,9 @@
 //! [`Series`]: the histograms of one label set of the request families.
 
+use std::sync::OnceLock;
+
+use super::clock::Stamp;
+use super::exemplar::{Exemplar, ExemplarSlot};
 use super::labels::{SeriesLabelSet, SeriesLabels};
 use super::series_key::SeriesKey;
 use crate::metric::{Buckets, HistogramCore, Stripe};
@@ -15,6 +19,10 @@ pub(crate) struct Series {
     pub(crate) duration: HistogramCore,
     /// Boxed: a series without it (the option off) stays as small as before.
     pub(crate) first_byte: Option<Box<HistogramCore>>,
+    /// The latest exemplar of each duration bucket, allocated with the first exemplar.
+    pub(crate) exemplars: OnceLock<Box<[ExemplarSlot]>>,
+    /// When the series was created, in seconds since the Unix epoch (`_created`).
+    pub(crate) created: f64,
 }
 
 impl Series {
@@ -30,6 +38,8 @@ impl Series {
             labels,
             first_byte: first_byte.then(|| Box::new(HistogramCore::new(buckets.clone()))),
             duration: HistogramCore::new(buckets),
+            exemplars: OnceLock::new(),
+            created: unix_seconds_now(),
         }
     }
 
@@ -41,13 +51,43 @@ impl Series {
         }
     }
 
-    /// Records one finished request: its duration, and its time to first byte if it had one
-    /// and this series keeps them.
+    /// Records one finished request: its duration (with the request's exemplar, ended at
+    /// `end`), and its time to first byte if it had one and this series keeps them.
     #[inline]
-    pub(crate) fn observe(&self, stripe: Stripe, seconds: f64, first_byte: Option<f64>) {
-        self.duration.observe_on(stripe, seconds);
-        if let (Some(histogram), Some(first_byte)) = (&self.first_byte, first_byte) {
+    pub(crate) fn observe(&self, stripe: Stripe, request: &FinishedRequest) {
+        let bucket = self.duration.observe_on(stripe, request.seconds);
+        if let Some(exemplar) = &request.exemplar {
+            self.record_exemplar(bucket, exemplar, request.seconds, request.end);
+        }
+        if let (Some(histogram), Some(first_byte)) = (&self.first_byte, request.first_byte) {
             histogram.observe_on(stripe, first_byte);
         }
     }
+
+    fn record_exemplar(&self, bucket: usize, exemplar: &Exemplar, seconds: f64, end: Stamp) {
+        let slots = self.exemplars.get_or_init(|| {
+            let buckets = self.duration.bucket_count();
+            (0..buckets).map(|_| ExemplarSlot::default()).collect()
+        });
+        if let Some(slot) = slots.get(bucket) {
+            slot.record(exemplar, seconds, end);
+        }
+    }
+}
+
+/// What a finished request records in its series.
+#[derive(Debug)]
+pub(crate) struct FinishedRequest {
+    pub(crate) seconds: f64,
+    pub(crate) first_byte: Option<f64>,
+    pub(crate) exemplar: Option<Exemplar>,
+    /// When it ended (the exemplar's timestamp).
+    pub(crate) end: Stamp,
+}
+
+/// Seconds since the Unix epoch, now.
+pub(crate) fn unix_seconds_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::SystemTime::UNIX_EPOCH)
+        .map_or(0.0, |since| since.as_secs_f64())
 }

@@ -51,6 +51,9 @@ pub(super) struct ServerState {
     /// Collects routes beyond the cardinality cap.
     overflow_route: Route,
     next_route_id: AtomicU32,
+    /// When these metrics were built, in seconds since the Unix epoch: the `_created` of the
+    /// unlabelled counters.
+    pub(super) created: f64,
 }
 
 impl ServerState {
@@ -142,6 +145,7 @@ impl HttpServerMetricsBuilder {
                 unmatched: Route::new(0, UNMATCHED_ROUTE.into(), store.clone(), false),
                 overflow_route: Route::new(1, "_overflow".into(), store.clone(), true),
                 next_route_id: AtomicU32::new(2),
+                created: super::series::unix_seconds_now(),
                 connections: Arc::default(),
                 store,
             }),

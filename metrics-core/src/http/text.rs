@@ -4,10 +4,13 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use super::exemplar::{ExemplarSlot, WallClock, SPAN_ID, TRACE_ID};
 use super::families::{Family, Number, Readings, SeriesHistogram, Values, FAMILIES};
 use super::series::Series;
 use super::{labels, HttpServerMetrics, MethodLabel};
-use crate::encoding::{render_labels, EncodeText, Kind, LinePrefix, TextWriter, Value};
+use crate::encoding::{
+    push_float, render_labels, EncodeText, Format, Kind, LinePrefix, TextWriter, Value,
+};
 use crate::metric::HistogramCore;
 
 impl EncodeText for HttpServerMetrics {
@@ -42,6 +45,9 @@ impl EncodeText for HttpServerMetrics {
         // The duration counts as written, one per series of `with_overflow`: the request
         // counter and the overflow counter are written from them.
         let mut totals: Vec<u64> = Vec::with_capacity(all.len() + 1);
+        // Exemplars and `_created` exist in OpenMetrics only.
+        let openmetrics = w.format() == Format::OpenMetrics;
+        let wall = WallClock::now();
         for family in FAMILIES.iter().filter(|f| f.is_written(store.first_byte)) {
             let name = full_name(family);
             w.family(
@@ -52,12 +58,16 @@ impl EncodeText for HttpServerMetrics {
             );
             match family.values {
                 Values::SeriesHistogram(which) => {
-                    let mut lines = HistogramLines::new(&name);
+                    let mut lines = HistogramLines::new(&name, openmetrics.then_some(&wall));
                     for series in with_overflow() {
                         let Some(histogram) = which.of(series) else {
                             continue;
                         };
-                        let count = lines.write(w, le, &series.labels_text, histogram);
+                        let exemplars = match which {
+                            SeriesHistogram::Duration => series.exemplars.get().map(|e| &e[..]),
+                            SeriesHistogram::FirstByte => None,
+                        };
+                        let count = lines.write(w, le, series, histogram, exemplars);
                         if which == SeriesHistogram::Duration {
                             totals.push(count);
                         }
@@ -67,6 +77,10 @@ impl EncodeText for HttpServerMetrics {
                     for (series, total) in with_overflow().zip(&totals) {
                         let value = Value::Unsigned(*total);
                         w.sample(&name, "_total", &series.labels_text, None, value);
+                        if openmetrics {
+                            let created = Value::Float(series.created);
+                            w.sample(&name, "_created", &series.labels_text, None, created);
+                        }
                     }
                 }
                 Values::InFlightByMethod => {
@@ -98,6 +112,9 @@ impl EncodeText for HttpServerMetrics {
                         Number::Signed(value) => Value::Signed(value),
                     };
                     w.sample(&name, suffix, "", None, value);
+                    if openmetrics && family.kind == Kind::Counter {
+                        w.sample(&name, "_created", "", None, Value::Float(state.created));
+                    }
                 }
             }
         }
@@ -116,9 +133,14 @@ fn full_name(family: &Family) -> String {
 /// rendered once per series and the `le` tails once per family.
 struct HistogramLines<'a> {
     name: &'a str,
+    /// In OpenMetrics: exemplars and `_created` are written, exemplar times read from this.
+    openmetrics: Option<&'a WallClock>,
     bucket: LinePrefix,
     sum: LinePrefix,
     count: LinePrefix,
+    created: LinePrefix,
+    /// One exemplar's `{labels} value timestamp`, rendered for the bucket line.
+    annotation: String,
     // Every series has labels (at least method and route, or the overflow label), so the
     // `le` tails rendered for the first one fit them all.
     bucket_tails: Vec<String>,
@@ -126,25 +148,31 @@ struct HistogramLines<'a> {
 }
 
 impl<'a> HistogramLines<'a> {
-    fn new(name: &'a str) -> Self {
+    fn new(name: &'a str, openmetrics: Option<&'a WallClock>) -> Self {
         Self {
             name,
+            openmetrics,
             bucket: LinePrefix::default(),
             sum: LinePrefix::default(),
             count: LinePrefix::default(),
+            created: LinePrefix::default(),
+            annotation: String::new(),
             bucket_tails: Vec::new(),
             counts: Vec::new(),
         }
     }
 
-    /// Writes `histogram` with the labels `labels_text`; returns its count.
+    /// Writes `histogram` of `series` (with the bucket exemplars in OpenMetrics); returns its
+    /// count.
     fn write(
         &mut self,
         w: &mut TextWriter<'_>,
         le: &[Box<str>],
-        labels_text: &str,
+        series: &Series,
         histogram: &HistogramCore,
+        exemplars: Option<&[ExemplarSlot]>,
     ) -> u64 {
+        let labels_text = &*series.labels_text;
         w.line_prefix(&mut self.bucket, self.name, "_bucket", labels_text);
         w.line_prefix(&mut self.sum, self.name, "_sum", labels_text);
         w.line_prefix(&mut self.count, self.name, "_count", labels_text);
@@ -156,10 +184,41 @@ impl<'a> HistogramLines<'a> {
                 .collect();
         }
         let total_sum = histogram.read_into(&mut self.counts);
+        let wall = self.openmetrics;
+        let exemplars = exemplars.filter(|_| wall.is_some());
         let mut cumulative = 0;
-        for (count, tail) in self.counts.iter().zip(&self.bucket_tails) {
+        for (index, (count, tail)) in self.counts.iter().zip(&self.bucket_tails).enumerate() {
             cumulative += count;
-            w.line(&self.bucket, tail, Value::Unsigned(cumulative));
+            let value = Value::Unsigned(cumulative);
+            let exemplar = exemplars
+                .and_then(|slots| slots.get(index))
+                .zip(wall)
+                .and_then(|(slot, wall)| slot.read(wall));
+            match exemplar {
+                Some(reading) => {
+                    self.annotation.clear();
+                    let out = &mut self.annotation;
+                    out.push('{');
+                    for (label, value) in [
+                        (TRACE_ID, reading.exemplar.trace_id()),
+                        (SPAN_ID, reading.exemplar.span_id()),
+                    ] {
+                        if out.len() > 1 {
+                            out.push(',');
+                        }
+                        out.push_str(label);
+                        out.push_str("=\"");
+                        out.push_str(value);
+                        out.push('"');
+                    }
+                    out.push_str("} ");
+                    push_float(out, reading.value);
+                    out.push(' ');
+                    push_float(out, reading.timestamp);
+                    w.line_with(&self.bucket, tail, value, &self.annotation);
+                }
+                None => w.line(&self.bucket, tail, value),
+            }
         }
         w.line(&self.sum, self.sum.plain_tail(), Value::Float(total_sum));
         w.line(
@@ -167,6 +226,11 @@ impl<'a> HistogramLines<'a> {
             self.count.plain_tail(),
             Value::Unsigned(cumulative),
         );
+        if self.openmetrics.is_some() {
+            w.line_prefix(&mut self.created, self.name, "_created", labels_text);
+            let created = Value::Float(series.created);
+            w.line(&self.created, self.created.plain_tail(), created);
+        }
         cumulative
     }
 }

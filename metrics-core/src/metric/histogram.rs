@@ -67,9 +67,10 @@ impl HistogramCore {
         self.observe_on(Stripe::current(), value);
     }
 
-    /// Records one observation in the cells of `stripe`.
+    /// Records one observation in the cells of `stripe`; returns the index of the bucket it
+    /// was counted in (for its exemplar).
     #[inline]
-    pub(crate) fn observe_on(&self, stripe: Stripe, value: f64) {
+    pub(crate) fn observe_on(&self, stripe: Stripe, value: f64) -> usize {
         let index = self.buckets.index_of(value);
         self.cells.on(stripe, index).fetch_add(1, Ordering::Relaxed);
         // A CAS loop on the f64 bits of this thread's stripe: it succeeds at once unless another
@@ -85,6 +86,12 @@ impl HistogramCore {
                 Err(actual) => current = actual,
             }
         }
+        index
+    }
+
+    /// Number of buckets, `+Inf` included.
+    pub(crate) fn bucket_count(&self) -> usize {
+        self.buckets.bounds().len() + 1
     }
 
     #[inline]
