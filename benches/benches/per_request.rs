@@ -1,7 +1,6 @@
 //! (a) Per-request cost, in-process and single-threaded: bare axum, this toolkit's layer and the
 //! peers, in the same run. Report the difference to `bare` as the added cost.
 
-use benches::drive;
 use benches::variants::Variant;
 use criterion::{criterion_group, criterion_main, Criterion};
 
@@ -11,9 +10,9 @@ fn per_request(c: &mut Criterion) {
         let router = variant.app();
         // Warm up label sets and lazily created state outside the measurement.
         for _ in 0..100 {
-            drive::one_request(&router);
+            variant.send(&router);
         }
-        group.bench_function(variant.name(), |b| b.iter(|| drive::one_request(&router)));
+        group.bench_function(variant.name(), |b| b.iter(|| variant.send(&router)));
     }
     group.finish();
 }

@@ -2,7 +2,7 @@
 //! instructions with callgrind: `instructions VARIANT N`. Only the function `measured` is
 //! counted, after a warm-up, so start-up work (clock calibration, first label sets) is left out.
 
-use benches::{drive, variants};
+use benches::variants;
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -25,19 +25,19 @@ fn main() {
     let app = variant.app();
     // One-time work (label sets, per-thread state) happens here, outside the counted function.
     for _ in 0..1_000 {
-        drive::one_request(&app);
+        variant.send(&app);
     }
-    let bytes = measured(&app, count);
+    let bytes = measured(&app, count, variant);
     // Printing the total keeps the loop from being optimized away.
     println!("{} {count} requests, {bytes} body bytes", variant.name());
 }
 
 /// The requests callgrind counts (`--toggle-collect=*measured*`).
 #[inline(never)]
-fn measured(app: &variants::App, count: usize) -> usize {
+fn measured(app: &variants::App, count: usize, variant: variants::Variant) -> usize {
     let mut bytes = 0;
     for _ in 0..count {
-        bytes += drive::one_request(app);
+        bytes += variant.send(app);
     }
     bytes
 }

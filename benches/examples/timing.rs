@@ -7,7 +7,6 @@
 
 use std::time::Instant;
 
-use benches::drive;
 use benches::variants::Variant;
 
 fn main() {
@@ -15,9 +14,9 @@ fn main() {
     let rounds: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(31);
     let batch: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(20_000);
     let apps: Vec<_> = Variant::ALL.iter().map(|v| (*v, v.app())).collect();
-    for (_, app) in &apps {
+    for (variant, app) in &apps {
         for _ in 0..1_000 {
-            drive::one_request(app);
+            variant.send(app);
         }
     }
     let mut per_round: Vec<Vec<f64>> = vec![Vec::new(); apps.len()];
@@ -25,11 +24,11 @@ fn main() {
         let mut this_round = vec![0.0; apps.len()];
         for offset in 0..apps.len() {
             let index = (round + offset) % apps.len();
-            let app = &apps[index].1;
+            let (variant, app) = &apps[index];
             let started = Instant::now();
             let mut bytes = 0;
             for _ in 0..batch {
-                bytes += drive::one_request(app);
+                bytes += variant.send(app);
             }
             assert!(bytes > 0);
             this_round[index] = started.elapsed().as_nanos() as f64 / batch as f64;

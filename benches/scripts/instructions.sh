@@ -10,7 +10,7 @@ command -v valgrind >/dev/null || { echo "valgrind is required (apt-get install 
 N=${N:-5000}
 variants=("$@")
 if [ ${#variants[@]} -eq 0 ]; then
-  variants=(bare ours-quickstart ours-around-router ours-router-layer ours-path-excluded tower-http-inflight
+  variants=(bare ours-quickstart ours-traced ours-exemplars ours-around-router ours-router-layer ours-path-excluded tower-http-inflight
             autometrics prometheus-client-handwritten axum-prometheus)
 fi
 cargo build -q --release -p benches --example instructions

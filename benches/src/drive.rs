@@ -29,10 +29,28 @@ pub fn one_request<S>(service: &S) -> usize
 where
     S: Service<Request<Body>, Response = Response<Body>, Error = Infallible> + Clone,
 {
+    request_with(service, None)
+}
+
+/// [`one_request`], with a sampled W3C `traceparent` header.
+pub fn one_traced_request<S>(service: &S) -> usize
+where
+    S: Service<Request<Body>, Response = Response<Body>, Error = Infallible> + Clone,
+{
+    let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    request_with(service, Some(traceparent))
+}
+
+fn request_with<S>(service: &S, traceparent: Option<&'static str>) -> usize
+where
+    S: Service<Request<Body>, Response = Response<Body>, Error = Infallible> + Clone,
+{
     block_on(async {
-        let request = Request::get("/users/42")
-            .body(Body::empty())
-            .expect("request");
+        let mut request = Request::get("/users/42");
+        if let Some(value) = traceparent {
+            request = request.header("traceparent", value);
+        }
+        let request = request.body(Body::empty()).expect("request");
         let response = service.clone().oneshot(request).await.expect("infallible");
         let body = response.into_body().collect().await.expect("body");
         body.to_bytes().len()

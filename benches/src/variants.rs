@@ -10,7 +10,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use metrics_axum::{AxumBody, Exclusions, Metrics, MetricsLayer, RouteTable};
+use metrics_axum::{AxumBody, Exclusions, Exemplars, Metrics, MetricsLayer, RouteTable};
 use metrics_toolkit::{HttpServerMetrics, MetricsRegistry};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -26,6 +26,12 @@ pub enum Variant {
     /// `MetricsLayer` around the whole router with the templates it recorded
     /// (`Router::with_metrics`).
     OursQuickstart,
+    /// The quickstart's placement, requests carrying a sampled `traceparent` header, exemplars
+    /// off: what [`OursExemplars`](Self::OursExemplars) is compared with.
+    OursTraced,
+    /// The quickstart's placement with exemplars from the `traceparent` header, which every
+    /// request carries.
+    OursExemplars,
     /// This toolkit's `MetricsLayer` (counter, histogram to body end, in-flight gauge, labels)
     /// around the whole router, route labels from a hand-written `RouteTable`
     /// (`MetricsLayer::routes`).
@@ -47,9 +53,11 @@ pub enum Variant {
 
 impl Variant {
     /// Every variant, bare first.
-    pub const ALL: [Variant; 9] = [
+    pub const ALL: [Variant; 11] = [
         Variant::Bare,
         Variant::OursQuickstart,
+        Variant::OursTraced,
+        Variant::OursExemplars,
         Variant::OursAround,
         Variant::Ours,
         Variant::OursExcluded,
@@ -64,6 +72,8 @@ impl Variant {
         match self {
             Variant::Bare => "bare",
             Variant::OursQuickstart => "ours-quickstart",
+            Variant::OursTraced => "ours-traced",
+            Variant::OursExemplars => "ours-exemplars",
             Variant::OursAround => "ours-around-router",
             Variant::Ours => "ours-router-layer",
             Variant::OursExcluded => "ours-path-excluded",
@@ -79,14 +89,34 @@ impl Variant {
         Self::ALL.into_iter().find(|v| v.name() == name)
     }
 
+    /// Whether its requests carry a sampled W3C `traceparent` header.
+    pub fn traced(self) -> bool {
+        matches!(self, Variant::OursTraced | Variant::OursExemplars)
+    }
+
+    /// Sends one request of this variant through `app` (built by [`app`](Self::app)), body
+    /// read to the end; returns the body's length.
+    pub fn send(self, app: &App) -> usize {
+        if self.traced() {
+            crate::drive::one_traced_request(app)
+        } else {
+            crate::drive::one_request(app)
+        }
+    }
+
     /// The service of this variant, prepared as `axum::serve` prepares it (handlers turned into
     /// services once, not per request). Global recorders (axum-prometheus) are installed once.
     pub fn app(self) -> App {
         match self {
-            Variant::OursQuickstart => App::Right(
+            Variant::OursQuickstart | Variant::OursTraced => App::Right(
                 metrics_axum::Router::new()
                     .route("/users/{id}", get(user))
                     .with_metrics(MetricsLayer::new(http_metrics())),
+            ),
+            Variant::OursExemplars => App::Right(
+                metrics_axum::Router::new()
+                    .route("/users/{id}", get(user))
+                    .with_metrics(MetricsLayer::new(http_metrics()).exemplars(Exemplars::new())),
             ),
             Variant::OursAround => {
                 let routes = RouteTable::new(["/users/{id}"]).expect("route table");
@@ -106,9 +136,11 @@ impl Variant {
     fn routes(self) -> Router {
         let routes = Router::new();
         match self {
-            Variant::Bare | Variant::OursAround | Variant::OursQuickstart => {
-                routes.route("/users/{id}", get(user))
-            }
+            Variant::Bare
+            | Variant::OursAround
+            | Variant::OursQuickstart
+            | Variant::OursTraced
+            | Variant::OursExemplars => routes.route("/users/{id}", get(user)),
             Variant::Ours => routes
                 .route("/users/{id}", get(user))
                 .layer(MetricsLayer::new(http_metrics())),

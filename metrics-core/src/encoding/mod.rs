@@ -2,6 +2,8 @@
 
 mod format;
 mod help;
+#[cfg(feature = "protobuf")]
+pub(crate) mod protobuf_wire;
 mod text004;
 mod writer;
 

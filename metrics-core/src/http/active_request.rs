@@ -94,7 +94,7 @@ impl ActiveRequest {
         let request = FinishedRequest {
             seconds: self.start.seconds_until(end),
             first_byte: self.head.map(|head| self.start.seconds_until(head)),
-            exemplar: self.exemplar,
+            exemplar: self.exemplar.as_ref(),
             end,
         };
         self.in_flight

@@ -1,6 +1,7 @@
 //! [`Exemplar`]: the trace a request belongs to, kept as the exemplar of the duration bucket
 //! it landed in; and the per-bucket slots that keep the latest one.
 
+use std::num::NonZeroU64;
 use std::sync::atomic::{fence, AtomicU64, Ordering};
 use std::time::SystemTime;
 
@@ -21,22 +22,19 @@ use super::clock::Stamp;
 ///
 /// let sampled = b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 /// let exemplar = Exemplar::from_traceparent(sampled).unwrap();
-/// assert_eq!(exemplar.trace_id(), "4bf92f3577b34da6a3ce929d0e0e4736");
-/// assert_eq!(exemplar.span_id(), "00f067aa0ba902b7");
+/// assert_eq!(exemplar.span_id(), [0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7]);
 ///
 /// let unsampled = b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00";
 /// assert_eq!(Exemplar::from_traceparent(unsampled), None);
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Exemplar {
-    /// The trace id (32 lowercase hex digits), then the span id (16): as written, so neither
-    /// recording nor encoding formats anything.
-    hex: [u8; HEX_LEN],
+    /// The trace id's bytes, in order, as two little-endian words.
+    trace: [u64; 2],
+    /// The span id's bytes, likewise; never zero, so `Option<Exemplar>` takes no more room (a
+    /// request carries one).
+    span: NonZeroU64,
 }
-
-const TRACE_HEX: usize = 32;
-const HEX_LEN: usize = TRACE_HEX + 16;
-const WORDS: usize = HEX_LEN / 8;
 
 /// The label names of an exemplar, as written.
 pub(crate) const TRACE_ID: &str = "trace_id";
@@ -50,20 +48,23 @@ impl Exemplar {
     /// use metrics_toolkit::http::Exemplar;
     ///
     /// let exemplar = Exemplar::new([0xab; 16], [1, 2, 3, 4, 5, 6, 7, 8]).unwrap();
-    /// assert_eq!(exemplar.span_id(), "0102030405060708");
+    /// assert_eq!(exemplar.span_id(), [1, 2, 3, 4, 5, 6, 7, 8]);
     /// assert_eq!(Exemplar::new([0; 16], [1; 8]), None);
     /// ```
     pub fn new(trace_id: [u8; 16], span_id: [u8; 8]) -> Option<Self> {
-        if trace_id == [0; 16] || span_id == [0; 8] {
+        let word = |bytes: &[u8]| {
+            let mut word = [0; 8];
+            word.copy_from_slice(bytes);
+            u64::from_le_bytes(word)
+        };
+        let trace = [word(&trace_id[..8]), word(&trace_id[8..])];
+        if trace == [0, 0] {
             return None;
         }
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        let mut hex = [0u8; HEX_LEN];
-        for (index, byte) in trace_id.iter().chain(&span_id).enumerate() {
-            hex[2 * index] = DIGITS[usize::from(byte >> 4)];
-            hex[2 * index + 1] = DIGITS[usize::from(byte & 0xf)];
-        }
-        Some(Self { hex })
+        Some(Self {
+            trace,
+            span: NonZeroU64::new(u64::from_le_bytes(span_id))?,
+        })
     }
 
     /// The exemplar of a W3C Trace Context `traceparent` header value
@@ -94,69 +95,87 @@ impl Exemplar {
         if flags_low & 1 == 0 || !is_lower_hex(&header[53..54]) {
             return None;
         }
-        let mut hex = [0u8; HEX_LEN];
-        hex[..TRACE_HEX].copy_from_slice(&header[3..35]);
-        hex[TRACE_HEX..].copy_from_slice(&header[36..52]);
-        let exemplar = Self { hex };
-        let words = exemplar.words();
-        if !words.iter().all(|&word| is_lower_hex_word(word))
-            || words[..4] == [ZEROS; 4]
-            || words[4..] == [ZEROS; 2]
-        {
+        let word = |at: usize| {
+            let mut word = [0; 8];
+            word.copy_from_slice(&header[at..at + 8]);
+            u64::from_le_bytes(word)
+        };
+        let digits = [word(3), word(11), word(19), word(27), word(36), word(44)];
+        let mut decoded = [0u64; 6];
+        let mut invalid = 0;
+        for (out, digits) in decoded.iter_mut().zip(digits) {
+            let (value, bad) = decode_hex_word(digits);
+            *out = value;
+            invalid |= bad;
+        }
+        if invalid != 0 {
             return None;
         }
-        Some(exemplar)
-    }
-
-    /// The trace id, 32 lowercase hex digits.
-    pub fn trace_id(&self) -> &str {
-        self.hex_str(..TRACE_HEX)
-    }
-
-    /// The span id, 16 lowercase hex digits.
-    pub fn span_id(&self) -> &str {
-        self.hex_str(TRACE_HEX..)
-    }
-
-    fn hex_str(&self, range: impl std::slice::SliceIndex<[u8], Output = [u8]>) -> &str {
-        // Every constructor leaves only ASCII hex digits here.
-        std::str::from_utf8(&self.hex[range]).unwrap_or_default()
-    }
-
-    #[inline]
-    fn words(&self) -> [u64; WORDS] {
-        let mut words = [0; WORDS];
-        for (word, chunk) in words.iter_mut().zip(self.hex.chunks_exact(8)) {
-            let mut bytes = [0; 8];
-            bytes.copy_from_slice(chunk);
-            *word = u64::from_ne_bytes(bytes);
+        let trace = [decoded[0] | decoded[1] << 32, decoded[2] | decoded[3] << 32];
+        if trace == [0, 0] {
+            return None;
         }
-        words
+        Some(Self {
+            trace,
+            span: NonZeroU64::new(decoded[4] | decoded[5] << 32)?,
+        })
     }
 
-    fn from_words(words: [u64; WORDS]) -> Option<Self> {
-        let mut hex = [0; HEX_LEN];
-        for (chunk, word) in hex.chunks_exact_mut(8).zip(words) {
-            chunk.copy_from_slice(&word.to_ne_bytes());
-        }
-        // A slot never holds anything else; checked anyway, as the text is written unescaped.
-        hex.iter()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
-            .then_some(Self { hex })
+    /// The trace id's bytes.
+    pub fn trace_id(&self) -> [u8; 16] {
+        let mut bytes = [0; 16];
+        bytes[..8].copy_from_slice(&self.trace[0].to_le_bytes());
+        bytes[8..].copy_from_slice(&self.trace[1].to_le_bytes());
+        bytes
+    }
+
+    /// The span id's bytes.
+    pub fn span_id(&self) -> [u8; 8] {
+        self.span.get().to_le_bytes()
+    }
+
+    /// Appends the trace id as 32 lowercase hex digits, as exemplars write it.
+    pub(crate) fn push_trace_id(&self, out: &mut String) {
+        push_hex(out, &self.trace_id());
+    }
+
+    /// Appends the span id as 16 lowercase hex digits.
+    pub(crate) fn push_span_id(&self, out: &mut String) {
+        push_hex(out, &self.span_id());
+    }
+
+    fn words(&self) -> [u64; 3] {
+        [self.trace[0], self.trace[1], self.span.get()]
+    }
+
+    fn from_words(words: [u64; 3]) -> Option<Self> {
+        (words[..2] != [0, 0]).then_some(())?;
+        Some(Self {
+            trace: [words[0], words[1]],
+            span: NonZeroU64::new(words[2])?,
+        })
     }
 }
 
 impl std::fmt::Debug for Exemplar {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (mut trace, mut span) = (String::new(), String::new());
+        self.push_trace_id(&mut trace);
+        self.push_span_id(&mut span);
         f.debug_struct("Exemplar")
-            .field("trace_id", &self.trace_id())
-            .field("span_id", &self.span_id())
+            .field("trace_id", &trace)
+            .field("span_id", &span)
             .finish()
     }
 }
 
-/// Eight ASCII `'0'`s.
-const ZEROS: u64 = u64::from_ne_bytes(*b"00000000");
+fn push_hex(out: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for byte in bytes {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 0xf)]));
+    }
+}
 
 fn is_lower_hex(bytes: &[u8]) -> bool {
     bytes
@@ -164,18 +183,27 @@ fn is_lower_hex(bytes: &[u8]) -> bool {
         .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
 }
 
-/// Whether all eight bytes of `word` are lowercase hex digits, eight at a time: a header is
-/// checked in six steps instead of 48.
+/// Decodes eight lowercase hex digits (the bytes of `digits`, little-endian: the first digit
+/// lowest) into four bytes, eight digits at a time rather than one: a `traceparent` is read in
+/// six such steps. Returns the bytes (in order, little-endian) and a word that is non-zero when
+/// a byte was not a lowercase hex digit.
 #[inline]
-fn is_lower_hex_word(word: u64) -> bool {
+fn decode_hex_word(digits: u64) -> (u64, u64) {
     const ONES: u64 = 0x0101_0101_0101_0101;
+    const LOW: u64 = 0x0f0f_0f0f_0f0f_0f0f;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    // In every byte below 0x80, `byte + (0x80 - n)` has its high bit set iff `byte >= n`;
-    // the additions cannot carry into the next byte.
-    let at_least = |n: u8| word.wrapping_add(ONES * u64::from(0x80 - n)) & HIGH;
-    let digit = at_least(b'0') & !at_least(b'9' + 1);
-    let letter = at_least(b'a') & !at_least(b'f' + 1);
-    word & HIGH == 0 && (digit | letter) == HIGH
+    // '0'..'9' are 0x30..0x39 and 'a'..'f' 0x61..0x66: the low four bits, plus 9 for letters
+    // (bit 6 set).
+    let letters = (digits >> 6) & ONES;
+    let nibbles = (digits & LOW) + letters * 9;
+    // Valid exactly when each nibble is below 16 and spells back to the digit given.
+    let at_least_ten = (nibbles + ONES * (0x80 - 10)) & HIGH;
+    let spelled = nibbles + ONES * u64::from(b'0') + (at_least_ten >> 7) * 0x27;
+    let invalid = (digits ^ spelled) | ((nibbles + ONES * (0x80 - 16)) & HIGH) | (digits & HIGH);
+    // Two digits per byte, the first one high; then the bytes side by side.
+    let pairs = ((nibbles & 0x00ff_00ff_00ff_00ff) << 4) | ((nibbles >> 8) & 0x00ff_00ff_00ff_00ff);
+    let quads = (pairs | pairs >> 8) & 0x0000_ffff_0000_ffff;
+    ((quads | quads >> 16) & 0xffff_ffff, invalid)
 }
 
 /// The latest exemplar of one bucket: written by whichever request gets there, read by scrapes.
@@ -186,7 +214,7 @@ fn is_lower_hex_word(word: u64) -> bool {
 #[derive(Debug, Default)]
 pub(crate) struct ExemplarSlot {
     sequence: AtomicU64,
-    hex: [AtomicU64; WORDS],
+    ids: [AtomicU64; 3],
     value: AtomicU64,
     /// The request clock's reading when the request ended; 0: never written.
     stamp: AtomicU64,
@@ -215,7 +243,7 @@ impl ExemplarSlot {
         }
         // The odd sequence is visible before any of the writes below.
         fence(Ordering::Release);
-        for (cell, word) in self.hex.iter().zip(exemplar.words()) {
+        for (cell, word) in self.ids.iter().zip(exemplar.words()) {
             cell.store(word, Ordering::Relaxed);
         }
         self.value.store(value.to_bits(), Ordering::Relaxed);
@@ -233,7 +261,7 @@ impl ExemplarSlot {
                 std::hint::spin_loop();
                 continue;
             }
-            let words = self.hex.each_ref().map(|cell| cell.load(Ordering::Relaxed));
+            let words = self.ids.each_ref().map(|cell| cell.load(Ordering::Relaxed));
             let value = f64::from_bits(self.value.load(Ordering::Relaxed));
             let stamp = self.stamp.load(Ordering::Relaxed);
             fence(Ordering::Acquire);
@@ -286,8 +314,16 @@ mod tests {
     #[test]
     fn reads_sampled_traceparents_only() {
         let exemplar = Exemplar::from_traceparent(SAMPLED).expect("sampled");
-        assert_eq!(exemplar.trace_id(), "4bf92f3577b34da6a3ce929d0e0e4736");
-        assert_eq!(exemplar.span_id(), "00f067aa0ba902b7");
+        let (mut trace, mut span) = (String::new(), String::new());
+        exemplar.push_trace_id(&mut trace);
+        exemplar.push_span_id(&mut span);
+        assert_eq!(trace, "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(span, "00f067aa0ba902b7");
+        assert_eq!(exemplar.trace_id()[..4], [0x4b, 0xf9, 0x2f, 0x35]);
+        assert_eq!(
+            exemplar.span_id(),
+            [0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7]
+        );
         // Other flags with the sampled bit: 03, 0b, ff.
         for flags in ["03", "0b", "ff", "11"] {
             let header = format!("{}{flags}", std::str::from_utf8(&SAMPLED[..53]).unwrap());
@@ -338,20 +374,33 @@ mod tests {
     }
 
     #[test]
-    fn the_word_check_agrees_with_the_byte_check() {
+    fn the_word_decoder_agrees_with_the_byte_decoder() {
         for byte in 0..=255u8 {
-            let word = u64::from_ne_bytes([b'a', b'0', byte, b'f', b'9', b'1', b'c', b'e']);
-            let expected = byte.is_ascii_digit() || (b'a'..=b'f').contains(&byte);
-            assert_eq!(is_lower_hex_word(word), expected, "{byte:#x}");
+            for position in 0..8 {
+                let mut digits = *b"a0f91ce7";
+                digits[position] = byte;
+                let (value, invalid) = decode_hex_word(u64::from_le_bytes(digits));
+                let valid = byte.is_ascii_digit() || (b'a'..=b'f').contains(&byte);
+                assert_eq!(invalid == 0, valid, "{byte:#x} at {position}");
+                if valid {
+                    let text = std::str::from_utf8(&digits).expect("ascii");
+                    let expected = u32::from_str_radix(text, 16).expect("hex").to_be_bytes();
+                    assert_eq!((value as u32).to_le_bytes(), expected, "{text}");
+                }
+            }
         }
     }
 
     #[test]
     fn ids_from_bytes_are_written_as_hex() {
         let exemplar = Exemplar::new([0x0f; 16], [0xa0; 8]).expect("valid");
-        assert_eq!(exemplar.trace_id(), "0f".repeat(16));
-        assert_eq!(exemplar.span_id(), "a0".repeat(8));
+        let (mut trace, mut span) = (String::new(), String::new());
+        exemplar.push_trace_id(&mut trace);
+        exemplar.push_span_id(&mut span);
+        assert_eq!(trace, "0f".repeat(16));
+        assert_eq!(span, "a0".repeat(8));
         assert_eq!(Exemplar::new([1; 16], [0; 8]), None);
+        assert_eq!(std::mem::size_of::<Option<Exemplar>>(), 24);
     }
 
     #[test]

@@ -95,6 +95,14 @@ pub(crate) enum SeriesLabelSet {
 }
 
 impl SeriesLabelSet {
+    /// Calls `f` with each `(name, value)` pair, in the order the encoders write them.
+    pub(super) fn for_each_pair(&self, mut f: impl FnMut(&str, &str)) {
+        match self {
+            Self::Overflow => f(OVERFLOW, "true"),
+            Self::Regular(labels) => labels.pairs().for_each(|(name, value)| f(name, value)),
+        }
+    }
+
     /// The labels as the text encoders write them between braces.
     pub(super) fn render(&self) -> String {
         match self {

@@ -14,6 +14,8 @@ mod in_flight;
 mod labels;
 mod method;
 mod outcome;
+#[cfg(feature = "protobuf")]
+mod protobuf;
 mod route;
 mod route_series;
 mod series;

@@ -39,7 +39,7 @@ impl RouteSeries {
     /// Records one finished request: its duration and exemplar and, if it sent a response head
     /// and the option is on, its time to first byte.
     #[inline]
-    pub(super) fn record(&self, key: SeriesKey, request: &FinishedRequest, stripe: Stripe) {
+    pub(super) fn record(&self, key: SeriesKey, request: &FinishedRequest<'_>, stripe: Stripe) {
         let entry = &self.cache[key.cache_index(CACHE_ENTRIES)];
         if let Some(series) = entry.get().filter(|s| s.key == key) {
             series.observe(stripe, request);

@@ -54,9 +54,9 @@ impl Series {
     /// Records one finished request: its duration (with the request's exemplar, ended at
     /// `end`), and its time to first byte if it had one and this series keeps them.
     #[inline]
-    pub(crate) fn observe(&self, stripe: Stripe, request: &FinishedRequest) {
+    pub(crate) fn observe(&self, stripe: Stripe, request: &FinishedRequest<'_>) {
         let bucket = self.duration.observe_on(stripe, request.seconds);
-        if let Some(exemplar) = &request.exemplar {
+        if let Some(exemplar) = request.exemplar {
             self.record_exemplar(bucket, exemplar, request.seconds, request.end);
         }
         if let (Some(histogram), Some(first_byte)) = (&self.first_byte, request.first_byte) {
@@ -77,10 +77,10 @@ impl Series {
 
 /// What a finished request records in its series.
 #[derive(Debug)]
-pub(crate) struct FinishedRequest {
+pub(crate) struct FinishedRequest<'a> {
     pub(crate) seconds: f64,
     pub(crate) first_byte: Option<f64>,
-    pub(crate) exemplar: Option<Exemplar>,
+    pub(crate) exemplar: Option<&'a Exemplar>,
     /// When it ended (the exemplar's timestamp).
     pub(crate) end: Stamp,
 }

@@ -199,18 +199,14 @@ impl<'a> HistogramLines<'a> {
                     self.annotation.clear();
                     let out = &mut self.annotation;
                     out.push('{');
-                    for (label, value) in [
-                        (TRACE_ID, reading.exemplar.trace_id()),
-                        (SPAN_ID, reading.exemplar.span_id()),
-                    ] {
-                        if out.len() > 1 {
-                            out.push(',');
-                        }
-                        out.push_str(label);
-                        out.push_str("=\"");
-                        out.push_str(value);
-                        out.push('"');
-                    }
+                    out.push_str(TRACE_ID);
+                    out.push_str("=\"");
+                    reading.exemplar.push_trace_id(out);
+                    out.push_str("\",");
+                    out.push_str(SPAN_ID);
+                    out.push_str("=\"");
+                    reading.exemplar.push_span_id(out);
+                    out.push('"');
                     out.push_str("} ");
                     push_float(out, reading.value);
                     out.push(' ');
