@@ -84,7 +84,7 @@ impl ActiveRequest {
         self.end(outcome);
     }
 
-    #[inline]
+    #[inline(always)]
     fn end(&mut self, outcome: Outcome) {
         if self.finished {
             return;

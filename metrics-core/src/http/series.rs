@@ -53,7 +53,7 @@ impl Series {
 
     /// Records one finished request: its duration (with the request's exemplar, ended at
     /// `end`), and its time to first byte if it had one and this series keeps them.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn observe(&self, stripe: Stripe, request: &FinishedRequest<'_>) {
         let bucket = self.duration.observe_on(stripe, request.seconds);
         if let Some(exemplar) = request.exemplar {
@@ -64,6 +64,9 @@ impl Series {
         }
     }
 
+    // Out of line: requests without an exemplar pay only the branch.
+    #[cold]
+    #[inline(never)]
     fn record_exemplar(&self, bucket: usize, exemplar: &Exemplar, seconds: f64, end: Stamp) {
         let slots = self.exemplars.get_or_init(|| {
             let buckets = self.duration.bucket_count();
