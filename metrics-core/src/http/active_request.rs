@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use super::clock::Stamp;
 use super::in_flight::InFlightCell;
+use super::protocol_version::ProtocolVersionLabel;
 use super::series_key::SeriesKey;
-use super::{GrpcStatusLabel, MethodLabel, Outcome};
+use super::{GrpcStatusLabel, MethodLabel, Outcome, UrlScheme};
 use crate::metric::Stripe;
 
 /// A request being recorded (RAII): raises `http_server_active_requests` while alive.
@@ -24,6 +25,8 @@ pub struct ActiveRequest {
     head: Option<Stamp>,
     /// Whether to take `head` (the option, carried here so the check reads no other memory).
     times_first_byte: bool,
+    /// Whether `network_protocol_version` is recorded (the builder's option, carried the same way).
+    records_protocol_version: bool,
     finished: bool,
     /// This thread's stripe of the striped counters, found once per request. A request that
     /// ends on another thread still updates the stripe it started on: totals are unaffected.
@@ -36,7 +39,7 @@ impl ActiveRequest {
         in_flight: Arc<InFlightCell>,
         stripe: Stripe,
         method: MethodLabel,
-        times_first_byte: bool,
+        (times_first_byte, records_protocol_version): (bool, bool),
     ) -> Self {
         Self {
             in_flight,
@@ -44,6 +47,7 @@ impl ActiveRequest {
             key: SeriesKey::for_method(method),
             head: None,
             times_first_byte,
+            records_protocol_version,
             finished: false,
             stripe,
         }
@@ -65,6 +69,26 @@ impl ActiveRequest {
     #[inline]
     pub fn set_grpc_status(&mut self, status: GrpcStatusLabel) {
         self.key = self.key.with_grpc_status(status);
+    }
+
+    /// Records the request's scheme as the `url_scheme` label (default `http`).
+    /// OpenTelemetry's `url.scheme` is required on the request duration; integrations take it
+    /// from the request URI when it has one (HTTP/2's `:scheme`, absolute-form targets) and
+    /// otherwise from what the server is configured with.
+    #[inline]
+    pub fn set_url_scheme(&mut self, scheme: UrlScheme) {
+        self.key = self.key.with_url_scheme(scheme);
+    }
+
+    /// Records the request's HTTP version as the `network_protocol_version` label, when
+    /// [`network_protocol_version`](super::HttpServerMetricsBuilder::network_protocol_version)
+    /// is on (otherwise this does nothing). Versions other than 1.0, 1.1, 2 and 3 get no label.
+    #[inline]
+    pub fn set_network_protocol_version(&mut self, version: http::Version) {
+        if self.records_protocol_version {
+            let label = ProtocolVersionLabel::from_version(version);
+            self.key = self.key.with_protocol_version(label);
+        }
     }
 
     /// Ends the request with the given outcome, recording its duration up to now.

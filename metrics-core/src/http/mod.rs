@@ -13,6 +13,7 @@ mod in_flight;
 mod labels;
 mod method;
 mod outcome;
+mod protocol_version;
 mod route;
 mod route_series;
 mod series;
@@ -20,6 +21,7 @@ mod series_key;
 mod series_store;
 mod server_metrics;
 mod text;
+mod url_scheme;
 
 pub use active_request::ActiveRequest;
 pub use connections::ConnectionGuard;
@@ -30,3 +32,4 @@ pub use route::Route;
 pub use server_metrics::{
     HttpServerMetrics, HttpServerMetricsBuilder, DEFAULT_MAX_LABEL_SETS, UNMATCHED_ROUTE,
 };
+pub use url_scheme::UrlScheme;

@@ -42,7 +42,7 @@ impl EncodeText for HttpServerMetrics {
         // The duration counts as written, one per series of `with_overflow`: the request
         // counter and the overflow counter are written from them.
         let mut totals: Vec<u64> = Vec::with_capacity(all.len() + 1);
-        for family in FAMILIES.iter().filter(|f| f.is_written(store.first_byte)) {
+        for family in FAMILIES.iter().filter(|f| f.is_written(store)) {
             let name = full_name(family);
             w.family(
                 &name,
