@@ -24,7 +24,7 @@ use axum::routing::get;
 use metrics_axum::{AxumBody, CountingListener, Metrics, MetricsLayer, Router};
 use metrics_exporter::{Exporter, Lifecycle};
 use metrics_toolkit::collectors::SystemCollector;
-use metrics_toolkit::health::{HealthCheck, HealthRegistry};
+use metrics_toolkit::health::{ComponentType, HealthCheck, HealthRegistry};
 use metrics_toolkit::{HttpServerMetrics, MetricsRegistry};
 use tokio::net::TcpListener;
 
@@ -101,6 +101,7 @@ pub async fn run(
                 tokio::time::sleep(Duration::from_millis(2)).await;
                 Ok(())
             })
+            .component_type(ComponentType::Datastore)
             .timeout(Duration::from_secs(1))
             .interval(Duration::from_secs(5)),
         )

@@ -82,7 +82,7 @@ async fn real_prometheus_scrapes_the_request_count() {
         assert_eq!(status, 200);
     }
     let prometheus = Prometheus::start("quickstart", &[quickstart.metrics.to_string()]).await;
-    let query = r#"sum(http_server_requests_total{job="quickstart",http_route="/users/{id}",http_request_method="GET",http_response_status_code="200"})"#;
+    let query = r#"sum(http_server_requests_total{job="quickstart",http_route="/users/{id}",http_request_method="GET",http_response_status_code="200",url_scheme="http"})"#;
     let value = prometheus
         .wait_for_value(query, f64::from(sent), Duration::from_secs(30))
         .await;
@@ -171,6 +171,8 @@ async fn health_reports_the_database_check_and_system_metrics_appear() {
         let json: serde_json::Value = response.json().await.expect("health json");
         if json["checks"]["database"][0]["status"] == "pass" {
             assert_eq!(status, 200);
+            assert_eq!(json["checks"]["database"][0]["componentType"], "datastore");
+            assert_eq!(json["checks"]["database"][0]["criticality"], "critical");
             assert_eq!(json["status"], "pass");
             break;
         }
@@ -178,7 +180,12 @@ async fn health_reports_the_database_check_and_system_metrics_appear() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let text = quickstart
-        .scrape_until("system_cpu_utilization_ratio{cpu=\"total\"}")
+        .scrape_until("system_cpu_utilization_ratio{cpu_logical_number=\"0\"")
         .await;
+    // The all-CPU series has no logical number (OpenTelemetry leaves out what does not apply).
+    let total = text.lines().find(|line| {
+        line.starts_with("system_cpu_utilization_ratio") && !line.contains("cpu_logical_number")
+    });
+    assert!(total.is_some(), "{text}");
     assert!(text.contains("health_check_status{check=\"database\"} 1"));
 }

@@ -3,6 +3,7 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use metrics_toolkit::http::UrlScheme;
 use metrics_toolkit::HttpServerMetrics;
 use tower_layer::Layer;
 
@@ -80,6 +81,8 @@ pub(crate) struct Settings {
     pub(crate) route: RouteSource,
     /// `None`: no exemplars, and no lookup per request.
     pub(crate) exemplars: Option<Arc<Exemplars>>,
+    /// The `url_scheme` of requests whose URI carries none.
+    pub(crate) url_scheme: UrlScheme,
 }
 
 impl MetricsLayer {
@@ -96,6 +99,7 @@ impl MetricsLayer {
                 exclusions: Arc::new(Exclusions::default()),
                 route,
                 exemplars: None,
+                url_scheme: UrlScheme::Http,
             },
             output: PhantomData,
         }
@@ -116,6 +120,24 @@ impl<O> MetricsLayer<O> {
     /// builds the table from the routes themselves.
     pub fn routes(mut self, routes: crate::RouteTable) -> Self {
         self.settings.route = RouteSource::table(routes, &self.settings.metrics);
+        self
+    }
+
+    /// The `url_scheme` label of requests whose URI has no scheme (HTTP/1 requests in
+    /// origin-form, the usual case): `"https"` behind a TLS listener, default `"http"`.
+    /// A request whose URI has a scheme (HTTP/2's `:scheme`, an absolute-form target) is
+    /// labelled with that one. Only `http` and `https` are their own value; any other name is
+    /// recorded as `_OTHER` (see [`UrlScheme`]).
+    ///
+    /// ```
+    /// use metrics_axum::MetricsLayer;
+    /// use metrics_toolkit::HttpServerMetrics;
+    ///
+    /// let layer = MetricsLayer::new(HttpServerMetrics::builder().build()).url_scheme("https");
+    /// # drop(layer);
+    /// ```
+    pub fn url_scheme(mut self, scheme: &str) -> Self {
+        self.settings.url_scheme = UrlScheme::from_name(scheme);
         self
     }
 

@@ -48,8 +48,8 @@ const NEST_TAIL: &str = "{*__private__axum_nest_tail_param}";
 /// # }
 /// ```
 ///
-/// Labels are what axum's `MatchedPath` says: requests the fallback answers are `unmatched`, and
-/// so are the paths below a [`nest_service`](Self::nest_service) (axum gives them no
+/// Labels are what axum's `MatchedPath` says: requests the fallback answers have no `http_route`
+/// label (they matched no route), and neither have the paths below a [`nest_service`](Self::nest_service) (axum gives them no
 /// `MatchedPath`), except the prefix itself.
 #[must_use]
 pub struct Router<S = ()> {
@@ -168,7 +168,7 @@ where
     }
 
     /// Answers what no route matches with `handler`, as `axum::Router::fallback`; such
-    /// requests are recorded as `unmatched`.
+    /// requests are recorded without an `http_route` label.
     #[track_caller]
     pub fn fallback<H, T>(mut self, handler: H) -> Self
     where

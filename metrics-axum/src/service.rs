@@ -5,7 +5,7 @@ use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
-use metrics_toolkit::http::{ActiveRequest, Route};
+use metrics_toolkit::http::{ActiveRequest, Route, UrlScheme};
 use tower_service::Service;
 
 use crate::future::RequestKind;
@@ -149,6 +149,11 @@ where
                     active.set_exemplar(exemplar);
                 }
             }
+            // The URI's scheme when the request carries one (HTTP/2, absolute-form), else the
+            // layer's; bounded to `http`, `https` and `_OTHER`.
+            let scheme = request.uri().scheme().map(UrlScheme::from_scheme);
+            active.set_url_scheme(scheme.unwrap_or(settings.url_scheme));
+            active.set_network_protocol_version(request.version());
             Some(active)
         };
         let kind = RequestKind {
@@ -162,7 +167,7 @@ where
 }
 
 impl ServiceState {
-    /// Starts recording on the route `template` (or `unmatched`), through this service's cache
+    /// Starts recording on the route `template` (or none), through this service's cache
     /// of route handles: a hit borrows the handle, and no count shared by threads changes.
     #[inline]
     fn start(&self, template: Option<&str>, method: &http::Method) -> ActiveRequest {

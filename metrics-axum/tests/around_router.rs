@@ -10,7 +10,7 @@ use common::{TestServer, ACTIVE, DURATION_BUCKET, REQUESTS, TEMPLATES};
 use metrics_axum::RouteTable;
 use metrics_toolkit::HttpServerMetrics;
 use reqwest::{Client, Method};
-use test_support::{raw_http, request_labels, Scrape};
+use test_support::{raw_http, request_labels, unmatched_request_labels, Scrape};
 use tower::Layer;
 
 async fn around() -> TestServer {
@@ -72,7 +72,7 @@ async fn records_what_the_router_layer_records() {
     // The plan's label sets, each counted twice (counter and histogram count).
     assert_eq!(got.len(), 2 * 9, "{got:#?}");
     let scrape = outside.scrape().await;
-    let unmatched = request_labels("GET", "unmatched", "404");
+    let unmatched = unmatched_request_labels("GET", "404");
     assert_eq!(scrape.get(REQUESTS, &unmatched), Some(9.0));
     let nested = request_labels("PUT", "/api/v1/items/{id}", "200");
     assert_eq!(scrape.get(REQUESTS, &nested), Some(6.0));

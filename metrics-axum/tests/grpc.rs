@@ -154,6 +154,7 @@ async fn a_5xx_status_is_the_error_type_even_with_a_grpc_status() {
     exchange(&layer, grpc_request(Version::HTTP_2), response).await;
     let wanted = [
         ("http_request_method", "POST"),
+        ("url_scheme", "http"),
         ("http_route", ROUTE),
         ("http_response_status_code", "503"),
         ("rpc_grpc_status_code", "14"),

@@ -53,6 +53,7 @@ async fn a_service_error_is_recorded_without_status() {
     let s = scrape(&registry);
     let labels = [
         ("http_request_method", "GET"),
+        ("url_scheme", "http"),
         ("http_route", "/r"),
         ("error_type", "_OTHER"),
     ];
@@ -70,6 +71,7 @@ async fn a_body_error_is_recorded_with_the_status_sent() {
     let s = scrape(&registry);
     let labels = [
         ("http_request_method", "GET"),
+        ("url_scheme", "http"),
         ("http_route", "/r"),
         ("http_response_status_code", "200"),
         ("error_type", "_OTHER"),

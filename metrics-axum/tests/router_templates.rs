@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use metrics_axum::{MetricsLayer, Router};
 use metrics_toolkit::{Format, HttpServerMetrics, MetricsRegistry};
 use reqwest::{Client, Method};
-use test_support::{request_labels, Scrape};
+use test_support::{request_labels, unmatched_request_labels, Scrape};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
@@ -233,12 +233,12 @@ async fn every_request_is_labelled_as_axum_matched_it() {
             "{method} {route}"
         );
     }
-    let below_static = request_labels("GET", "unmatched", "200");
+    let below_static = unmatched_request_labels("GET", "200");
     assert_eq!(
         ours.get("http_server_requests_total", &below_static),
         Some(2.0)
     );
-    let not_found = request_labels("GET", "unmatched", "404");
+    let not_found = unmatched_request_labels("GET", "404");
     assert_eq!(
         ours.get("http_server_requests_total", &not_found),
         Some(5.0)

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use common::{TestServer, ACTIVE, DURATION_BUCKET, DURATION_COUNT, REQUESTS};
 use reqwest::{Client, Method};
-use test_support::{raw_http, request_labels};
+use test_support::{raw_http, request_labels, unmatched_request_labels};
 
 async fn send(client: &Client, method: Method, url: &str) -> u16 {
     client
@@ -48,6 +48,7 @@ async fn counts_exactly_per_label_set() {
     for (method, _, times, route, status) in &plan {
         let mut labels = vec![
             ("http_request_method", method.as_str()),
+            ("url_scheme", "http"),
             ("http_route", *route),
             ("http_response_status_code", *status),
         ];
@@ -98,7 +99,7 @@ async fn unknown_paths_add_one_unmatched_label_set() {
         task.await.expect("worker");
     }
     let scrape = server.scrape().await;
-    let unmatched = request_labels("GET", "unmatched", "404");
+    let unmatched = unmatched_request_labels("GET", "404");
     assert_eq!(scrape.get(REQUESTS, &unmatched), Some(total as f64));
     assert_eq!(scrape.count(REQUESTS, &[]), 1, "exactly one label set");
     assert!(scrape.samples.iter().all(|s| s
@@ -224,12 +225,14 @@ async fn disconnects_are_recorded_as_aborted_and_release_the_gauge() {
     }
     let stream_aborted = [
         ("http_request_method", "GET"),
+        ("url_scheme", "http"),
         ("http_route", "/stream/{ms}"),
         ("http_response_status_code", "200"),
         ("error_type", "aborted"),
     ];
     let sleep_aborted = [
         ("http_request_method", "GET"),
+        ("url_scheme", "http"),
         ("http_route", "/sleep/{ms}"),
         ("error_type", "aborted"),
     ];

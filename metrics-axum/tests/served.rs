@@ -256,6 +256,7 @@ async fn a_handlers_1xx_is_recorded_as_what_the_client_got() {
     );
     let rejected = [
         ("http_request_method", "GET"),
+        ("url_scheme", "http"),
         ("http_route", "/x"),
         ("error_type", "_OTHER"),
     ];

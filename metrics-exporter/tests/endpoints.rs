@@ -98,6 +98,7 @@ async fn prometheus_text_by_default_with_help_and_type_per_sample_family() {
         let scrape = Scrape::parse(&body);
         let failed = [
             ("http_request_method", "GET"),
+            ("url_scheme", "http"),
             ("http_route", "/a/{b}"),
             ("http_response_status_code", "503"),
             ("error_type", "503"),

@@ -21,10 +21,12 @@ async fn scrape_every_family() -> String {
         .expect("registry");
     let http = HttpServerMetrics::builder()
         .time_to_first_byte(true)
+        .network_protocol_version(true)
         .max_label_sets(3)
         .register(&registry);
     for (status, route) in [(200, "/a"), (500, "/b"), (200, "/c"), (200, "/d")] {
         let mut request = http.start_request(&http::Method::POST, Some(route));
+        request.set_network_protocol_version(http::Version::HTTP_11);
         request.set_status(status);
         request.set_grpc_status(GrpcStatusLabel::from_header_value(b"14"));
         request.finish(Outcome::Completed);
@@ -75,10 +77,14 @@ async fn every_built_in_label_name_is_refused_as_a_constant_label() {
         "le",
         "service_name",
         "http_route",
+        "url_scheme",
+        "network_protocol_version",
         "error_type",
         "check",
         "cause",
-        "cpu",
+        "cpu_logical_number",
+        "system_memory_state",
+        "system_paging_state",
     ] {
         assert!(
             names.contains(expected),

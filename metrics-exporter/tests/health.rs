@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use metrics_exporter::{Exporter, Lifecycle};
-use metrics_toolkit::health::{BoxError, Group, HealthCheck, HealthRegistry};
+use metrics_toolkit::health::{BoxError, ComponentType, Group, HealthCheck, HealthRegistry};
 use metrics_toolkit::MetricsRegistry;
 use serde_json::Value;
 use test_support::Scrape;
@@ -104,7 +104,11 @@ fn failing(message: &'static str) -> impl Fn() -> std::future::Ready<Result<(), 
 async fn statuses_codes_and_groups() {
     let health = HealthRegistry::builder()
         .check(HealthCheck::new("db", || async { Ok(()) }).groups([Group::Ready, Group::Startup]))
-        .check(HealthCheck::new("mail", failing("smtp refused")).non_critical())
+        .check(
+            HealthCheck::new("mail", failing("smtp refused"))
+                .non_critical()
+                .component_type(ComponentType::System),
+        )
         .build()
         .expect("valid");
     let running = serve(health, true).await;
@@ -141,6 +145,11 @@ async fn statuses_codes_and_groups() {
         .ends_with('Z'));
     assert_eq!(json["checks"]["mail"][0]["status"], "warn");
     assert_eq!(json["checks"]["mail"][0]["output"], "smtp refused");
+    // The draft's component types, and whether a failure fails the service beside them.
+    assert_eq!(json["checks"]["db"][0]["componentType"], "component");
+    assert_eq!(json["checks"]["db"][0]["criticality"], "critical");
+    assert_eq!(json["checks"]["mail"][0]["componentType"], "system");
+    assert_eq!(json["checks"]["mail"][0]["criticality"], "non-critical");
     assert_eq!(json["checks"]["lifecycle"][0]["status"], "pass");
 
     // A non-critical failure leaves the service ready.
@@ -152,6 +161,8 @@ async fn statuses_codes_and_groups() {
     let json: Value = serde_json::from_str(&body).expect("json");
     assert_eq!(json["status"], "warn");
     assert_eq!(json["componentId"], "mail");
+    assert_eq!(json["componentType"], "system");
+    assert_eq!(json["criticality"], "non-critical");
     assert_eq!(get(&running.base, "/health/nope").await.0, 404);
 
     let (code, body, headers) = get(&running.base, "/health?verbose").await;

@@ -13,4 +13,4 @@ pub mod scrape;
 pub mod webhook;
 
 pub use poll::poll_until;
-pub use scrape::{request_labels, Scrape};
+pub use scrape::{request_labels, unmatched_request_labels, Scrape};

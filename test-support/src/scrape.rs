@@ -13,17 +13,28 @@ pub struct Sample {
     pub value: f64,
 }
 
-/// The labels of a request series that completed: method, route and status, as the layer
-/// writes them.
+/// The labels of a request series that completed: method, route, status and `url_scheme`
+/// (`http`, the layer's default), as the layer writes them.
 pub fn request_labels<'a>(
     method: &'a str,
     route: &'a str,
     status: &'a str,
-) -> [(&'a str, &'a str); 3] {
+) -> [(&'a str, &'a str); 4] {
     [
         ("http_request_method", method),
         ("http_route", route),
         ("http_response_status_code", status),
+        ("url_scheme", "http"),
+    ]
+}
+
+/// The labels of a completed request that matched no route: as [`request_labels`] without
+/// `http_route` (the layer omits it, as OpenTelemetry's conventions do).
+pub fn unmatched_request_labels<'a>(method: &'a str, status: &'a str) -> [(&'a str, &'a str); 3] {
+    [
+        ("http_request_method", method),
+        ("http_response_status_code", status),
+        ("url_scheme", "http"),
     ]
 }
 
@@ -54,7 +65,8 @@ impl Scrape {
         scrape
     }
 
-    /// Samples named `name` whose labels include every pair of `filter`.
+    /// Samples named `name` whose labels include every pair of `filter`; as in PromQL, a pair
+    /// with an empty value matches samples without that label.
     pub fn matching<'a>(
         &'a self,
         name: &'a str,
@@ -64,7 +76,7 @@ impl Scrape {
             s.name == name
                 && filter
                     .iter()
-                    .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
+                    .all(|(k, v)| s.labels.get(*k).map_or("", String::as_str) == *v)
         })
     }
 
@@ -164,6 +176,8 @@ mod tests {
         assert_eq!(s.get("a_total", &[("x", "1"), ("y", "q\"}")]), Some(3.0));
         assert_eq!(s.get("b", &[]), Some(1.5));
         assert_eq!(s.sum("c_bucket", &[("le", "+Inf")]), 2.0);
+        assert_eq!(s.count("a_total", &[("z", "")]), 1);
+        assert_eq!(s.count("a_total", &[("x", "")]), 0);
         assert_eq!(s.types["a"], "counter");
     }
 }

@@ -11,7 +11,7 @@ pub use table::{RouteTable, RouteTableError};
 use http::{Extensions, Uri};
 
 /// Finds the route template of a request: a bounded value such as `/users/{id}`, never the raw
-/// path. Returning `None` records the request under the `unmatched` route.
+/// path. Returning `None` records the request without an `http_route` label.
 ///
 /// Given to [`MetricsLayer::route_extractor`](crate::MetricsLayer::route_extractor). Provided:
 /// [`MatchedPathRoute`] (axum's match, inside a `Router`; the default) and [`NoRoute`]; a
@@ -60,7 +60,7 @@ impl RouteExtractor for MatchedPathRoute {
     }
 }
 
-/// Records every request as `unmatched`: the default without the `axum` feature, until a real
+/// Records every request without a route: the default without the `axum` feature, until a real
 /// extractor is configured.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoRoute;

@@ -14,7 +14,7 @@ use super::RouteExtractor;
 /// With axum, [`Router`](crate::Router) builds this table from the routes as they are added;
 /// write one for hyper and tonic services, or wherever no router reports its match, and give
 /// it to [`MetricsLayer::routes`](crate::MetricsLayer::routes). Paths no template matches are
-/// recorded as `unmatched`; the raw path is never a label.
+/// recorded without an `http_route` label; the raw path is never a label.
 ///
 /// ```
 /// use metrics_axum::{MetricsLayer, RouteTable};
@@ -44,7 +44,7 @@ pub struct RouteTable {
     root: Node,
     /// Each template's label, by index. `None` for what axum gives no `MatchedPath`, such as
     /// the paths below a `nest_service`: routed, so no other template may match them, but
-    /// recorded as `unmatched`.
+    /// recorded without a route.
     labels: Vec<Option<Box<str>>>,
     /// Each template as written, by the same index.
     templates: Vec<Box<str>>,
@@ -195,7 +195,7 @@ impl RouteTable {
         self.labels.len()
     }
 
-    /// Whether the table has no template (every request is `unmatched`).
+    /// Whether the table has no template (every request is recorded without a route).
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
     }

@@ -12,6 +12,18 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Unit;
 use sysinfo::{Disks, Networks, System};
 
+// The OpenTelemetry system conventions' attributes, rendered for Prometheus (dots to
+// underscores).
+const CPU_LOGICAL_NUMBER: &str = "cpu_logical_number";
+const MEMORY_STATE: &str = "system_memory_state";
+const PAGING_STATE: &str = "system_paging_state";
+const NETWORK_INTERFACE: &str = "network_interface_name";
+const NETWORK_DIRECTION: &str = "network_io_direction";
+const DEVICE: &str = "system_device";
+const FILESYSTEM_MOUNTPOINT: &str = "system_filesystem_mountpoint";
+const FILESYSTEM_TYPE: &str = "system_filesystem_type";
+const FILESYSTEM_STATE: &str = "system_filesystem_state";
+
 /// How often the host is read when no interval is given.
 pub const DEFAULT_SYSTEM_INTERVAL: Duration = Duration::from_secs(10);
 
@@ -19,6 +31,15 @@ pub const DEFAULT_SYSTEM_INTERVAL: Duration = Duration::from_secs(10);
 /// Prometheus way: CPU utilization per core and in total, memory and swap, load averages,
 /// uptime, network bytes per interface and filesystem usage per mount point (see the README's
 /// metric reference for every name).
+///
+/// The labels are the conventions' attributes with dots rendered as underscores:
+/// `cpu_logical_number` (`cpu.logical_number`; the all-CPU series has none, as an attribute
+/// that does not apply is left out), `system_memory_state` (`used`, and `available`: the
+/// convention's well-known values are `used`, `free`, `buffers` and `cached`, and "otherwise, a
+/// custom value MAY be used"), `system_paging_state` (`used`, `free`),
+/// `network_interface_name` and `network_io_direction` (`receive`, `transmit`), and
+/// `system_device`, `system_filesystem_mountpoint`, `system_filesystem_type` and
+/// `system_filesystem_state` (`used`, `free`).
 ///
 /// A background thread reads the host every interval (default
 /// [`DEFAULT_SYSTEM_INTERVAL`]) and publishes a snapshot; a scrape only encodes the latest
@@ -37,7 +58,7 @@ pub const DEFAULT_SYSTEM_INTERVAL: Duration = Duration::from_secs(10);
 /// assert!(system.wait_for_first_reading(Duration::from_secs(10)));
 /// let text = registry.encode(Format::PrometheusText).unwrap();
 /// # #[cfg(target_os = "linux")]
-/// assert!(text.contains("system_memory_usage_bytes{state=\"used\"}"));
+/// assert!(text.contains("system_memory_usage_bytes{system_memory_state=\"used\"}"));
 /// ```
 #[derive(Debug, Clone)]
 pub struct SystemCollector {
@@ -228,15 +249,16 @@ impl Collector for SystemCollector {
 
         let mut cpu = encoder.encode_descriptor(
             "system_cpu_utilization",
-            "CPU utilization (0 to 1) since the previous reading, per logical CPU and in total (cpu=\"total\").",
+            "CPU utilization (0 to 1) since the previous reading, per logical CPU and in total (no cpu_logical_number).",
             Some(&ratio),
             MetricType::Gauge,
         )?;
-        cpu.encode_family(&[("cpu", "total")])?
-            .encode_gauge(&r.cpu_total)?;
+        // The all-CPU series: the logical number does not apply, so it has no such label.
+        let all_cpus: [(&str, &str); 0] = [];
+        cpu.encode_family(&all_cpus)?.encode_gauge(&r.cpu_total)?;
         for (index, usage) in r.cpus.iter().enumerate() {
             let index = index.to_string();
-            cpu.encode_family(&[("cpu", index.as_str())])?
+            cpu.encode_family(&[(CPU_LOGICAL_NUMBER, index.as_str())])?
                 .encode_gauge(usage)?;
         }
 
@@ -247,10 +269,10 @@ impl Collector for SystemCollector {
             MetricType::Gauge,
         )?;
         memory
-            .encode_family(&[("state", "used")])?
+            .encode_family(&[(MEMORY_STATE, "used")])?
             .encode_gauge(&r.memory_used)?;
         memory
-            .encode_family(&[("state", "available")])?
+            .encode_family(&[(MEMORY_STATE, "available")])?
             .encode_gauge(&r.memory_available)?;
         gauge(
             &mut encoder,
@@ -266,9 +288,9 @@ impl Collector for SystemCollector {
             Some(&Unit::Bytes),
             MetricType::Gauge,
         )?;
-        swap.encode_family(&[("state", "used")])?
+        swap.encode_family(&[(PAGING_STATE, "used")])?
             .encode_gauge(&r.swap_used)?;
-        swap.encode_family(&[("state", "free")])?
+        swap.encode_family(&[(PAGING_STATE, "free")])?
             .encode_gauge(&r.swap_free)?;
         gauge(
             &mut encoder,
@@ -318,7 +340,10 @@ impl Collector for SystemCollector {
         for n in &r.networks {
             for (direction, value) in [("receive", n.received), ("transmit", n.transmitted)] {
                 network
-                    .encode_family(&[("device", n.device.as_str()), ("direction", direction)])?
+                    .encode_family(&[
+                        (NETWORK_INTERFACE, n.device.as_str()),
+                        (NETWORK_DIRECTION, direction),
+                    ])?
                     .encode_counter::<NoLabelSet, _, u64>(&value, None)?;
             }
         }
@@ -333,10 +358,10 @@ impl Collector for SystemCollector {
             let used = fs.total.saturating_sub(fs.available);
             for (state, value) in [("used", used), ("free", fs.available)] {
                 let labels = [
-                    ("device", fs.device.as_str()),
-                    ("mountpoint", fs.mountpoint.as_str()),
-                    ("type", fs.kind.as_str()),
-                    ("state", state),
+                    (DEVICE, fs.device.as_str()),
+                    (FILESYSTEM_MOUNTPOINT, fs.mountpoint.as_str()),
+                    (FILESYSTEM_TYPE, fs.kind.as_str()),
+                    (FILESYSTEM_STATE, state),
                 ];
                 filesystem.encode_family(&labels)?.encode_gauge(&value)?;
             }
@@ -349,9 +374,9 @@ impl Collector for SystemCollector {
         )?;
         for fs in &r.filesystems {
             let labels = [
-                ("device", fs.device.as_str()),
-                ("mountpoint", fs.mountpoint.as_str()),
-                ("type", fs.kind.as_str()),
+                (DEVICE, fs.device.as_str()),
+                (FILESYSTEM_MOUNTPOINT, fs.mountpoint.as_str()),
+                (FILESYSTEM_TYPE, fs.kind.as_str()),
             ];
             limit.encode_family(&labels)?.encode_gauge(&fs.total)?;
         }
@@ -394,18 +419,33 @@ mod tests {
         }
         assert_eq!(system.readings(), before, "a scrape never reads the host");
         assert!(text.contains("# TYPE system_cpu_utilization_ratio gauge"));
-        assert!(text.contains("system_cpu_utilization_ratio{cpu=\"total\"}"));
-        assert!(text.contains("system_cpu_utilization_ratio{cpu=\"0\"}"));
+        assert!(text.contains("\nsystem_cpu_utilization_ratio "));
+        assert!(text.contains("system_cpu_utilization_ratio{cpu_logical_number=\"0\"}"));
         assert!(text.contains("system_memory_limit_bytes "));
-        assert!(text.contains("system_paging_usage_bytes{state=\"free\"}"));
+        assert!(text.contains("system_paging_usage_bytes{system_paging_state=\"free\"}"));
+        assert!(text.contains("system_memory_usage_bytes{system_memory_state=\"available\"}"));
         #[cfg(target_os = "linux")]
         {
             assert!(text.contains("system_cpu_load_average_1m "));
             assert!(text.contains("system_uptime_seconds "));
-            assert!(
-                text.contains("system_network_io_bytes_total{device=\"lo\",direction=\"receive\"}")
-            );
+            assert!(text.contains(
+                "system_network_io_bytes_total{network_interface_name=\"lo\",network_io_direction=\"receive\"}"
+            ));
             assert!(text.contains("# TYPE system_filesystem_usage_bytes gauge"));
+            // A container may show no filesystem at all; any that is shown has every label.
+            let filesystems = text
+                .lines()
+                .filter(|line| line.starts_with("system_filesystem_usage_bytes{"));
+            for filesystem in filesystems {
+                for label in [
+                    "{system_device=",
+                    ",system_filesystem_mountpoint=",
+                    ",system_filesystem_type=",
+                    ",system_filesystem_state=",
+                ] {
+                    assert!(filesystem.contains(label), "{filesystem}");
+                }
+            }
         }
     }
 

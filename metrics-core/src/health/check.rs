@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::breaker::BreakerConfig;
+use super::component_type::ComponentType;
 
 /// An error of any type, boxed (as tower's `BoxError`): what a failed check returns. Its
 /// `Display` is the check's output in the report.
@@ -44,7 +45,7 @@ pub enum Group {
 }
 
 impl Kind {
-    /// `critical` or `non-critical`, as `/health` shows it.
+    /// `critical` or `non-critical`, as `/health` shows it in each check's `criticality`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Critical => "critical",
@@ -67,15 +68,16 @@ impl Group {
 
 /// A named, async health check with its timeout, interval, kind, groups and breaker.
 ///
-/// Defaults: critical, in the `ready` group, 2 s timeout, 10 s interval,
-/// [`BreakerConfig::default`].
+/// Defaults: critical, of [`ComponentType::Component`], in the `ready` group, 2 s timeout, 10 s
+/// interval, [`BreakerConfig::default`].
 ///
 /// ```
 /// use std::time::Duration;
-/// use metrics_toolkit::health::{BreakerConfig, Group, HealthCheck};
+/// use metrics_toolkit::health::{BreakerConfig, ComponentType, Group, HealthCheck};
 ///
 /// let check = HealthCheck::new("queue", || async { Err("queue is full".into()) })
 ///     .non_critical()
+///     .component_type(ComponentType::Datastore)
 ///     .groups([Group::Ready, Group::Custom("dependencies".into())])
 ///     .timeout(Duration::from_millis(500))
 ///     .interval(Duration::from_secs(5))
@@ -86,6 +88,7 @@ impl Group {
 pub struct HealthCheck {
     pub(crate) name: String,
     pub(crate) kind: Kind,
+    pub(crate) component_type: ComponentType,
     pub(crate) groups: Vec<Group>,
     pub(crate) timeout: Duration,
     pub(crate) interval: Duration,
@@ -98,6 +101,7 @@ impl fmt::Debug for HealthCheck {
         f.debug_struct("HealthCheck")
             .field("name", &self.name)
             .field("kind", &self.kind)
+            .field("component_type", &self.component_type)
             .field("groups", &self.groups)
             .field("timeout", &self.timeout)
             .field("interval", &self.interval)
@@ -130,6 +134,7 @@ impl HealthCheck {
         Self {
             name: name.into(),
             kind: Kind::Critical,
+            component_type: ComponentType::Component,
             groups: vec![Group::Ready],
             timeout: Duration::from_secs(2),
             interval: Duration::from_secs(10),
@@ -157,6 +162,13 @@ impl HealthCheck {
     /// Shorthand for `.kind(Kind::NonCritical)`: a failure only warns.
     pub fn non_critical(self) -> Self {
         self.kind(Kind::NonCritical)
+    }
+
+    /// What the check looks at (default [`ComponentType::Component`]): its `componentType` in
+    /// `/health`.
+    pub fn component_type(mut self, component_type: ComponentType) -> Self {
+        self.component_type = component_type;
+        self
     }
 
     /// The groups the check counts for (default `[Group::Ready]`).

@@ -33,6 +33,7 @@
 
 mod breaker;
 mod check;
+mod component_type;
 mod metrics;
 mod registry;
 mod status;
@@ -40,6 +41,7 @@ mod tcp;
 
 pub use breaker::BreakerConfig;
 pub use check::{BoxError, CheckFuture, Group, HealthCheck, Kind};
+pub use component_type::ComponentType;
 pub use registry::{
     CheckReport, HealthConfigError, HealthRegistry, HealthRegistryBuilder, HealthReport,
 };

@@ -12,6 +12,7 @@ use tokio::task::AbortHandle;
 
 use super::breaker::Breaker;
 use super::check::{Group, HealthCheck, Kind};
+use super::component_type::ComponentType;
 use super::status::Status;
 
 /// The cached result of one check.
@@ -21,6 +22,8 @@ pub struct CheckReport {
     pub name: String,
     /// Critical or not.
     pub kind: Kind,
+    /// What the check looks at.
+    pub component_type: ComponentType,
     /// `pass`; when failing, `fail` for a critical check and `warn` for a non-critical one.
     pub status: Status,
     /// How long the last run took (zero before the first run).
@@ -113,6 +116,7 @@ impl HealthRegistryBuilder {
                 let pending = CheckReport {
                     name: check.name.clone(),
                     kind: check.kind,
+                    component_type: check.component_type.clone(),
                     status: failing(check.kind),
                     duration: Duration::ZERO,
                     time: None,
@@ -315,6 +319,7 @@ async fn run_forever(state: Arc<CheckState>, updated: watch::Sender<()>) {
                 CheckReport {
                     name: check.name.clone(),
                     kind: check.kind,
+                    component_type: check.component_type.clone(),
                     status: if outcome.is_ok() {
                         Status::Pass
                     } else {
@@ -330,6 +335,7 @@ async fn run_forever(state: Arc<CheckState>, updated: watch::Sender<()>) {
             Err(until) => CheckReport {
                 name: check.name.clone(),
                 kind: check.kind,
+                component_type: check.component_type.clone(),
                 status: failing(check.kind),
                 duration: last_duration,
                 time: Some(SystemTime::now()),

@@ -4,9 +4,10 @@ use std::sync::Arc;
 
 use super::clock::Stamp;
 use super::in_flight::InFlightCell;
+use super::protocol_version::ProtocolVersionLabel;
 use super::series::FinishedRequest;
 use super::series_key::SeriesKey;
-use super::{Exemplar, GrpcStatusLabel, MethodLabel, Outcome};
+use super::{Exemplar, GrpcStatusLabel, MethodLabel, Outcome, UrlScheme};
 use crate::metric::Stripe;
 
 /// A request being recorded (RAII): raises `http_server_active_requests` while alive.
@@ -25,6 +26,8 @@ pub struct ActiveRequest {
     head: Option<Stamp>,
     /// Whether to take `head` (the option, carried here so the check reads no other memory).
     times_first_byte: bool,
+    /// Whether `network_protocol_version` is recorded (the builder's option, carried the same way).
+    records_protocol_version: bool,
     finished: bool,
     /// The trace the request belongs to, kept as its duration bucket's exemplar.
     exemplar: Option<Exemplar>,
@@ -39,7 +42,7 @@ impl ActiveRequest {
         in_flight: Arc<InFlightCell>,
         stripe: Stripe,
         method: MethodLabel,
-        times_first_byte: bool,
+        (times_first_byte, records_protocol_version): (bool, bool),
     ) -> Self {
         Self {
             in_flight,
@@ -47,6 +50,7 @@ impl ActiveRequest {
             key: SeriesKey::for_method(method),
             head: None,
             times_first_byte,
+            records_protocol_version,
             finished: false,
             exemplar: None,
             stripe,
@@ -76,6 +80,26 @@ impl ActiveRequest {
     #[inline]
     pub fn set_exemplar(&mut self, exemplar: Exemplar) {
         self.exemplar = Some(exemplar);
+    }
+
+    /// Records the request's scheme as the `url_scheme` label (default `http`).
+    /// OpenTelemetry's `url.scheme` is required on the request duration; integrations take it
+    /// from the request URI when it has one (HTTP/2's `:scheme`, absolute-form targets) and
+    /// otherwise from what the server is configured with.
+    #[inline]
+    pub fn set_url_scheme(&mut self, scheme: UrlScheme) {
+        self.key = self.key.with_url_scheme(scheme);
+    }
+
+    /// Records the request's HTTP version as the `network_protocol_version` label, when
+    /// [`network_protocol_version`](super::HttpServerMetricsBuilder::network_protocol_version)
+    /// is on (otherwise this does nothing). Versions other than 1.0, 1.1, 2 and 3 get no label.
+    #[inline]
+    pub fn set_network_protocol_version(&mut self, version: http::Version) {
+        if self.records_protocol_version {
+            let label = ProtocolVersionLabel::from_version(version);
+            self.key = self.key.with_protocol_version(label);
+        }
     }
 
     /// Ends the request with the given outcome, recording its duration up to now.

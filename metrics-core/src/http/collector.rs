@@ -36,7 +36,7 @@ impl Collector for HttpServerMetrics {
             overflowed,
         };
 
-        for family in FAMILIES.iter().filter(|f| f.is_written(store.first_byte)) {
+        for family in FAMILIES.iter().filter(|f| f.is_written(store)) {
             let metric_type = match family.kind {
                 Kind::Counter => MetricType::Counter,
                 Kind::Gauge => MetricType::Gauge,

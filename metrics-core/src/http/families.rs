@@ -7,6 +7,7 @@ use prometheus_client::registry::Unit;
 
 use super::labels;
 use super::series::Series;
+use super::series_store::SeriesStore;
 use crate::encoding::Kind;
 use crate::metric::HistogramCore;
 
@@ -33,6 +34,8 @@ pub(super) enum When {
     Always,
     /// Only with [`time_to_first_byte`](super::HttpServerMetricsBuilder::time_to_first_byte) on.
     TimeToFirstByte,
+    /// Unless [`request_counter`](super::HttpServerMetricsBuilder::request_counter) is off.
+    RequestCounter,
 }
 
 /// Where a family's samples come from.
@@ -86,9 +89,13 @@ pub(super) enum Number {
 }
 
 impl Family {
-    /// Whether the family is written, given the time-to-first-byte option.
-    pub(super) fn is_written(&self, first_byte: bool) -> bool {
-        self.when == When::Always || first_byte
+    /// Whether the family is written, given the options of `store`.
+    pub(super) fn is_written(&self, store: &SeriesStore) -> bool {
+        match self.when {
+            When::Always => true,
+            When::TimeToFirstByte => store.first_byte,
+            When::RequestCounter => store.request_counter,
+        }
     }
 }
 
@@ -122,7 +129,7 @@ pub(super) const FAMILIES: &[Family] = &[
         help: "Completed HTTP server requests (equals the duration histogram's count).",
         labels: SERIES,
         values: Values::SeriesCount,
-        when: When::Always,
+        when: When::RequestCounter,
     },
     Family {
         name: "http_server_active_requests",
@@ -193,6 +200,7 @@ mod tests {
         let builder = || {
             HttpServerMetrics::builder()
                 .time_to_first_byte(true)
+                .network_protocol_version(true)
                 .max_label_sets(3)
         };
         let http = [builder().register(&fast), builder().build()];
@@ -200,6 +208,8 @@ mod tests {
         for http in &http {
             for route in ["/a", "/b", "/c", "/d"] {
                 let mut request = http.start_request(&http::Method::POST, Some(route));
+                request.set_url_scheme(crate::http::UrlScheme::Https);
+                request.set_network_protocol_version(http::Version::HTTP_2);
                 request.set_status(500);
                 request.set_grpc_status(GrpcStatusLabel::from_code(14));
                 request.finish(Outcome::Completed);
@@ -231,6 +241,40 @@ mod tests {
             }
         }
         assert_eq!(seen.len(), FAMILIES.len(), "{seen:?}");
+    }
+
+    /// Without the request counter, every other family is still written, and the duration
+    /// histogram's `_count` carries the same numbers the counter would.
+    #[test]
+    fn the_request_counter_can_be_left_out() {
+        use crate::http::{HttpServerMetrics, Outcome};
+        use crate::{Format, MetricsRegistry};
+
+        let registry = MetricsRegistry::builder().process_metrics(false).build();
+        let registry = registry.expect("registry");
+        let http = HttpServerMetrics::builder()
+            .request_counter(false)
+            .register(&registry);
+        let mut request = http.start_request(&http::Method::GET, Some("/a"));
+        request.set_status(200);
+        request.finish(Outcome::Completed);
+        for format in [Format::PrometheusText, Format::OpenMetrics] {
+            let text = registry.encode(format).expect("encode");
+            assert!(!text.contains("http_server_requests"), "{text}");
+            let count = "http_server_request_duration_seconds_count{http_request_method=\"GET\",\
+                         http_route=\"/a\",http_response_status_code=\"200\",url_scheme=\"http\"} 1";
+            assert!(text.contains(count), "{text}");
+            assert!(text.contains("http_server_active_requests"), "{text}");
+        }
+        let collected = MetricsRegistry::builder().process_metrics(false).build();
+        let collected = collected.expect("registry");
+        collected.register_collector(HttpServerMetrics::builder().request_counter(false).build());
+        let text = collected.encode(Format::PrometheusText).expect("encode");
+        assert!(!text.contains("http_server_requests"), "{text}");
+        assert!(
+            text.contains("http_server_request_duration_seconds"),
+            "{text}"
+        );
     }
 
     #[test]

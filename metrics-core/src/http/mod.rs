@@ -16,6 +16,7 @@ mod method;
 mod outcome;
 #[cfg(feature = "protobuf")]
 mod protobuf;
+mod protocol_version;
 mod route;
 mod route_series;
 mod series;
@@ -23,6 +24,7 @@ mod series_key;
 mod series_store;
 mod server_metrics;
 mod text;
+mod url_scheme;
 
 pub use active_request::ActiveRequest;
 pub use connections::ConnectionGuard;
@@ -34,3 +36,4 @@ pub use route::Route;
 pub use server_metrics::{
     HttpServerMetrics, HttpServerMetricsBuilder, DEFAULT_MAX_LABEL_SETS, UNMATCHED_ROUTE,
 };
+pub use url_scheme::UrlScheme;

@@ -42,7 +42,7 @@ impl HttpServerMetrics {
         let wall = WallClock::now();
         let mut counts = Vec::new();
         let mut totals: Vec<u64> = Vec::with_capacity(all.len() + 1);
-        for family in FAMILIES.iter().filter(|f| f.is_written(store.first_byte)) {
+        for family in FAMILIES.iter().filter(|f| f.is_written(store)) {
             let family_message = w.begin(None);
             write_descriptor(&mut w, family);
             match family.values {

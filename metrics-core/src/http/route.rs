@@ -33,16 +33,20 @@ struct RouteState {
     /// The time-to-first-byte option, copied here: a request reads it from the route it
     /// starts on, one load away.
     first_byte: bool,
+    /// The protocol-version option, copied here for the same reason.
+    protocol_version: bool,
 }
 
 impl Route {
     pub(super) fn new(id: u32, name: Arc<str>, store: Arc<SeriesStore>, is_overflow: bool) -> Self {
         let first_byte = store.first_byte;
+        let protocol_version = store.protocol_version;
         let series = Arc::new(RouteSeries::new(id, name, store, is_overflow));
         Self(Arc::new(RouteState {
             series,
             in_flight: InFlight::default(),
             first_byte,
+            protocol_version,
         }))
     }
 
@@ -58,7 +62,8 @@ impl Route {
         let method = MethodLabel::from_method(method);
         let stripe = Stripe::current();
         let in_flight = self.0.in_flight.enter(method, stripe, &self.0.series);
-        ActiveRequest::start(in_flight, stripe, method, self.0.first_byte)
+        let options = (self.0.first_byte, self.0.protocol_version);
+        ActiveRequest::start(in_flight, stripe, method, options)
     }
 
     /// Adds this route's requests in flight, per method, to `totals`.

@@ -25,10 +25,27 @@ pub(super) struct SeriesStore {
     pub(super) overflow: Series,
     /// Whether series of requests with a status also keep a time-to-first-byte histogram.
     pub(super) first_byte: bool,
+    /// Whether `http_server_requests_total` is written.
+    pub(super) request_counter: bool,
+    /// Whether requests record their `network_protocol_version`.
+    pub(super) protocol_version: bool,
+}
+
+/// The options of the builder the store keeps.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct StoreOptions {
+    pub(super) first_byte: bool,
+    pub(super) request_counter: bool,
+    pub(super) protocol_version: bool,
 }
 
 impl SeriesStore {
-    pub(super) fn new(buckets: Buckets, max_label_sets: usize, first_byte: bool) -> Self {
+    pub(super) fn new(buckets: Buckets, max_label_sets: usize, options: StoreOptions) -> Self {
+        let StoreOptions {
+            first_byte,
+            request_counter,
+            protocol_version,
+        } = options;
         Self {
             overflow: Series::new(
                 SeriesKey::OVERFLOW,
@@ -37,6 +54,8 @@ impl SeriesStore {
                 first_byte,
             ),
             first_byte,
+            request_counter,
+            protocol_version,
             series: LabelSetMap::new(),
             buckets,
             max_label_sets,

@@ -5,13 +5,19 @@ use std::sync::Arc;
 
 use super::connections::Connections;
 use super::in_flight::InFlightByMethod;
-use super::series_store::SeriesStore;
+use super::series_store::{SeriesStore, StoreOptions};
 use super::{ActiveRequest, ConnectionGuard, MethodLabel, Route};
 use crate::metric::{Buckets, LabelSetMap};
 use crate::registry::MetricsRegistry;
 
-/// The route label of requests that matched no route.
-pub const UNMATCHED_ROUTE: &str = "unmatched";
+/// The [`Route::name`] of requests that matched no route: empty, and their series have no
+/// `http_route` label at all.
+///
+/// OpenTelemetry's HTTP server conventions make `http.route` "Conditionally Required: If and
+/// only if it's available", so a request no route matched records no route rather than an
+/// invented one (`http_route=""` selects these series in PromQL). A route template passed as
+/// `Some("")` is recorded the same way.
+pub const UNMATCHED_ROUTE: &str = "";
 
 /// Default cap on the number of label sets of the request families.
 pub const DEFAULT_MAX_LABEL_SETS: usize = 10_000;
@@ -34,7 +40,7 @@ pub const DEFAULT_MAX_LABEL_SETS: usize = 10_000;
 /// request.finish(Outcome::Completed);
 ///
 /// let text = registry.encode(metrics_toolkit::Format::PrometheusText).unwrap();
-/// assert!(text.contains(r#"http_server_requests_total{http_request_method="GET",http_route="/users/{id}",http_response_status_code="200"} 1"#));
+/// assert!(text.contains(r#"http_server_requests_total{http_request_method="GET",http_route="/users/{id}",http_response_status_code="200",url_scheme="http"} 1"#));
 /// ```
 #[derive(Clone, Debug)]
 pub struct HttpServerMetrics {
@@ -75,6 +81,8 @@ pub struct HttpServerMetricsBuilder {
     buckets: Buckets,
     max_label_sets: usize,
     time_to_first_byte: bool,
+    request_counter: bool,
+    network_protocol_version: bool,
 }
 
 impl Default for HttpServerMetricsBuilder {
@@ -83,6 +91,8 @@ impl Default for HttpServerMetricsBuilder {
             buckets: Buckets::http_duration_seconds(),
             max_label_sets: DEFAULT_MAX_LABEL_SETS,
             time_to_first_byte: false,
+            request_counter: true,
+            network_protocol_version: false,
         }
     }
 }
@@ -128,17 +138,68 @@ impl HttpServerMetricsBuilder {
         self
     }
 
+    /// Writes the counter `http_server_requests_total` (default: on). It is always equal to
+    /// `http_server_request_duration_seconds_count`, which OpenTelemetry's conventions define
+    /// (the counter is not one of theirs); off, a scrape carries only the histogram. The
+    /// bundled rules and dashboards read `_count`, so they work either way.
+    ///
+    /// ```
+    /// use metrics_toolkit::http::{HttpServerMetrics, Outcome};
+    /// use metrics_toolkit::{Format, MetricsRegistry};
+    ///
+    /// let registry = MetricsRegistry::builder().build().unwrap();
+    /// let http = HttpServerMetrics::builder()
+    ///     .request_counter(false)
+    ///     .register(&registry);
+    /// http.start_request(&http::Method::GET, Some("/")).finish(Outcome::Completed);
+    /// let text = registry.encode(Format::PrometheusText).unwrap();
+    /// assert!(!text.contains("http_server_requests_total"));
+    /// assert!(text.contains("http_server_request_duration_seconds_count{"));
+    /// ```
+    pub fn request_counter(mut self, enabled: bool) -> Self {
+        self.request_counter = enabled;
+        self
+    }
+
+    /// Labels the request series with `network_protocol_version` (default: off):
+    /// OpenTelemetry's `network.protocol.version`, *Recommended* on the HTTP server metrics,
+    /// as `1.0`, `1.1`, `2` or `3`, from what the integration passes to
+    /// [`ActiveRequest::set_network_protocol_version`] (the Tower layer passes
+    /// `request.version()`). A request of another version has no such label: "If the actual
+    /// protocol version is not known, this attribute SHOULD NOT be set." Off, the setter does
+    /// nothing, and a server speaking two versions keeps one series where it would have two.
+    ///
+    /// ```
+    /// use metrics_toolkit::http::{HttpServerMetrics, Outcome};
+    /// use metrics_toolkit::{Format, MetricsRegistry};
+    ///
+    /// let registry = MetricsRegistry::builder().build().unwrap();
+    /// let http = HttpServerMetrics::builder()
+    ///     .network_protocol_version(true)
+    ///     .register(&registry);
+    /// let mut request = http.start_request(&http::Method::GET, Some("/"));
+    /// request.set_network_protocol_version(http::Version::HTTP_2);
+    /// request.finish(Outcome::Completed);
+    /// let text = registry.encode(Format::PrometheusText).unwrap();
+    /// assert!(text.contains(r#"network_protocol_version="2""#));
+    /// ```
+    pub fn network_protocol_version(mut self, enabled: bool) -> Self {
+        self.network_protocol_version = enabled;
+        self
+    }
+
     /// Builds the metrics without registering them (register with
     /// [`MetricsRegistry::register_http_server_metrics`], or in a plain prometheus-client
     /// registry as a `Collector`).
     pub fn build(self) -> HttpServerMetrics {
         // Calibrate the request clock now rather than on the first request.
         super::clock::clock();
-        let store = Arc::new(SeriesStore::new(
-            self.buckets,
-            self.max_label_sets,
-            self.time_to_first_byte,
-        ));
+        let options = StoreOptions {
+            first_byte: self.time_to_first_byte,
+            request_counter: self.request_counter,
+            protocol_version: self.network_protocol_version,
+        };
+        let store = Arc::new(SeriesStore::new(self.buckets, self.max_label_sets, options));
         HttpServerMetrics {
             state: Arc::new(ServerState {
                 routes: LabelSetMap::new(),
@@ -167,13 +228,19 @@ impl HttpServerMetrics {
     }
 
     /// Starts recording a request. `route` is the matched route template, or `None` when no
-    /// route matched (recorded as `unmatched`); never pass a raw path.
+    /// route matched; never pass a raw path.
+    ///
+    /// A request that matched no route has no `http_route` label ([`UNMATCHED_ROUTE`]):
+    /// OpenTelemetry's HTTP server conventions make `http.route` "Conditionally Required: If
+    /// and only if it's available". Its `url_scheme` is `http` unless
+    /// [`ActiveRequest::set_url_scheme`] says otherwise.
     ///
     /// The returned guard keeps `http_server_active_requests` raised until it is finished or
     /// dropped; dropped without [`ActiveRequest::finish`] it records the request as aborted.
     #[inline]
     pub fn start_request(&self, method: &http::Method, route: Option<&str>) -> ActiveRequest {
-        let Some(template) = route else {
+        // An empty template would write the same labels as the unmatched route's series.
+        let Some(template) = route.filter(|template| !template.is_empty()) else {
             return self.state.unmatched.start_request(method);
         };
         // Borrowing the route from the map: cloning it would bump a count every thread shares.
@@ -183,15 +250,16 @@ impl HttpServerMetrics {
             .get_with(template, |h| h.start_request(method))
         {
             Some(request) => request,
-            None => self.route(route).start_request(method),
+            None => self.route(Some(template)).start_request(method),
         }
     }
 
-    /// The route of a template (`None`: the `unmatched` route), created on first use.
-    /// Routes beyond the cardinality cap share one overflow route.
+    /// The route of a template (`None` or `Some("")`: the route of requests that matched
+    /// none, [`UNMATCHED_ROUTE`]), created on first use. Routes beyond the cardinality cap
+    /// share one overflow route.
     pub fn route(&self, template: Option<&str>) -> Route {
         let state = &self.state;
-        let Some(template) = template else {
+        let Some(template) = template.filter(|template| !template.is_empty()) else {
             return state.unmatched.clone();
         };
         if let Some(route) = state.routes.get_with(template, Route::clone) {

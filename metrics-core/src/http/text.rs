@@ -48,7 +48,7 @@ impl EncodeText for HttpServerMetrics {
         // Exemplars and `_created` exist in OpenMetrics only.
         let openmetrics = w.format() == Format::OpenMetrics;
         let wall = WallClock::now();
-        for family in FAMILIES.iter().filter(|f| f.is_written(store.first_byte)) {
+        for family in FAMILIES.iter().filter(|f| f.is_written(store)) {
             let name = full_name(family);
             w.family(
                 &name,

@@ -146,7 +146,11 @@ fn group_answer(report: &HealthReport, ok: &str) -> Response {
 fn check_json(check: &CheckReport) -> Value {
     let mut entry = Map::new();
     entry.insert("status".into(), check.status.as_str().into());
-    entry.insert("componentType".into(), check.kind.as_str().into());
+    // The draft's `componentType` says what the check looks at (`component`, `datastore`,
+    // `system` or another term); whether its failure fails the service goes in a key of our
+    // own, as the draft allows: "additional user-defined keys can be included".
+    entry.insert("componentType".into(), check.component_type.as_str().into());
+    entry.insert("criticality".into(), check.kind.as_str().into());
     entry.insert(
         "observedValue".into(),
         json!(check.duration.as_secs_f64() * 1000.0),
