@@ -13,17 +13,103 @@
 use super::escaping::{is_legacy_name, push_escaped, push_quoted, Escaping};
 
 /// Whether any metric or label name in `text` is not legacy-valid.
+///
+/// It runs on every scrape over all of prometheus-client's text, so it reads each byte once,
+/// checking names as it goes, without splitting lines or collecting labels. A line it cannot
+/// read counts as needing the rewrite, which leaves such lines as they are.
 pub(crate) fn needs_rewrite(text: &str) -> bool {
-    text.lines().any(|line| match parse(line) {
-        Line::Metadata { name, .. } => !is_legacy_name(name),
-        Line::Sample { name, labels, .. } => {
-            !is_legacy_name(name)
-                || labels
-                    .into_iter()
-                    .any(|(key, _)| key.is_some_and(|key| !is_legacy_name(key)))
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        let Some(line_end) = scan_line(bytes, at) else {
+            return true;
+        };
+        at = line_end + 1;
+    }
+    false
+}
+
+/// Checks the line starting at `at`; the index of its newline (or the end), or `None` when
+/// it has a name that is not legacy-valid or cannot be read.
+fn scan_line(bytes: &[u8], mut at: usize) -> Option<usize> {
+    let rest = &bytes[at..];
+    if rest.starts_with(b"# ") {
+        if rest.starts_with(b"# HELP ")
+            || rest.starts_with(b"# TYPE ")
+            || rest.starts_with(b"# UNIT ")
+        {
+            let (end, stop) = legacy_name(bytes, at + 7)?;
+            return if stop == b'\n' {
+                Some(end)
+            } else {
+                skip_line(bytes, end)
+            };
         }
-        Line::Other => false,
-    })
+        return skip_line(bytes, at);
+    }
+    let (end, stop) = legacy_name(bytes, at)?;
+    if stop != b'{' {
+        return if stop == b'\n' {
+            Some(end)
+        } else {
+            skip_line(bytes, end)
+        };
+    }
+    // Label pairs: `key="value"`, then `,` or `}`.
+    at = end + 1;
+    loop {
+        if bytes.get(at) == Some(&b'}') {
+            return skip_line(bytes, at);
+        }
+        let (key_end, stop) = legacy_name(bytes, at)?;
+        if stop != b'=' || bytes.get(key_end + 1) != Some(&b'"') {
+            return None;
+        }
+        // Skip the value, escapes included.
+        at = key_end + 2;
+        loop {
+            let quote = at + bytes.get(at..)?.iter().position(|&b| b == b'"')?;
+            let backslashes = bytes[at..quote]
+                .iter()
+                .rev()
+                .take_while(|&&b| b == b'\\')
+                .count();
+            at = quote + 1;
+            if backslashes % 2 == 0 {
+                break;
+            }
+        }
+        if bytes.get(at) == Some(&b',') {
+            at += 1;
+        }
+    }
+}
+
+/// Reads a legacy-valid name from `at` up to a byte that cannot be in one: the index of that
+/// byte and the byte (`\n` at the end of the text); `None` if the name is empty, starts with
+/// a digit or stops at a byte that makes it invalid (neither space, `{`, `=` nor newline).
+#[inline]
+fn legacy_name(bytes: &[u8], at: usize) -> Option<(usize, u8)> {
+    let mut index = at;
+    while let Some(&byte) = bytes.get(index) {
+        if byte.is_ascii_alphabetic()
+            || byte == b'_'
+            || byte == b':'
+            || (index > at && byte.is_ascii_digit())
+        {
+            index += 1;
+            continue;
+        }
+        return (index > at && matches!(byte, b' ' | b'{' | b'=' | b'\n')).then_some((index, byte));
+    }
+    (index > at).then_some((index, b'\n'))
+}
+
+/// The index of the newline ending the line that `at` is in (or the end of the text).
+#[inline]
+fn skip_line(bytes: &[u8], at: usize) -> Option<usize> {
+    let rest = bytes.get(at..)?;
+    Some(at + rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len()))
 }
 
 /// Appends `text` to `out` with the names that are not legacy-valid escaped with `scheme`, or
@@ -259,6 +345,20 @@ mod tests {
         ));
         assert!(needs_rewrite("# TYPE ok gauge\nok{my.key=\"1\"} 1\n"));
         assert!(!needs_rewrite(""));
+        // Quotes and backslashes inside values, exemplars, EOF.
+        let legacy = "# HELP c Help with my.name inside.\n# TYPE c counter\n\
+                      c_total{a=\"x\\\\\",b=\"q\\\"}\\\"\"} 1 # {trace.id=\"1\"} 1.0\n\
+                      c_created 1.5\n# EOF\n";
+        assert!(!needs_rewrite(legacy), "{legacy}");
+        for name_after_value in [
+            "# TYPE c counter\nc_total{a=\"x\\\\\",my.b=\"1\"} 1\n",
+            "# TYPE c counter\nc_total{a=\"q\\\"\",my.b=\"1\"} 1\n",
+            "# TYPE c counter\nc_total 1\nmy.c 2\n",
+            "# UNIT my.c seconds\n",
+            "# TYPE c counter\n1c 1\n",
+        ] {
+            assert!(needs_rewrite(name_after_value), "{name_after_value}");
+        }
     }
 
     #[test]
