@@ -54,7 +54,7 @@ async fn promtool_finds_no_problem_in_a_live_scrape() {
         .expect("scrape");
     assert_eq!(
         response.headers()["content-type"],
-        "text/plain; version=0.0.4; charset=utf-8"
+        "text/plain; version=0.0.4; charset=utf-8; escaping=underscores"
     );
     // Wait for the first host reading so the system_* names are linted too.
     let text = quickstart

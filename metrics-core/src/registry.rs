@@ -10,7 +10,8 @@ use prometheus_client::registry::{Metric, Registry};
 
 use crate::collectors::BuildInfo;
 use crate::encoding::{
-    openmetrics_to_prometheus_text, render_labels, EncodeText, Format, TextWriter,
+    needs_rewrite, openmetrics_to_prometheus_text, render_labels, rewrite, EncodeError, EncodeText,
+    Escaping, Exposition, Format, TextWriter,
 };
 use crate::http::HttpServerMetrics;
 
@@ -50,6 +51,9 @@ struct Inner {
     text: Vec<Arc<dyn EncodeText>>,
     /// The constant labels rendered for [`TextWriter`].
     const_labels: String,
+    /// The constant labels as pairs, for the protobuf encoders.
+    #[cfg_attr(not(feature = "protobuf"), allow(dead_code))]
+    const_label_pairs: Vec<(String, String)>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -144,38 +148,156 @@ impl MetricsRegistry {
         f(&mut self.write().registry)
     }
 
-    /// Renders every registered metric in `format`.
-    pub fn encode(&self, format: Format) -> Result<String, fmt::Error> {
+    /// Renders every registered metric in a text format: a [`Format`] (its names escaped with
+    /// `underscores`) or an [`Exposition`] as negotiated with a scraper. Protobuf is binary:
+    /// asked here it is [`EncodeError::NotText`]; see [`encode_bytes`](Self::encode_bytes).
+    ///
+    /// Names registered through prometheus-client that are not legacy-valid (`my.requests`)
+    /// are escaped as the exposition says, or quoted with `allow-utf-8` in the formats that
+    /// can quote; see [`Escaping`]. The families of this crate never need it and are written
+    /// without that pass.
+    ///
+    /// ```
+    /// use metrics_toolkit::encoding::{Escaping, Exposition};
+    /// use metrics_toolkit::{Format, MetricsRegistry};
+    /// use prometheus_client::metrics::counter::Counter;
+    ///
+    /// let registry = MetricsRegistry::builder().process_metrics(false).build().unwrap();
+    /// registry.register("my.requests", "Requests", Counter::<u64>::default());
+    /// let text = registry.encode(Format::PrometheusText).unwrap();
+    /// assert!(text.contains("\n# TYPE my_requests_total counter\nmy_requests_total 0\n"));
+    /// let utf8 = registry
+    ///     .encode(Exposition::new(Format::OpenMetrics, Escaping::AllowUtf8))
+    ///     .unwrap();
+    /// assert!(utf8.contains("\n# TYPE \"my.requests\" counter\n{\"my.requests_total\"} 0\n"));
+    /// ```
+    pub fn encode(&self, exposition: impl Into<Exposition>) -> Result<String, EncodeError> {
         // Start at the last scrape's size: growing a large buffer copies it each time.
         let mut out = String::with_capacity(self.last_len.load(Ordering::Relaxed));
-        self.encode_into(format, &mut out)?;
+        self.encode_into(exposition, &mut out)?;
         self.last_len
             .store(out.len() + out.len() / 16, Ordering::Relaxed);
         Ok(out)
     }
 
-    /// Appends the rendering of every registered metric in `format` to `out`.
-    pub fn encode_into(&self, format: Format, out: &mut String) -> Result<(), fmt::Error> {
+    /// Appends the rendering of every registered metric in a text format to `out`; see
+    /// [`encode`](Self::encode).
+    pub fn encode_into(
+        &self,
+        exposition: impl Into<Exposition>,
+        out: &mut String,
+    ) -> Result<(), EncodeError> {
+        let exposition = exposition.into();
+        let format = exposition.format();
+        if !format.is_text() {
+            return Err(EncodeError::NotText(format));
+        }
         // Recording never takes this lock: a scrape only delays registrations.
         let inner = self.inner.read().unwrap_or_else(PoisonError::into_inner);
         let mut writer = TextWriter::new(out, format, &inner.const_labels);
         for collector in &inner.text {
             collector.encode_text(&mut writer);
         }
-        match format {
-            Format::OpenMetrics => {
-                prometheus_client::encoding::text::encode_registry(out, &inner.registry)?;
-                prometheus_client::encoding::text::encode_eof(out)
-            }
-            Format::PrometheusText => {
-                let mut openmetrics = String::new();
-                prometheus_client::encoding::text::encode_registry(
-                    &mut openmetrics,
-                    &inner.registry,
-                )?;
-                openmetrics_to_prometheus_text(&openmetrics, out);
-                Ok(())
-            }
+        let mut openmetrics = String::new();
+        prometheus_client::encoding::text::encode_registry(&mut openmetrics, &inner.registry)?;
+        drop(inner);
+        if format == Format::OpenMetrics {
+            prometheus_client::encoding::text::encode_eof(&mut openmetrics)?;
+        }
+        write_prometheus_client_part(&openmetrics, exposition, out);
+        Ok(())
+    }
+
+    /// Renders every registered metric in any format, protobuf included, as bytes: what an
+    /// HTTP response body needs.
+    ///
+    /// ```
+    /// use metrics_toolkit::{Format, MetricsRegistry};
+    ///
+    /// let registry = MetricsRegistry::builder().build().unwrap();
+    /// let body = registry.encode_bytes(Format::OpenMetrics).unwrap();
+    /// assert!(body.ends_with(b"# EOF\n"));
+    /// ```
+    pub fn encode_bytes(&self, exposition: impl Into<Exposition>) -> Result<Vec<u8>, EncodeError> {
+        let mut out = Vec::with_capacity(self.last_len.load(Ordering::Relaxed));
+        self.encode_into_bytes(exposition, &mut out)?;
+        self.last_len
+            .store(out.len() + out.len() / 16, Ordering::Relaxed);
+        Ok(out)
+    }
+
+    /// Appends the rendering of every registered metric in any format to `out`; see
+    /// [`encode_bytes`](Self::encode_bytes). An empty `out` keeps its capacity for text, so a
+    /// buffer reused between scrapes is not grown again.
+    pub fn encode_into_bytes(
+        &self,
+        exposition: impl Into<Exposition>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), EncodeError> {
+        let exposition = exposition.into();
+        #[cfg(feature = "protobuf")]
+        if exposition.format() == Format::Protobuf {
+            return self.encode_protobuf(exposition.escaping(), out);
+        }
+        if out.is_empty() {
+            // An empty buffer is valid UTF-8: write the text into its allocation.
+            let mut text = String::from_utf8(std::mem::take(out)).unwrap_or_default();
+            let result = self.encode_into(exposition, &mut text);
+            *out = text.into_bytes();
+            result
+        } else {
+            let mut text = String::new();
+            self.encode_into(exposition, &mut text)?;
+            out.extend_from_slice(text.as_bytes());
+            Ok(())
+        }
+    }
+
+    #[cfg(feature = "protobuf")]
+    fn encode_protobuf(&self, escaping: Escaping, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        use prost::Message;
+
+        let inner = self.inner.read().unwrap_or_else(PoisonError::into_inner);
+        for collector in &inner.text {
+            collector.encode_protobuf(out, &inner.const_label_pairs);
+        }
+        let families = prometheus_client::encoding::prometheus_protobuf::encode(&inner.registry)?;
+        drop(inner);
+        out.reserve(families.iter().map(|f| f.encoded_len() + 5).sum());
+        for mut family in families {
+            crate::encoding::escape_protobuf_family(&mut family, escaping);
+            // Cannot fail: the buffer grows as needed.
+            family
+                .encode_length_delimited(out)
+                .map_err(|_| EncodeError::Collector)?;
+        }
+        Ok(())
+    }
+}
+
+/// Appends prometheus-client's OpenMetrics text `openmetrics` in `exposition` to `out`. Only
+/// text holding a name that is not legacy-valid is rewritten: a scan of this part, which
+/// holds none in the usual registry.
+fn write_prometheus_client_part(openmetrics: &str, exposition: Exposition, out: &mut String) {
+    let format = exposition.format();
+    let escaping = exposition.escaping();
+    let rewrite_names = needs_rewrite(openmetrics);
+    match (format, rewrite_names) {
+        (Format::OpenMetrics, false) => out.push_str(openmetrics),
+        (Format::OpenMetrics, true) => rewrite(openmetrics, escaping, out),
+        (_, false) => openmetrics_to_prometheus_text(openmetrics, out),
+        // Quoting changes no name: convert first, then quote what needs it.
+        (_, true) if escaping == Escaping::AllowUtf8 => {
+            let mut text = String::with_capacity(openmetrics.len());
+            openmetrics_to_prometheus_text(openmetrics, &mut text);
+            rewrite(&text, escaping, out);
+        }
+        // Escaping keeps the family's suffixes: escape in OpenMetrics, where `# TYPE` names
+        // the family, then convert.
+        (_, true) => {
+            let mut escaped = String::with_capacity(openmetrics.len() + openmetrics.len() / 8);
+            rewrite(openmetrics, escaping, &mut escaped);
+            openmetrics_to_prometheus_text(&escaped, out);
         }
     }
 }
@@ -271,6 +393,7 @@ impl MetricsRegistryBuilder {
                 .iter()
                 .map(|(k, v)| (k.as_str(), v.as_str())),
         );
+        let const_label_pairs = self.const_labels.clone();
         let labels = self
             .const_labels
             .into_iter()
@@ -293,6 +416,7 @@ impl MetricsRegistryBuilder {
                 registry,
                 text: Vec::new(),
                 const_labels,
+                const_label_pairs,
             })),
         })
     }

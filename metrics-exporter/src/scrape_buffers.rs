@@ -12,17 +12,17 @@ const KEPT: usize = 2;
 /// The free buffers; a scrape takes one and its response body gives it back when dropped.
 #[derive(Debug, Default)]
 pub(crate) struct ScrapeBuffers {
-    free: Mutex<Vec<String>>,
+    free: Mutex<Vec<Vec<u8>>>,
 }
 
 impl ScrapeBuffers {
     /// An empty buffer, with the capacity of an earlier scrape when one is free.
-    pub(crate) fn take(&self) -> String {
+    pub(crate) fn take(&self) -> Vec<u8> {
         self.lock().pop().unwrap_or_default()
     }
 
     /// Keeps `buffer` for a later scrape, unless enough are kept already.
-    pub(crate) fn give(&self, mut buffer: String) {
+    pub(crate) fn give(&self, mut buffer: Vec<u8>) {
         buffer.clear();
         let mut free = self.lock();
         if free.len() < KEPT {
@@ -30,16 +30,16 @@ impl ScrapeBuffers {
         }
     }
 
-    /// The response body for `text`; the buffer comes back here once the body is dropped
-    /// (sent, or the client went away).
-    pub(crate) fn body(self: &Arc<Self>, text: String) -> Bytes {
+    /// The response body for `text` (text or protobuf); the buffer comes back here once the
+    /// body is dropped (sent, or the client went away).
+    pub(crate) fn body(self: &Arc<Self>, text: Vec<u8>) -> Bytes {
         Bytes::from_owner(Lent {
             text,
             home: self.clone(),
         })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<String>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Vec<u8>>> {
         // A panic while holding this lock cannot leave the list inconsistent.
         self.free.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -47,13 +47,13 @@ impl ScrapeBuffers {
 
 /// A buffer lent to a response body.
 struct Lent {
-    text: String,
+    text: Vec<u8>,
     home: Arc<ScrapeBuffers>,
 }
 
 impl AsRef<[u8]> for Lent {
     fn as_ref(&self) -> &[u8] {
-        self.text.as_bytes()
+        &self.text
     }
 }
 
@@ -73,7 +73,7 @@ mod tests {
     fn a_body_returns_its_buffer_with_its_capacity() {
         let buffers = Arc::new(ScrapeBuffers::default());
         let mut text = buffers.take();
-        text.push_str(&"x".repeat(100_000));
+        text.extend_from_slice(&[b'x'; 100_000]);
         let body = buffers.body(text);
         assert_eq!(body.len(), 100_000);
         let clone = body.slice(10..20);
@@ -90,7 +90,7 @@ mod tests {
     fn keeps_a_bounded_number() {
         let buffers = ScrapeBuffers::default();
         for _ in 0..KEPT + 3 {
-            buffers.give(String::with_capacity(10));
+            buffers.give(Vec::with_capacity(10));
         }
         assert_eq!(buffers.lock().len(), KEPT);
     }

@@ -60,7 +60,7 @@ async fn openmetrics_when_asked_with_exact_content_type_and_eof() {
         assert_eq!(response.status(), 200);
         assert_eq!(
             response.headers()[CONTENT_TYPE],
-            "application/openmetrics-text; version=1.0.0; charset=utf-8"
+            "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores"
         );
         let body = response.text().await.expect("body");
         assert!(body.ends_with("# EOF\n"), "{body}");
@@ -85,7 +85,7 @@ async fn prometheus_text_by_default_with_help_and_type_per_sample_family() {
         let response = request.send().await.expect("scrape");
         assert_eq!(
             response.headers()[CONTENT_TYPE],
-            "text/plain; version=0.0.4; charset=utf-8",
+            "text/plain; version=0.0.4; charset=utf-8; escaping=underscores",
             "Accept: {accept:?}"
         );
         let body = response.text().await.expect("body");
@@ -136,7 +136,7 @@ async fn gzip_when_accepted() {
     assert_eq!(response.headers()[CONTENT_ENCODING], "gzip");
     assert_eq!(
         response.headers()[CONTENT_TYPE],
-        "text/plain; version=0.0.4; charset=utf-8"
+        "text/plain; version=0.0.4; charset=utf-8; escaping=underscores"
     );
     let compressed = response.bytes().await.expect("body");
     let mut text = String::new();

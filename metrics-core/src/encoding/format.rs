@@ -1,29 +1,59 @@
-//! Exposition formats and choosing one from an `Accept` header.
+//! The exposition formats a registry can be written in.
 
-/// An exposition format `/metrics` can answer in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+use super::Exposition;
+
+/// An exposition format `/metrics` can answer in. With the escaping of names that are not
+/// legacy-valid it makes an [`Exposition`], which [`MetricsRegistry::encode`] takes (a `Format`
+/// alone means [`Escaping::Underscores`](crate::encoding::Escaping::Underscores)).
+///
+/// [`MetricsRegistry::encode`]: crate::MetricsRegistry::encode
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Format {
-    /// OpenMetrics 1.0 text, ending in `# EOF`.
+    /// OpenMetrics 1.0 text, ending in `# EOF`. Also the answer to a scraper asking for
+    /// OpenMetrics 0.0.1: 1.0.0 is its compatible successor, and the `Content-Type` says 1.0.0.
     OpenMetrics,
-    /// The classic Prometheus text format, version 0.0.4.
+    /// The classic Prometheus text format, version 0.0.4. Its names are always legacy-valid:
+    /// asked with `escaping=allow-utf-8`, it is answered with `underscores`.
     PrometheusText,
+    /// The Prometheus text format version 1.0.0 of Prometheus 3: the 0.0.4 syntax, where a name
+    /// that is not legacy-valid may be written quoted (`{"my.requests_total"} 1`) when the
+    /// escaping is `allow-utf-8`. With any other escaping its body equals the 0.0.4 one.
+    PrometheusText1,
+    /// Protobuf `io.prometheus.client.MetricFamily` messages, each length-delimited: what
+    /// Prometheus needs to scrape native histograms. Binary: encode it with
+    /// [`MetricsRegistry::encode_bytes`](crate::MetricsRegistry::encode_bytes).
+    #[cfg(feature = "protobuf")]
+    Protobuf,
 }
 
 impl Format {
-    /// The exact `Content-Type` of a response in this format.
+    /// The media type and its parameters, without the `escaping` parameter: a response
+    /// should carry [`Exposition::content_type`], which states the escaping as well.
     pub fn content_type(self) -> &'static str {
         match self {
             Self::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
             Self::PrometheusText => "text/plain; version=0.0.4; charset=utf-8",
+            Self::PrometheusText1 => "text/plain; version=1.0.0; charset=utf-8",
+            #[cfg(feature = "protobuf")]
+            Self::Protobuf => {
+                "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
+            }
         }
     }
 
-    /// Picks the format from an `Accept` header value, by quality (RFC 9110 section 12.5.1).
-    ///
-    /// OpenMetrics is chosen only when `application/openmetrics-text` is acceptable with a
-    /// quality above that of plain text; everything else, including no header, an unparsable
-    /// one or only unsupported types, gets the Prometheus text format, which every scraper reads.
+    /// Whether this format is text (everything but protobuf), so that
+    /// [`MetricsRegistry::encode`](crate::MetricsRegistry::encode) can write it as a `String`.
+    pub fn is_text(self) -> bool {
+        match self {
+            Self::OpenMetrics | Self::PrometheusText | Self::PrometheusText1 => true,
+            #[cfg(feature = "protobuf")]
+            Self::Protobuf => false,
+        }
+    }
+
+    /// The format [`Exposition::negotiate`] picks from an `Accept` header value; see there for
+    /// the rules and the fallback.
     ///
     /// ```
     /// use metrics_toolkit::Format;
@@ -36,64 +66,6 @@ impl Format {
     /// assert_eq!(Format::negotiate(Some("text/plain")), Format::PrometheusText);
     /// ```
     pub fn negotiate(accept: Option<&str>) -> Self {
-        let Some(accept) = accept else {
-            return Self::PrometheusText;
-        };
-        let mut openmetrics = 0.0f32;
-        let mut text = 0.0f32;
-        for range in accept.split(',') {
-            let mut parts = range.split(';');
-            let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
-            let quality = parts
-                .filter_map(|param| {
-                    let (name, value) = param.split_once('=')?;
-                    name.trim()
-                        .eq_ignore_ascii_case("q")
-                        .then(|| value.trim().parse::<f32>().ok())
-                        .flatten()
-                })
-                .next()
-                .unwrap_or(1.0)
-                .clamp(0.0, 1.0);
-            match media.as_str() {
-                "application/openmetrics-text" => openmetrics = openmetrics.max(quality),
-                "text/plain" | "text/*" | "*/*" => text = text.max(quality),
-                _ => {}
-            }
-        }
-        if openmetrics > 0.0 && openmetrics > text {
-            Self::OpenMetrics
-        } else {
-            Self::PrometheusText
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn prometheus_scrape_header_gets_openmetrics() {
-        let accept = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
-        assert_eq!(Format::negotiate(Some(accept)), Format::OpenMetrics);
-    }
-
-    #[test]
-    fn quality_decides_and_garbage_falls_back() {
-        assert_eq!(
-            Format::negotiate(Some("application/openmetrics-text;q=0.2, text/plain")),
-            Format::PrometheusText
-        );
-        assert_eq!(
-            Format::negotiate(Some("application/openmetrics-text;q=0")),
-            Format::PrometheusText
-        );
-        assert_eq!(Format::negotiate(Some("*/*")), Format::PrometheusText);
-        assert_eq!(Format::negotiate(Some(";;;,,=q=")), Format::PrometheusText);
-        assert_eq!(
-            Format::negotiate(Some("APPLICATION/OPENMETRICS-TEXT; Q=0.9")),
-            Format::OpenMetrics
-        );
+        Exposition::negotiate(accept).format()
     }
 }

@@ -10,6 +10,12 @@ use super::Format;
 pub(crate) trait EncodeText: Send + Sync + 'static {
     /// Appends this collector's families to `out.`
     fn encode_text(&self, out: &mut TextWriter<'_>);
+
+    /// Appends this collector's families as length-delimited protobuf `MetricFamily`
+    /// messages to `out`, each series carrying `const_labels` (the registry's constant labels,
+    /// name and value) first. 
+    #[cfg(feature = "protobuf")]
+    fn encode_protobuf(&self, out: &mut Vec<u8>, const_labels: &[(String, String)]);
 }
 
 /// The metric type written in `# TYPE`.
@@ -35,6 +41,11 @@ pub(crate) struct TextWriter<'a> {
 impl<'a> TextWriter<'a> {
     /// A writer appending to `out`.
     pub(crate) fn new(out: &'a mut String, format: Format, const_labels: &'a str) -> Self {
+        // Text 1.0.0 writes our families (whose names never need quoting) as 0.0.4 does.
+        let format = match format {
+            Format::PrometheusText1 => Format::PrometheusText,
+            other => other,
+        };
         Self {
             out,
             format,

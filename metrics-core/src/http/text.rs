@@ -14,6 +14,11 @@ use crate::encoding::{
 use crate::metric::HistogramCore;
 
 impl EncodeText for HttpServerMetrics {
+    #[cfg(feature = "protobuf")]
+    fn encode_protobuf(&self, out: &mut Vec<u8>, const_labels: &[(String, String)]) {
+        self.encode_protobuf_into(out, const_labels);
+    }
+
     fn encode_text(&self, w: &mut TextWriter<'_>) {
         let state = &self.state;
         let store = &state.store;

@@ -5,7 +5,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 #[cfg(feature = "gzip")]
 use bytes::Bytes;
-use metrics_toolkit::Format;
+use metrics_toolkit::encoding::Exposition;
 
 #[cfg(feature = "gzip")]
 use super::gzip;
@@ -22,7 +22,7 @@ pub(crate) async fn metrics(State(state): State<HandlerState>, headers: HeaderMa
         return busy("too many concurrent scrapes\n");
     };
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
-    let format = Format::negotiate(accept);
+    let exposition = Exposition::negotiate(accept);
     #[cfg(feature = "gzip")]
     let compress = state.gzip
         && gzip::accepts_gzip(
@@ -34,19 +34,20 @@ pub(crate) async fn metrics(State(state): State<HandlerState>, headers: HeaderMa
     let buffers = state.buffers.clone();
     let work = tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        let mut text = buffers.take();
-        if registry.encode_into(format, &mut text).is_err() {
-            buffers.give(text);
+        // Text or protobuf, as negotiated; gzipped alike.
+        let mut body = buffers.take();
+        if registry.encode_into_bytes(exposition, &mut body).is_err() {
+            buffers.give(body);
             return None;
         }
         #[cfg(feature = "gzip")]
         if compress {
-            if let Ok(compressed) = gzip::compress(text.as_bytes()) {
-                buffers.give(text);
+            if let Ok(compressed) = gzip::compress(&body) {
+                buffers.give(body);
                 return Some((Bytes::from(compressed), true));
             }
         }
-        Some((buffers.body(text), false))
+        Some((buffers.body(body), false))
     });
     let (body, gzipped) = match tokio::time::timeout(state.scrape_timeout, work).await {
         Ok(Ok(Some(done))) => done,
@@ -70,7 +71,7 @@ pub(crate) async fn metrics(State(state): State<HandlerState>, headers: HeaderMa
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static(format.content_type()),
+        HeaderValue::from_static(exposition.content_type()),
     );
     headers.insert(
         header::VARY,
