@@ -6,7 +6,33 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use super::labels::SeriesLabelSet;
 use super::series::Series;
 use super::series_key::SeriesKey;
-use crate::metric::{Buckets, LabelSetMap};
+use crate::metric::{Buckets, HistogramCore, LabelSetMap, NativeBuckets};
+
+/// The bucket layout of every request histogram: the classic boundaries (what `Deref` yields,
+/// for the text encoders) and the native buckets when they are on.
+#[derive(Debug, Clone)]
+pub(crate) struct SeriesBuckets {
+    pub(crate) classic: Buckets,
+    pub(crate) native: Option<NativeBuckets>,
+}
+
+impl SeriesBuckets {
+    /// An empty histogram of this layout.
+    pub(crate) fn histogram(&self) -> HistogramCore {
+        match &self.native {
+            Some(native) => HistogramCore::with_native(self.classic.clone(), native.clone()),
+            None => HistogramCore::new(self.classic.clone()),
+        }
+    }
+}
+
+impl std::ops::Deref for SeriesBuckets {
+    type Target = Buckets;
+
+    fn deref(&self) -> &Buckets {
+        &self.classic
+    }
+}
 
 /// A series' identity across routes: the route's number and the packed method, status, gRPC
 /// status and outcome.
@@ -14,7 +40,7 @@ pub(super) type SeriesId = (u32, SeriesKey);
 
 #[derive(Debug)]
 pub(super) struct SeriesStore {
-    pub(super) buckets: Buckets,
+    pub(super) buckets: SeriesBuckets,
     pub(super) max_label_sets: usize,
     /// Label sets created so far, across routes (the cardinality budget).
     created: AtomicUsize,
@@ -28,7 +54,16 @@ pub(super) struct SeriesStore {
 }
 
 impl SeriesStore {
-    pub(super) fn new(buckets: Buckets, max_label_sets: usize, first_byte: bool) -> Self {
+    pub(super) fn new(
+        buckets: Buckets,
+        max_label_sets: usize,
+        first_byte: bool,
+        native: Option<NativeBuckets>,
+    ) -> Self {
+        let buckets = SeriesBuckets {
+            classic: buckets,
+            native,
+        };
         Self {
             overflow: Series::new(
                 SeriesKey::OVERFLOW,

@@ -7,7 +7,7 @@ use super::connections::Connections;
 use super::in_flight::InFlightByMethod;
 use super::series_store::SeriesStore;
 use super::{ActiveRequest, ConnectionGuard, MethodLabel, Route};
-use crate::metric::{Buckets, LabelSetMap};
+use crate::metric::{Buckets, LabelSetMap, NativeBuckets};
 use crate::registry::MetricsRegistry;
 
 /// The route label of requests that matched no route.
@@ -72,6 +72,7 @@ pub struct HttpServerMetricsBuilder {
     buckets: Buckets,
     max_label_sets: usize,
     time_to_first_byte: bool,
+    native_histograms: Option<NativeBuckets>,
 }
 
 impl Default for HttpServerMetricsBuilder {
@@ -80,6 +81,7 @@ impl Default for HttpServerMetricsBuilder {
             buckets: Buckets::http_duration_seconds(),
             max_label_sets: DEFAULT_MAX_LABEL_SETS,
             time_to_first_byte: false,
+            native_histograms: None,
         }
     }
 }
@@ -125,6 +127,25 @@ impl HttpServerMetricsBuilder {
         self
     }
 
+    /// Also keeps native (exponential) buckets, as `native` configures, in the request
+    /// duration histogram and, when it is on, the time-to-first-byte histogram (default: off).
+    /// The classic buckets stay: text scrapes show them, protobuf scrapes carry both. Each
+    /// label set then costs more memory (see [`NativeBuckets`]).
+    ///
+    /// ```
+    /// use metrics_toolkit::http::HttpServerMetrics;
+    /// use metrics_toolkit::metric::NativeBuckets;
+    ///
+    /// let http = HttpServerMetrics::builder()
+    ///     .native_histograms(NativeBuckets::bucket_factor(1.1).unwrap())
+    ///     .build();
+    /// # drop(http);
+    /// ```
+    pub fn native_histograms(mut self, native: NativeBuckets) -> Self {
+        self.native_histograms = Some(native);
+        self
+    }
+
     /// Builds the metrics without registering them (register with
     /// [`MetricsRegistry::register_http_server_metrics`], or in a plain prometheus-client
     /// registry as a `Collector`).
@@ -135,6 +156,7 @@ impl HttpServerMetricsBuilder {
             self.buckets,
             self.max_label_sets,
             self.time_to_first_byte,
+            self.native_histograms,
         ));
         HttpServerMetrics {
             state: Arc::new(ServerState {
