@@ -5,6 +5,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
 
 use metrics_toolkit::http::Outcome;
+use metrics_toolkit::metric::{Buckets, Histogram, NativeBuckets};
 use metrics_toolkit::{Format, HttpServerMetrics, MetricsRegistry};
 
 struct LiveBytes;
@@ -51,15 +52,38 @@ fn record(http: &HttpServerMetrics, route: &str, status: u16) {
 // One test function: the allocator counts every thread, so parallel tests would disturb it.
 #[test]
 fn label_set_cost_is_bounded_and_steady_state_does_not_grow() {
-    for first_byte in [false, true] {
-        check(first_byte);
+    for native in [false, true] {
+        for first_byte in [false, true] {
+            check(first_byte, native);
+        }
     }
+    native_histogram_steady_state_does_not_grow();
 }
 
-fn check(first_byte: bool) {
-    let http = HttpServerMetrics::builder()
-        .time_to_first_byte(first_byte)
-        .build();
+/// Observations that hit buckets already used allocate nothing: a fixed set of durations
+/// recorded again and again.
+fn native_histogram_steady_state_does_not_grow() {
+    let histogram = Histogram::with_native(Buckets::default(), NativeBuckets::default());
+    let durations: Vec<f64> = (0..1_000).map(|i| 0.000_1 * 1.01f64.powi(i)).collect();
+    let before = live();
+    durations.iter().for_each(|&d| histogram.observe(d));
+    let first_use = live() - before;
+    let before = live();
+    for _ in 0..100 {
+        durations.iter().for_each(|&d| histogram.observe(d));
+    }
+    assert_eq!(live() - before, 0, "native buckets grew in steady state");
+    // 100 us to 2 s: 15 octaves, 15 chunks of 64 bytes, one group and the side table.
+    println!("native buckets, 100 us to 2 s at schema 3: {first_use} bytes on first use");
+    assert!(first_use < 2_560, "{first_use} bytes");
+}
+
+fn check(first_byte: bool, native: bool) {
+    let mut builder = HttpServerMetrics::builder().time_to_first_byte(first_byte);
+    if native {
+        builder = builder.native_histograms(NativeBuckets::default());
+    }
+    let http = builder.build();
     let routes: Vec<String> = (0..1_000).map(|i| format!("/route/{i:04}")).collect();
     record(&http, "/warm", 200);
 
@@ -76,13 +100,25 @@ fn check(first_byte: bool) {
         record(&http, route, 200);
     }
     let per_route = (live() - before) / routes.len() as isize;
+    let on_off = |on: bool| if on { "on" } else { "off" };
     println!(
-        "bytes per histogram label set, time to first byte {}: {per_series} (on an existing \
-         route), {per_route} (new route)",
-        if first_byte { "on" } else { "off" }
+        "bytes per histogram label set, native buckets {}, time to first byte {}: \
+         {per_series} (on an existing route), {per_route} (new route)",
+        on_off(native),
+        on_off(first_byte)
     );
-    assert!(per_series < 2_048, "{per_series} bytes per label set");
-    assert!(per_route < 8_192, "{per_route} bytes per route");
+    // Native buckets: a side table, a group of chunk slots and the chunks a request's
+    // durations hit, per histogram.
+    let histograms = if first_byte { 2 } else { 1 };
+    let native_bytes = if native { histograms * 3_072 } else { 0 };
+    assert!(
+        per_series < 2_048 + native_bytes,
+        "{per_series} bytes per label set"
+    );
+    assert!(
+        per_route < 8_192 + native_bytes,
+        "{per_route} bytes per route"
+    );
 
     // The same label sets recorded again and again: not one byte more.
     let before = live();
@@ -94,7 +130,20 @@ fn check(first_byte: bool) {
             record(&http, "/warm", status);
         }
     }
-    assert_eq!(live() - before, 0, "live bytes grew in steady state");
+    let grown = live() - before;
+    if native {
+        // Native buckets allocate a chunk (64 bytes at schema 3) the first time a duration
+        // lands in a new octave, so timing noise may add a few; never more than the bound of
+        // one more group of chunk slots and a few chunks per histogram on average. The exact
+        // no-growth check for native buckets is `native_histogram_steady_state_does_not_grow`.
+        let series = (routes.len() + 401) as isize;
+        assert!(
+            grown < series * 1_024,
+            "live bytes grew by {grown} in steady state"
+        );
+    } else {
+        assert_eq!(grown, 0, "live bytes grew in steady state");
+    }
 
     // Scrapes free what they allocate.
     let registry = MetricsRegistry::builder()

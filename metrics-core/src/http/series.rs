@@ -6,7 +6,8 @@ use super::clock::Stamp;
 use super::exemplar::{Exemplar, ExemplarSlot};
 use super::labels::{SeriesLabelSet, SeriesLabels};
 use super::series_key::SeriesKey;
-use crate::metric::{Buckets, HistogramCore, Stripe};
+use super::series_store::SeriesBuckets;
+use crate::metric::{HistogramCore, Stripe};
 
 /// A request series: one histogram whose count is also the request counter, and, when the
 /// option is on and the requests sent a status, their time to first byte.
@@ -29,15 +30,15 @@ impl Series {
     pub(crate) fn new(
         key: SeriesKey,
         labels: SeriesLabelSet,
-        buckets: Buckets,
+        buckets: SeriesBuckets,
         first_byte: bool,
     ) -> Self {
         Self {
             key,
             labels_text: labels.render().into_boxed_str(),
             labels,
-            first_byte: first_byte.then(|| Box::new(HistogramCore::new(buckets.clone()))),
-            duration: HistogramCore::new(buckets),
+            first_byte: first_byte.then(|| Box::new(buckets.histogram())),
+            duration: buckets.histogram(),
             exemplars: OnceLock::new(),
             created: unix_seconds_now(),
         }

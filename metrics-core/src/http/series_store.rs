@@ -6,7 +6,33 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use super::labels::SeriesLabelSet;
 use super::series::Series;
 use super::series_key::SeriesKey;
-use crate::metric::{Buckets, LabelSetMap};
+use crate::metric::{Buckets, HistogramCore, LabelSetMap, NativeBuckets};
+
+/// The bucket layout of every request histogram: the classic boundaries (what `Deref` yields,
+/// for the text encoders) and the native buckets when they are on.
+#[derive(Debug, Clone)]
+pub(crate) struct SeriesBuckets {
+    pub(crate) classic: Buckets,
+    pub(crate) native: Option<NativeBuckets>,
+}
+
+impl SeriesBuckets {
+    /// An empty histogram of this layout.
+    pub(crate) fn histogram(&self) -> HistogramCore {
+        match &self.native {
+            Some(native) => HistogramCore::with_native(self.classic.clone(), native.clone()),
+            None => HistogramCore::new(self.classic.clone()),
+        }
+    }
+}
+
+impl std::ops::Deref for SeriesBuckets {
+    type Target = Buckets;
+
+    fn deref(&self) -> &Buckets {
+        &self.classic
+    }
+}
 
 /// A series' identity across routes: the route's number and the packed method, status, gRPC
 /// status and outcome.
@@ -14,7 +40,7 @@ pub(super) type SeriesId = (u32, SeriesKey);
 
 #[derive(Debug)]
 pub(super) struct SeriesStore {
-    pub(super) buckets: Buckets,
+    pub(super) buckets: SeriesBuckets,
     pub(super) max_label_sets: usize,
     /// Label sets created so far, across routes (the cardinality budget).
     created: AtomicUsize,
@@ -32,11 +58,13 @@ pub(super) struct SeriesStore {
 }
 
 /// The options of the builder the store keeps.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(super) struct StoreOptions {
     pub(super) first_byte: bool,
     pub(super) request_counter: bool,
     pub(super) protocol_version: bool,
+    /// Native buckets beside the classic ones, when they are on.
+    pub(super) native: Option<NativeBuckets>,
 }
 
 impl SeriesStore {
@@ -45,7 +73,12 @@ impl SeriesStore {
             first_byte,
             request_counter,
             protocol_version,
+            native,
         } = options;
+        let buckets = SeriesBuckets {
+            classic: buckets,
+            native,
+        };
         Self {
             overflow: Series::new(
                 SeriesKey::OVERFLOW,

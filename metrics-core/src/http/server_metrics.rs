@@ -7,7 +7,7 @@ use super::connections::Connections;
 use super::in_flight::InFlightByMethod;
 use super::series_store::{SeriesStore, StoreOptions};
 use super::{ActiveRequest, ConnectionGuard, MethodLabel, Route};
-use crate::metric::{Buckets, LabelSetMap};
+use crate::metric::{Buckets, LabelSetMap, NativeBuckets};
 use crate::registry::MetricsRegistry;
 
 /// The [`Route::name`] of requests that matched no route: empty, and their series have no
@@ -83,6 +83,7 @@ pub struct HttpServerMetricsBuilder {
     time_to_first_byte: bool,
     request_counter: bool,
     network_protocol_version: bool,
+    native_histograms: Option<NativeBuckets>,
 }
 
 impl Default for HttpServerMetricsBuilder {
@@ -93,6 +94,7 @@ impl Default for HttpServerMetricsBuilder {
             time_to_first_byte: false,
             request_counter: true,
             network_protocol_version: false,
+            native_histograms: None,
         }
     }
 }
@@ -188,6 +190,25 @@ impl HttpServerMetricsBuilder {
         self
     }
 
+    /// Also keeps native (exponential) buckets, as `native` configures, in the request
+    /// duration histogram and, when it is on, the time-to-first-byte histogram (default: off).
+    /// The classic buckets stay: text scrapes show them, protobuf scrapes carry both. Each
+    /// label set then costs more memory (see [`NativeBuckets`]).
+    ///
+    /// ```
+    /// use metrics_toolkit::http::HttpServerMetrics;
+    /// use metrics_toolkit::metric::NativeBuckets;
+    ///
+    /// let http = HttpServerMetrics::builder()
+    ///     .native_histograms(NativeBuckets::bucket_factor(1.1).unwrap())
+    ///     .build();
+    /// # drop(http);
+    /// ```
+    pub fn native_histograms(mut self, native: NativeBuckets) -> Self {
+        self.native_histograms = Some(native);
+        self
+    }
+
     /// Builds the metrics without registering them (register with
     /// [`MetricsRegistry::register_http_server_metrics`], or in a plain prometheus-client
     /// registry as a `Collector`).
@@ -198,6 +219,7 @@ impl HttpServerMetricsBuilder {
             first_byte: self.time_to_first_byte,
             request_counter: self.request_counter,
             protocol_version: self.network_protocol_version,
+            native: self.native_histograms,
         };
         let store = Arc::new(SeriesStore::new(self.buckets, self.max_label_sets, options));
         HttpServerMetrics {

@@ -2,10 +2,13 @@
 
 use std::sync::atomic::Ordering;
 
-use prometheus_client::encoding::{EncodeMetric, MetricEncoder, NoLabelSet};
+use prometheus_client::encoding::{
+    EncodeMetric, MetricEncoder, NativeHistogram, NativeHistogramBuckets, NoLabelSet,
+};
 use prometheus_client::metrics::{MetricType, TypedMetric};
 
-use super::{Buckets, Stripe, Striped};
+use super::native::NativeCounts;
+use super::{Buckets, NativeBuckets, NativeSnapshot, NativeSpans, Stripe, Striped};
 
 /// A histogram whose observations are a few relaxed atomic adds: no lock, no allocation. The
 /// cells are striped per thread, so threads recording into the same histogram do not contend
@@ -26,6 +29,10 @@ use super::{Buckets, Stripe, Striped};
 /// let mut registry = Registry::default();
 /// registry.register_with_unit("job_duration", "Job run time", Unit::Seconds, histogram.clone());
 /// ```
+///
+/// With native buckets ([`Histogram::with_native`]) the histogram keeps both: the classic
+/// buckets for the text formats, and Prometheus' native (exponential) buckets, which only
+/// protobuf carries.
 #[derive(Debug, Clone)]
 pub struct Histogram(std::sync::Arc<HistogramCore>);
 
@@ -35,6 +42,8 @@ pub struct HistogramCore {
     buckets: Buckets,
     /// Per stripe: the non-cumulative bucket counts (`+Inf` last), then the sum as `f64` bits.
     cells: Striped,
+    /// The native buckets, when on. Boxed: a classic histogram stays one pointer larger.
+    native: Option<Box<NativeCounts>>,
 }
 
 /// A point-in-time copy of a histogram's state.
@@ -44,6 +53,9 @@ pub struct HistogramSnapshot {
     pub sum: f64,
     /// Non-cumulative count per bucket; the last entry is the `+Inf` bucket.
     pub counts: Vec<u64>,
+    /// The native buckets, when the histogram keeps them. Their count is the same `count()`:
+    /// `native.count()` equals it unless NaNs were observed (those are in no bucket).
+    pub native: Option<NativeSnapshot>,
 }
 
 impl HistogramSnapshot {
@@ -58,7 +70,24 @@ impl HistogramCore {
     pub fn new(buckets: Buckets) -> Self {
         // 0.0f64 is all zero bits, so fresh cells already hold a zero sum.
         let cells = Striped::new(buckets.bounds().len() + 2);
-        Self { buckets, cells }
+        Self {
+            buckets,
+            cells,
+            native: None,
+        }
+    }
+
+    /// An empty histogram with classic `buckets` and native buckets as `native` configures.
+    pub fn with_native(buckets: Buckets, native: NativeBuckets) -> Self {
+        Self {
+            native: Some(Box::new(NativeCounts::new(native))),
+            ..Self::new(buckets)
+        }
+    }
+
+    /// The native bucket configuration, when on.
+    pub fn native_buckets(&self) -> Option<&NativeBuckets> {
+        self.native.as_deref().map(NativeCounts::config)
     }
 
     /// Records one observation.
@@ -67,10 +96,15 @@ impl HistogramCore {
         self.observe_on(Stripe::current(), value);
     }
 
-    /// Records one observation in the cells of `stripe`; returns the index of the bucket it
-    /// was counted in (for its exemplar).
+    /// Records one observation in the cells of `stripe`; returns the index of the classic
+    /// bucket it counted in (`bounds().len()` is `+Inf`).
     #[inline]
     pub(crate) fn observe_on(&self, stripe: Stripe, value: f64) -> usize {
+        // Native first: a reading that sees the classic increment then sees this one too
+        // (the reader reads classic first), so its counts agree sooner.
+        if let Some(native) = &self.native {
+            native.observe(value);
+        }
         let index = self.buckets.index_of(value);
         self.cells.on(stripe, index).fetch_add(1, Ordering::Relaxed);
         // A CAS loop on the f64 bits of this thread's stripe: it succeeds at once unless another
@@ -117,6 +151,35 @@ impl HistogramCore {
         sum
     }
 
+    /// [`Self::read_into`], and the native buckets into `native` when they are on (whether
+    /// they are: [`Self::native_buckets`]). The classic and native counts are read until they
+    /// agree (a few attempts; observations landing during the read can make them differ), so
+    /// the native buckets add up to the count as Prometheus checks. Buffers are reused: a
+    /// scrape reading many histograms into the same ones allocates only while they grow.
+    pub(crate) fn read_native_into(
+        &self,
+        counts: &mut Vec<u64>,
+        native: &mut NativeSnapshot,
+    ) -> f64 {
+        let Some(native_counts) = &self.native else {
+            return self.read_into(counts);
+        };
+        let sum = self.sum();
+        // Enough for any realistic load; under a storm that outlasts them the last reading
+        // is used as it is.
+        const ATTEMPTS: usize = 8;
+        for _ in 0..ATTEMPTS {
+            counts.clear();
+            counts.extend((0..self.sum_index()).map(|index| self.cells.total(index)));
+            native_counts.read_counts(native);
+            if native.count_with_nan() == counts.iter().sum::<u64>() {
+                break;
+            }
+        }
+        native_counts.finish_reading(native);
+        sum
+    }
+
     /// Whether anything was observed yet.
     pub(crate) fn has_observations(&self) -> bool {
         (0..self.sum_index()).any(|index| self.cells.total(index) != 0)
@@ -125,8 +188,16 @@ impl HistogramCore {
     /// Copies the current state.
     pub fn snapshot(&self) -> HistogramSnapshot {
         let mut counts = Vec::with_capacity(self.sum_index());
-        let sum = self.read_into(&mut counts);
-        HistogramSnapshot { sum, counts }
+        let mut native = self.native.as_ref().map(|_| NativeSnapshot::default());
+        let sum = match &mut native {
+            Some(native) => self.read_native_into(&mut counts, native),
+            None => self.read_into(&mut counts),
+        };
+        HistogramSnapshot {
+            sum,
+            counts,
+            native,
+        }
     }
 
     /// Writes this histogram's samples through prometheus-client's encoder.
@@ -136,7 +207,8 @@ impl HistogramCore {
     }
 }
 
-/// Encodes a snapshot as a classic histogram (prometheus-client accumulates the buckets).
+/// Encodes a snapshot as a classic histogram (prometheus-client accumulates the buckets), with
+/// its native buckets when it has them (only protobuf writes those; text keeps the classic).
 pub(crate) fn encode_snapshot(
     buckets: &Buckets,
     snapshot: &HistogramSnapshot,
@@ -149,13 +221,64 @@ pub(crate) fn encode_snapshot(
         .chain(std::iter::once(f64::INFINITY))
         .zip(snapshot.counts.iter().copied())
         .collect();
-    encoder.encode_histogram::<NoLabelSet>(snapshot.sum, snapshot.count(), &pairs, None)
+    let count = snapshot.count();
+    match &snapshot.native {
+        None => encoder.encode_histogram::<NoLabelSet>(snapshot.sum, count, &pairs, None),
+        Some(native) => encoder.encode_histogram_with_native::<NoLabelSet>(
+            snapshot.sum,
+            count,
+            &pairs,
+            None,
+            native_histogram(native),
+        ),
+    }
+}
+
+/// The native part as prometheus-client's encoders take it.
+fn native_histogram(native: &NativeSnapshot) -> NativeHistogram<'_> {
+    fn side(spans: &NativeSpans) -> NativeHistogramBuckets<'_> {
+        NativeHistogramBuckets {
+            spans: &spans.spans,
+            deltas: &spans.deltas,
+        }
+    }
+    NativeHistogram {
+        schema: native.schema,
+        zero_threshold: native.zero_threshold,
+        zero_count: native.zero_count,
+        negative: side(&native.negative),
+        positive: side(&native.positive),
+        created: None,
+    }
 }
 
 impl Histogram {
     /// An empty histogram with the given buckets.
     pub fn new(buckets: Buckets) -> Self {
         Self(std::sync::Arc::new(HistogramCore::new(buckets)))
+    }
+
+    /// An empty histogram with classic `buckets` and native buckets as `native` configures
+    /// (both kept: text scrapers see the classic ones, protobuf carries both).
+    ///
+    /// ```
+    /// use metrics_toolkit::metric::{Buckets, Histogram, NativeBuckets};
+    ///
+    /// let histogram = Histogram::with_native(Buckets::default(), NativeBuckets::default());
+    /// histogram.observe(0.25);
+    /// histogram.observe(-1.0);
+    /// let snapshot = histogram.snapshot();
+    /// let native = snapshot.native.as_ref().unwrap();
+    /// assert_eq!(native.schema, 3);
+    /// // 0.25 = 2^-2 closes bucket -2 * 2^3; -1.0 is in bucket 0 of the negative side.
+    /// assert_eq!(native.positive.buckets().collect::<Vec<_>>(), [(-16, 1)]);
+    /// assert_eq!(native.negative.buckets().collect::<Vec<_>>(), [(0, 1)]);
+    /// assert_eq!(native.count(), snapshot.count());
+    /// ```
+    pub fn with_native(buckets: Buckets, native: NativeBuckets) -> Self {
+        Self(std::sync::Arc::new(HistogramCore::with_native(
+            buckets, native,
+        )))
     }
 
     /// Records one observation.
@@ -167,6 +290,11 @@ impl Histogram {
     /// Copies the current state.
     pub fn snapshot(&self) -> HistogramSnapshot {
         self.0.snapshot()
+    }
+
+    /// The native bucket configuration, when the histogram keeps native buckets.
+    pub fn native_buckets(&self) -> Option<&NativeBuckets> {
+        self.0.native_buckets()
     }
 }
 
@@ -241,5 +369,49 @@ mod tests {
         let s = h.snapshot();
         assert_eq!(s.count(), 40_000);
         assert_eq!(s.sum, 10_000.0);
+    }
+
+    #[test]
+    fn observe_on_returns_the_classic_bucket() {
+        let h =
+            HistogramCore::with_native(Buckets::new([1.0, 2.0]).unwrap(), NativeBuckets::default());
+        let stripe = Stripe::current();
+        assert_eq!(h.observe_on(stripe, 0.5), 0);
+        assert_eq!(h.observe_on(stripe, 2.0), 1);
+        assert_eq!(h.observe_on(stripe, 9.0), 2);
+        assert_eq!(h.observe_on(stripe, f64::NAN), 2);
+    }
+
+    #[test]
+    fn native_and_classic_share_count_and_sum() {
+        let h = Histogram::with_native(Buckets::new([1.0]).unwrap(), NativeBuckets::default());
+        std::thread::scope(|scope| {
+            for thread in 0..4 {
+                let h = &h;
+                scope.spawn(move || (0..5_000).for_each(|i| h.observe(f64::from(i % 7 + thread))));
+            }
+        });
+        h.observe(f64::NAN);
+        let s = h.snapshot();
+        let native = s.native.as_ref().unwrap();
+        assert_eq!(s.count(), 20_001);
+        // The NaN is counted, in no native bucket.
+        assert_eq!(native.count(), 20_000);
+        assert_eq!(native.count_with_nan(), 20_001);
+        assert!(s.sum.is_nan());
+        assert_eq!(h.native_buckets(), Some(&NativeBuckets::default()));
+        assert_eq!(Histogram::new(Buckets::default()).snapshot().native, None);
+    }
+
+    #[test]
+    fn text_keeps_the_classic_buckets() {
+        let h = Histogram::with_native(Buckets::new([1.0]).unwrap(), NativeBuckets::default());
+        h.observe(0.5);
+        let mut registry = prometheus_client::registry::Registry::default();
+        registry.register("job", "Jobs", h);
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+        assert!(text.contains("job_bucket{le=\"1.0\"} 1\n"), "{text}");
+        assert!(text.contains("job_count 1\n"), "{text}");
     }
 }

@@ -7,6 +7,7 @@
 mod buckets;
 mod histogram;
 mod label_set_map;
+mod native;
 mod striped;
 
 pub use buckets::{Buckets, BucketsError, OTEL_HTTP_DURATION_SECONDS};
@@ -14,4 +15,5 @@ pub(crate) use histogram::encode_snapshot;
 pub(crate) use histogram::HistogramCore;
 pub use histogram::{Histogram, HistogramSnapshot};
 pub(crate) use label_set_map::LabelSetMap;
+pub use native::{NativeBuckets, NativeBucketsError, NativeSnapshot, NativeSpans};
 pub(crate) use striped::{Stripe, Striped, MAX_STRIPES};
