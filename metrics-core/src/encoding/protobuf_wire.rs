@@ -120,6 +120,12 @@ impl<'a> ProtoWriter<'a> {
         }
     }
 
+    /// A zigzag varint without a tag: an element of a packed `sint64` field.
+    #[inline]
+    pub(crate) fn zigzag(&mut self, value: i64) {
+        self.varint(((value << 1) ^ (value >> 63)) as u64);
+    }
+
     /// An `int64`/`int32` field (omitted when zero).
     #[inline]
     pub(crate) fn int(&mut self, field: u32, value: i64) {
@@ -146,8 +152,8 @@ impl<'a> ProtoWriter<'a> {
         }
     }
 
-    /// Bytes already encoded as fields (a label pair rendered once, say).
-    #[inline]
+    /// Bytes already encoded as fields.
+    #[cfg(test)]
     pub(crate) fn raw(&mut self, encoded: &[u8]) {
         self.out.extend_from_slice(encoded);
     }

@@ -13,7 +13,7 @@ pub(crate) trait EncodeText: Send + Sync + 'static {
 
     /// Appends this collector's families as length-delimited protobuf `MetricFamily`
     /// messages to `out`, each series carrying `const_labels` (the registry's constant labels,
-    /// name and value) first. 
+    /// name and value) first.
     #[cfg(feature = "protobuf")]
     fn encode_protobuf(&self, out: &mut Vec<u8>, const_labels: &[(String, String)]);
 }

@@ -13,7 +13,7 @@ use super::series::Series;
 use super::{HttpServerMetrics, MethodLabel};
 use crate::encoding::protobuf_wire::{field, MetricType, ProtoWriter};
 use crate::encoding::Kind;
-use crate::metric::HistogramCore;
+use crate::metric::{HistogramCore, NativeSnapshot, NativeSpans};
 
 impl HttpServerMetrics {
     /// Appends the HTTP server families to `out`, each a length-delimited `MetricFamily`, every
@@ -41,6 +41,7 @@ impl HttpServerMetrics {
         w.reserve(all.len() * (bounds.len() * 12 + 160));
         let wall = WallClock::now();
         let mut counts = Vec::new();
+        let mut native = NativeSnapshot::default();
         let mut totals: Vec<u64> = Vec::with_capacity(all.len() + 1);
         for family in FAMILIES.iter().filter(|f| f.is_written(store)) {
             let family_message = w.begin(None);
@@ -62,6 +63,7 @@ impl HttpServerMetrics {
                             bounds,
                             histogram,
                             &mut counts,
+                            &mut native,
                             exemplars.map(|slots| (slots, &wall)),
                             series.created,
                         );
@@ -176,10 +178,12 @@ fn write_histogram(
     bounds: &[f64],
     histogram: &HistogramCore,
     counts: &mut Vec<u64>,
+    native: &mut NativeSnapshot,
     exemplars: Option<(&[ExemplarSlot], &WallClock)>,
     created: f64,
 ) -> u64 {
-    let sum = histogram.read_into(counts);
+    let has_native = histogram.native_buckets().is_some();
+    let sum = histogram.read_native_into(counts, native);
     let count: u64 = counts.iter().sum();
     let message = w.begin(Some(field::METRIC_HISTOGRAM));
     w.uint(field::HISTOGRAM_COUNT, count);
@@ -200,8 +204,59 @@ fn write_histogram(
         w.end(bucket);
     }
     w.timestamp(field::HISTOGRAM_START, created);
+    if has_native {
+        w.sint(field::HISTOGRAM_SCHEMA, i64::from(native.schema));
+        w.double(field::HISTOGRAM_ZERO_THRESHOLD, native.zero_threshold);
+        w.uint(field::HISTOGRAM_ZERO_COUNT, native.zero_count);
+        write_spans(
+            w,
+            field::HISTOGRAM_NEGATIVE_SPAN,
+            field::HISTOGRAM_NEGATIVE_DELTA,
+            &native.negative,
+        );
+        if native.positive.spans.is_empty() && native.negative.spans.is_empty() {
+            // An empty native histogram still says it is one (Prometheus tells them from
+            // classic ones by their spans, zero bucket or schema): one span of no buckets.
+            let span = w.begin(Some(field::HISTOGRAM_POSITIVE_SPAN));
+            w.end(span);
+        } else {
+            write_spans(
+                w,
+                field::HISTOGRAM_POSITIVE_SPAN,
+                field::HISTOGRAM_POSITIVE_DELTA,
+                &native.positive,
+            );
+        }
+        // Prometheus 3 reads a native histogram's exemplars here (each needs its timestamp).
+        if let Some((slots, wall)) = exemplars {
+            for slot in slots {
+                if let Some(reading) = slot.read(wall) {
+                    let exemplar = w.begin(Some(field::HISTOGRAM_EXEMPLARS));
+                    write_exemplar_fields(w, &reading);
+                    w.end(exemplar);
+                }
+            }
+        }
+    }
     w.end(message);
     count
+}
+
+/// One side's spans and deltas (the deltas packed, as proto3 writes repeated numbers).
+fn write_spans(w: &mut ProtoWriter<'_>, span_field: u32, delta_field: u32, side: &NativeSpans) {
+    for &(offset, length) in &side.spans {
+        let span = w.begin(Some(span_field));
+        w.sint(field::SPAN_OFFSET, i64::from(offset));
+        w.uint(field::SPAN_LENGTH, u64::from(length));
+        w.end(span);
+    }
+    if !side.deltas.is_empty() {
+        let packed = w.begin(Some(delta_field));
+        for &delta in &side.deltas {
+            w.zigzag(delta);
+        }
+        w.end(packed);
+    }
 }
 
 /// The fields of an `Exemplar`: its two labels, value and timestamp.
@@ -330,5 +385,48 @@ mod tests {
             .is_some());
         let connections = &families[3].metric[0];
         assert_eq!(connections.gauge.as_ref().map(|g| g.value), Some(1.0));
+    }
+
+    #[test]
+    fn native_buckets_decode_beside_the_classic_ones() {
+        use crate::metric::NativeBuckets;
+
+        let http = HttpServerMetrics::builder()
+            .native_histograms(NativeBuckets::default())
+            .build();
+        // An empty series first: it must still read as a native histogram.
+        let mut out = Vec::new();
+        http.encode_protobuf_into(&mut out, &[]);
+        for _ in 0..5 {
+            let mut request = http.start_request(&http::Method::GET, Some("/a"));
+            request.set_status(200);
+            request.set_exemplar(Exemplar::new([1; 16], [2; 8]).expect("valid"));
+            request.finish(Outcome::Completed);
+        }
+        let mut out = Vec::new();
+        http.encode_protobuf_into(&mut out, &[]);
+        let families = decode(&out);
+        let histogram = families[0].metric[0]
+            .histogram
+            .as_ref()
+            .expect("a histogram");
+        assert_eq!(histogram.sample_count, 5);
+        assert_eq!(histogram.schema, 3);
+        assert!(histogram.zero_threshold > 0.0);
+        let native: i64 = histogram
+            .positive_delta
+            .iter()
+            .scan(0, |count, delta| {
+                *count += delta;
+                Some(*count)
+            })
+            .sum::<i64>()
+            + histogram.zero_count as i64;
+        assert_eq!(native, 5, "{histogram:?}");
+        let spans: u32 = histogram.positive_span.iter().map(|s| s.length).sum();
+        assert_eq!(spans as usize, histogram.positive_delta.len());
+        assert_eq!(histogram.bucket.len(), 15, "classic buckets kept");
+        assert_eq!(histogram.exemplars.len(), 1);
+        assert!(histogram.exemplars[0].timestamp.is_some());
     }
 }
