@@ -9,6 +9,9 @@
 //! curl http://127.0.0.1:3000/users/42
 //! curl http://127.0.0.1:9464/metrics
 //! curl http://127.0.0.1:9464/health?verbose
+//! # a sampled trace becomes its latency bucket's exemplar, shown in OpenMetrics:
+//! curl -H 'traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' http://127.0.0.1:3000/users/42
+//! curl -H 'Accept: application/openmetrics-text' http://127.0.0.1:9464/metrics
 //! ```
 //!
 //! `APP_ADDR` and `METRICS_ADDR` change the addresses (defaults `127.0.0.1:3000` and
@@ -21,10 +24,11 @@ use axum::body::{Body, Bytes};
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::routing::get;
-use metrics_axum::{AxumBody, CountingListener, Metrics, MetricsLayer, Router};
+use metrics_axum::{AxumBody, CountingListener, Exemplars, Metrics, MetricsLayer, Router};
 use metrics_exporter::{Exporter, Lifecycle};
 use metrics_toolkit::collectors::SystemCollector;
 use metrics_toolkit::health::{ComponentType, HealthCheck, HealthRegistry};
+use metrics_toolkit::metric::NativeBuckets;
 use metrics_toolkit::{HttpServerMetrics, MetricsRegistry};
 use tokio::net::TcpListener;
 
@@ -42,7 +46,8 @@ pub fn app(http: HttpServerMetrics) -> Metrics<axum::Router, AxumBody> {
         .route("/slow", get(slow))
         .route("/fail", get(fail))
         .nest("/api", api())
-        .with_metrics(MetricsLayer::new(http))
+        // Each latency bucket keeps the trace (sampled `traceparent`) that landed in it last.
+        .with_metrics(MetricsLayer::new(http).exemplars(Exemplars::new()))
 }
 
 /// A router built on its own, as another module would: its templates come along with `nest`.
@@ -89,7 +94,11 @@ pub async fn run(
         .version(env!("CARGO_PKG_VERSION"))
         .build()
         .map_err(std::io::Error::other)?;
-    let http = HttpServerMetrics::builder().register(&registry);
+    // Native histograms beside the classic buckets: scraped over protobuf by a Prometheus
+    // with native histograms on; text scrapers still see the classic buckets.
+    let http = HttpServerMetrics::builder()
+        .native_histograms(NativeBuckets::default())
+        .register(&registry);
     // Host metrics, read every 10 s in the background.
     registry.register_collector(SystemCollector::start(Duration::from_secs(10)));
     // A closure check runs anything async: here it stands in for a database ping

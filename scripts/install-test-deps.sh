@@ -36,3 +36,9 @@ if ! cmp -s "$check/package-lock.json" "$check/node_modules/.installed-from-lock
   npm ci --prefix "$check" --no-audit --no-fund --loglevel=error
   cp "$check/package-lock.json" "$check/node_modules/.installed-from-lock.json"
 fi
+
+# The strict OpenMetrics parser (PyPI prometheus-client), pinned.
+if ! python3 -c "import prometheus_client" 2>/dev/null; then
+  echo "installing the OpenMetrics parser (prometheus-client from PyPI)"
+  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "prometheus-client==0.21.1"
+fi

@@ -4,6 +4,7 @@
 
 pub mod binaries;
 pub mod deploy;
+pub mod openmetrics;
 pub mod pki;
 pub mod poll;
 pub mod prometheus;

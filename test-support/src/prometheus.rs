@@ -34,6 +34,12 @@ impl Prometheus {
     /// entries (YAML list items indented by two spaces, e.g. with `authorization`, `basic_auth`
     /// or `tls_config` whose files the test wrote), and waits until it is ready.
     pub async fn start_with_scrape_configs(scrape_configs: &str) -> Self {
+        Self::start_with_flags(scrape_configs, &[]).await
+    }
+
+    /// [`start_with_scrape_configs`](Self::start_with_scrape_configs), with more command-line
+    /// flags (e.g. `--enable-feature=exemplar-storage`).
+    pub async fn start_with_flags(scrape_configs: &str, flags: &[&str]) -> Self {
         let binary = require("prometheus");
         let dir = tempfile::tempdir().expect("temp dir");
         let config = format!(
@@ -51,6 +57,7 @@ impl Prometheus {
                     dir.path().join("data").display()
                 ))
                 .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+                .args(flags)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null()),
         );
@@ -70,6 +77,38 @@ impl Prometheus {
     /// Runs an instant query; returns each series' labels and value.
     pub async fn query(&self, expr: &str) -> Vec<(serde_json::Value, f64)> {
         query(&self.url, expr).await
+    }
+
+    /// The trace ids of the exemplars stored for the series `selector` selects, over the last
+    /// hour.
+    pub async fn exemplar_trace_ids(&self, selector: &str) -> Vec<String> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_secs());
+        let response: serde_json::Value = reqwest::Client::new()
+            .get(format!("{}/api/v1/query_exemplars", self.url))
+            .query(&[
+                ("query", selector.to_owned()),
+                ("start", (now - 3600).to_string()),
+                ("end", (now + 60).to_string()),
+            ])
+            .send()
+            .await
+            .expect("query exemplars")
+            .json()
+            .await
+            .expect("exemplars are JSON");
+        assert_eq!(response["status"], "success", "{response}");
+        let mut ids: Vec<String> = response["data"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|series| series["exemplars"].as_array().cloned().unwrap_or_default())
+            .filter_map(|e| e["labels"]["trace_id"].as_str().map(str::to_owned))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
     }
 
     /// Polls `expr` until its single value equals `expected` or `timeout` passes; returns the
