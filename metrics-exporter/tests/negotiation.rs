@@ -114,6 +114,7 @@ fn check_text(body: &[u8], counter: &str, openmetrics: bool) {
                 ("http_request_method", "GET"),
                 ("http_route", "/a"),
                 ("http_response_status_code", "200"),
+                ("url_scheme", "http"),
             ]
         ),
         Some(1.0)
