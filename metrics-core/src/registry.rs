@@ -347,10 +347,12 @@ impl MetricsRegistryBuilder {
     /// A label added to every series of this registry. The name is checked by
     /// [`build`](Self::build): it must be a valid label name, given once, and not one of the
     /// label names the built-in families write (`le`, `quantile`, `version`, `revision`,
-    /// `service_name`, the `http_*` labels, `error_type`, `rpc_grpc_status_code`,
-    /// `otel_metric_overflow`, `check`, `cpu`, `state`, `device`, `direction`, `mountpoint`,
-    /// `type`, `result`, `reason`, `target`, `phase`, `cause`), which would appear twice in
-    /// their series and make a scraper reject the whole scrape.
+    /// `service_name`, the `http_*` labels, `url_scheme`, `network_protocol_version`,
+    /// `error_type`, `rpc_grpc_status_code`, `otel_metric_overflow`, `check`, the `system_*`
+    /// families' `cpu_logical_number`, `system_*_state`, `system_device`,
+    /// `system_filesystem_mountpoint`, `system_filesystem_type`, `network_interface_name` and
+    /// `network_io_direction`, and `result`, `reason`, `target`, `phase`, `cause`), which would
+    /// appear twice in their series and make a scraper reject the whole scrape.
     ///
     /// ```
     /// use metrics_toolkit::{ConfigError, MetricsRegistry};
