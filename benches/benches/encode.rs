@@ -71,13 +71,18 @@ fn encode_protobuf(c: &mut Criterion) {
             black_box(buffer.len())
         })
     });
-    group.bench_with_input(BenchmarkId::new("prometheus-client", size), &size, |b, _| {
-        b.iter(|| {
-            let bytes = prometheus_client::encoding::prometheus_protobuf::encode_to_vec(&theirs)
-                .expect("encode");
-            black_box(bytes.len())
-        })
-    });
+    group.bench_with_input(
+        BenchmarkId::new("prometheus-client", size),
+        &size,
+        |b, _| {
+            b.iter(|| {
+                let bytes =
+                    prometheus_client::encoding::prometheus_protobuf::encode_to_vec(&theirs)
+                        .expect("encode");
+                black_box(bytes.len())
+            })
+        },
+    );
     group.finish();
 }
 
