@@ -289,7 +289,7 @@ impl NativeSnapshot {
     }
 }
 
-/// Chunks per group in the two-level table.
+/// Chunks per group in the two-level table (log2).
 const GROUP_BITS: u32 = 5;
 const GROUP_CHUNKS: usize = 1 << GROUP_BITS;
 /// A chunk holds at least this many buckets (log2): 8 counters, one cache line.
@@ -316,7 +316,7 @@ type Side = Box<[OnceLock<Box<Group>>]>;
 pub(crate) struct NativeCounts {
     config: NativeBuckets,
     /// Sub-octave bounds, for schemas above 0.
-    sub_octave: Option<&'static SubOctave>,
+    sub_octave: Option<SubOctave>,
     chunk_bits: u32,
     min_index: i32,
     max_index: i32,
@@ -389,7 +389,7 @@ impl NativeCounts {
     fn index_of(&self, value: f64) -> i32 {
         let bits = value.to_bits();
         let exponent = (bits >> 52) as i32 & 0x7ff;
-        let mantissa = bits & ((1 << 52) - 1);
+        let mantissa = bits & MANTISSA;
         let schema = i32::from(self.config.schema);
         if exponent == 0 || exponent == 0x7ff {
             return self.index_of_unusual(value);
@@ -432,14 +432,21 @@ impl NativeCounts {
     }
 
     /// Counts one observation.
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn observe(&self, value: f64) {
+        self.counter_of(value).fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The counter an observation of `value` adds one to (NaNs have their own). Found apart
+    /// from the add so a histogram does every lookup before its first atomic add (locked adds
+    /// stall the loads after them).
+    #[inline]
+    pub(crate) fn counter_of(&self, value: f64) -> &AtomicU64 {
         let magnitude = value.abs();
         // One comparison for the common case: false for NaN and for the zero bucket.
         let beyond_zero = magnitude > self.config.zero_threshold;
         if !beyond_zero {
-            self.observe_nan_or_zero(value);
-            return;
+            return self.nan_or_zero(value);
         }
         // The clamp proves the lookups below in range (it never changes a computed index).
         let index = self
@@ -450,17 +457,23 @@ impl NativeCounts {
         } else {
             &self.positive
         };
-        counter(table, self.chunk_bits, self.first_chunk, index).fetch_add(1, Ordering::Relaxed);
+        let chunk_number = ((index >> self.chunk_bits) - self.first_chunk) as usize;
+        // In range: the index is clamped to the range the table was sized for; the slot and
+        // the position are masked to their arrays' lengths. `OnceLock` makes first uses
+        // race-free: a thread losing the race drops its allocation and uses the winner's.
+        let chunk = table[chunk_number >> GROUP_BITS].get_or_init(new_group)
+            [chunk_number & (GROUP_CHUNKS - 1)]
+            .get_or_init(|| new_chunk(1 << self.chunk_bits));
+        &chunk[(index as usize) & ((1 << self.chunk_bits) - 1)]
     }
 
     #[cold]
-    fn observe_nan_or_zero(&self, value: f64) {
-        let counter = if value.is_nan() {
+    fn nan_or_zero(&self, value: f64) -> &AtomicU64 {
+        if value.is_nan() {
             &self.nan
         } else {
             &self.zero
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     fn sides(&self) -> [Option<&Side>; 2] {
@@ -539,21 +552,6 @@ impl NativeCounts {
     }
 }
 
-/// The counter of bucket `index` (within the range `table` was sized for) in `table`, whose
-/// first chunk is number `first_chunk`; its chunk (and group) allocated on first use.
-/// `OnceLock` makes the first use race-free: a thread losing the race drops its allocation and
-/// uses the winner's.
-#[inline]
-fn counter(table: &Side, chunk_bits: u32, first_chunk: i32, index: i32) -> &AtomicU64 {
-    let chunk_number = ((index >> chunk_bits) - first_chunk) as usize;
-    // In range: the index is clamped to the range the table was sized for; the slot and the
-    // position are masked to their arrays' lengths.
-    let chunk = table[chunk_number >> GROUP_BITS].get_or_init(new_group)
-        [chunk_number & (GROUP_CHUNKS - 1)]
-        .get_or_init(|| new_chunk(1 << chunk_bits));
-    &chunk[(index as usize) & ((1 << chunk_bits) - 1)]
-}
-
 /// Halves the resolution of `(index, count)` pairs in increasing order, in place: bucket `i`
 /// of schema `s` lies in bucket `ceil(i / 2)` of schema `s - 1`.
 fn merge_pairs(buckets: &mut Vec<(i32, u64)>) {
@@ -594,59 +592,62 @@ fn new_chunk(len: usize) -> Chunk {
     (0..len).map(|_| AtomicU64::new(0)).collect()
 }
 
-/// The bounds `2^(k/2^s)`, k = 1..2^s, of one octave at schema `s` > 0, as mantissa bits, and
-/// a table by the top `s + 1` mantissa bits of how many bounds lie below each cell. Cells are
-/// narrower than the gap between two bounds (`2^-(s+1)` < `2^(2^-s) - 1`), so a cell holds at
-/// most one bound and one comparison finishes the search.
-pub(crate) struct SubOctave {
-    schema: u32,
-    /// Mantissa bits of bound k (k = 1..2^s) at `k - 1`, then a sentinel above every mantissa.
-    bounds: Box<[u64]>,
-    below: Box<[u16]>,
+/// Where values fall within an octave at schema `s` > 0, by the top `s + 1` bits of their
+/// mantissa. The octave's bounds `2^(k/2^s)` (k = 1..2^s) are at least `2^(2^-s) - 1` apart,
+/// more than a cell's width `2^-(s+1)`, so a cell holds at most one bound: each entry packs
+/// how many bounds lie below the cell (top 12 bits) and the mantissa bits of the next bound
+/// (low 52 bits; all ones when none is left), and one comparison finishes the search.
+#[derive(Clone, Copy)]
+struct SubOctave {
+    cells: &'static [u64],
+    /// 52 - (s + 1): the shift from mantissa bits to a cell.
+    shift: u32,
 }
 
+const MANTISSA: u64 = (1 << 52) - 1;
+
 impl SubOctave {
-    fn of(schema: i8) -> &'static Self {
-        static TABLES: [OnceLock<SubOctave>; NativeBuckets::MAX_SCHEMA as usize] =
+    fn of(schema: i8) -> Self {
+        static TABLES: [OnceLock<Box<[u64]>>; NativeBuckets::MAX_SCHEMA as usize] =
             [const { OnceLock::new() }; NativeBuckets::MAX_SCHEMA as usize];
         let schema = schema.clamp(1, NativeBuckets::MAX_SCHEMA) as u32;
-        TABLES[schema as usize - 1].get_or_init(|| Self::new(schema))
+        let cells = TABLES[schema as usize - 1].get_or_init(|| Self::cells(schema));
+        Self {
+            cells,
+            shift: 52 - (schema + 1),
+        }
     }
 
-    fn new(schema: u32) -> Self {
+    fn cells(schema: u32) -> Box<[u64]> {
         let per_octave = 1u32 << schema;
         let mut bounds: Vec<u64> = (1..per_octave)
-            .map(|k| (f64::from(k) / f64::from(per_octave)).exp2().to_bits() & ((1 << 52) - 1))
+            .map(|k| (f64::from(k) / f64::from(per_octave)).exp2().to_bits() & MANTISSA)
             .collect();
-        bounds.push(u64::MAX);
+        bounds.push(MANTISSA);
         let cell_bits = schema + 1;
-        let below = (0..1u64 << cell_bits)
+        (0..1u64 << cell_bits)
             .map(|cell| {
                 let start = cell << (52 - cell_bits);
-                bounds.iter().take_while(|&&bound| bound < start).count() as u16
+                let below = bounds.iter().take_while(|&&bound| bound < start).count();
+                ((below as u64) << 52) | bounds[below.min(bounds.len() - 1)]
             })
-            .collect();
-        Self {
-            schema,
-            bounds: bounds.into(),
-            below,
-        }
+            .collect()
     }
 
     /// The position within its octave of the bucket of a value with these mantissa bits:
     /// 0 for an exact power of two (it closes the bucket below), else 1 + the bounds below it.
     #[inline]
-    fn position(&self, mantissa: u64) -> i32 {
-        if mantissa == 0 {
-            return 0;
-        }
-        let cell = (mantissa >> (52 - (self.schema + 1))) as usize;
-        let below = self.below.get(cell).copied().unwrap_or(0) as usize;
-        let above_bound = self
-            .bounds
-            .get(below)
-            .is_some_and(|&bound| bound < mantissa);
-        1 + below as i32 + i32::from(above_bound)
+    fn position(self, mantissa: u64) -> i32 {
+        // Always in range: the mantissa has 52 bits, so the cell has `s + 1`.
+        let entry = self
+            .cells
+            .get((mantissa >> self.shift) as usize)
+            .copied()
+            .unwrap_or(0);
+        let below = (entry >> 52) as i32;
+        let above_bound = (entry & MANTISSA) < mantissa;
+        // Branch-free: an exact power of two is in cell 0, below no bound, at position 0.
+        i32::from(mantissa != 0) + below + i32::from(above_bound)
     }
 }
 
