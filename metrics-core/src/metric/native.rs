@@ -21,13 +21,15 @@ use std::sync::OnceLock;
 /// bucket, as in Prometheus; `+Inf` and `-Inf` go to the highest bucket of their sign (that of
 /// `f64::MAX`).
 ///
-/// Memory, per histogram: the counters live in chunks of `max(2^schema, 8)` buckets allocated
-/// the first time one of their buckets is hit, found through a table per sign (the negative
-/// one allocated on first use) of groups of 32 chunk slots. At the defaults a latency
-/// histogram from 100 us to 2 s takes about 2.4 KB (the memory test prints it); the bound is
-/// one chunk per chunk-sized bucket range between the zero threshold and `f64::MAX` for each
-/// sign: about 100 KB per sign at schema 3 and threshold `2^-128`, reached only by values
-/// spread over all of that range. A larger zero threshold or a lower schema lowers the bound.
+/// Memory, per histogram: positive values from `2^-16` to `2^16` (15 us to 18 h in seconds)
+/// have flat counters, `32 * max(2^schema, 8)` of them (2 KB at schema 3), allocated on the
+/// first such value; other values go to chunks of `max(2^schema, 8)` counters allocated the
+/// first time one of their buckets is hit, found through a table per sign (592 bytes at
+/// schema 3; the negative one allocated on first use) of groups of 32 chunk slots (768 bytes
+/// each, on first use). A latency histogram in seconds thus takes about 2.6 KB. The bound is
+/// one chunk per chunk-sized bucket range between the zero threshold and `f64::MAX`, per sign:
+/// about 100 KB per sign at schema 3 and threshold `2^-128`, reached only by values spread
+/// over all of that range. A larger zero threshold or a lower schema lowers it.
 ///
 /// ```
 /// use metrics_toolkit::metric::NativeBuckets;
@@ -303,16 +305,11 @@ type Side = Box<[OnceLock<Box<Group>>]>;
 
 /// The counts of a histogram's native buckets at the configured schema.
 ///
-/// Lock-free: observing is an index computation (exponent bits and, above schema 0, a table of
-/// the sub-octave bounds), three `OnceLock` reads and one relaxed add. Counters live in chunks
-/// of `max(2^schema, 8)` buckets, allocated the first time a bucket in them is hit, found
-/// through a per-sign table of groups of 32 chunks (groups allocated on first use too).
-///
-/// Memory bound per histogram: each sign holds at most one chunk per chunk-sized index range
-/// between the zero threshold and `f64::MAX`. With the default threshold (2^-128) and schema 3
-/// that is 1,153 chunks of 64 bytes plus 37 groups of 768 bytes per sign (about 100 KB per
-/// sign at worst); a typical latency histogram touches one group and 10 to 20 chunks.
-/// Resolution reduction happens when reading, so observing never waits.
+/// Lock-free: observing is an index computation (exponent bits and, above schema 0, one load
+/// from a table of the sub-octave bounds), one `OnceLock` read for the flat window of group 0
+/// (three outside it: side table, group, chunk) and one relaxed add. See [`NativeBuckets`] for
+/// the memory layout and bound. Resolution reduction happens when reading, so observing never
+/// waits.
 pub(crate) struct NativeCounts {
     config: NativeBuckets,
     /// Sub-octave bounds, for schemas above 0.
@@ -332,6 +329,10 @@ pub(crate) struct NativeCounts {
     positive: Side,
     /// Negative buckets' table, allocated on first use (negative observations are rare).
     negative: OnceLock<Side>,
+    /// The counters of positive group 0, flat (its slot in `positive` stays empty).
+    window: OnceLock<Chunk>,
+    window_first: i32,
+    window_len: usize,
 }
 
 impl fmt::Debug for NativeCounts {
@@ -360,6 +361,9 @@ impl NativeCounts {
             nan: AtomicU64::new(0),
             positive: Box::new([]),
             negative: OnceLock::new(),
+            window: OnceLock::new(),
+            window_first: 0,
+            window_len: GROUP_CHUNKS << chunk_bits,
             config,
         };
         // Values above the threshold start in the threshold's bucket (or the smallest
@@ -373,6 +377,7 @@ impl NativeCounts {
             ORIGIN_OCTAVE >> -schema
         };
         counts.origin_chunk = origin_index >> chunk_bits;
+        counts.window_first = counts.origin_chunk << chunk_bits;
         counts.lowest_group = counts.group_of(counts.min_index);
         counts.groups = (counts.group_of(counts.max_index) - counts.lowest_group) as usize + 1;
         counts.first_chunk = counts.origin_chunk + counts.lowest_group * GROUP_CHUNKS as i32;
@@ -452,7 +457,15 @@ impl NativeCounts {
         let index = self
             .index_of(magnitude)
             .clamp(self.min_index, self.max_index);
-        let table = if value.is_sign_negative() {
+        let negative = value.is_sign_negative();
+        // Positive values of group 0 (at schema 3: 15 us to 18 h, every latency in seconds)
+        // have flat counters: two lookups fewer. `window_first` is the group's first index.
+        let offset = index.wrapping_sub(self.window_first) as u32 as usize;
+        if offset < self.window_len && !negative {
+            let window = self.window.get_or_init(|| new_chunk(self.window_len));
+            return &window[offset];
+        }
+        let table = if negative {
             self.negative.get_or_init(|| new_side(self.groups))
         } else {
             &self.positive
@@ -484,6 +497,12 @@ impl NativeCounts {
     #[cfg(test)]
     fn total(&self) -> u64 {
         let mut total = self.zero.load(Ordering::Relaxed) + self.nan.load(Ordering::Relaxed);
+        if let Some(window) = self.window.get() {
+            total += window
+                .iter()
+                .map(|c| c.load(Ordering::Relaxed))
+                .sum::<u64>();
+        }
         for table in self.sides().into_iter().flatten() {
             for chunk in chunks(table) {
                 total += chunk.iter().map(|c| c.load(Ordering::Relaxed)).sum::<u64>();
@@ -498,11 +517,22 @@ impl NativeCounts {
     pub(crate) fn read_counts(&self, snapshot: &mut NativeSnapshot) {
         snapshot.zero_count = self.zero.load(Ordering::Relaxed);
         snapshot.nan_count = self.nan.load(Ordering::Relaxed);
-        for (table, buckets) in self.sides().into_iter().zip(&mut snapshot.scratch) {
+        let window = self
+            .window
+            .get()
+            .map(|window| (self.window_first, &**window));
+        let sides = self.sides().into_iter().zip(&mut snapshot.scratch);
+        for (side, (table, buckets)) in sides.enumerate() {
             buckets.clear();
             let Some(table) = table else { continue };
             // Chunks come in increasing index order: groups and slots are ordered by index.
             for (group_number, group) in table.iter().enumerate() {
+                if side == 0 && group_number as i32 + self.lowest_group == 0 {
+                    if let Some((first, window)) = window {
+                        push_counts(buckets, first, window);
+                    }
+                    continue;
+                }
                 let Some(group) = group.get() else { continue };
                 for (slot, chunk) in group.iter().enumerate() {
                     let Some(chunk) = chunk.get() else { continue };
@@ -510,13 +540,7 @@ impl NativeCounts {
                         * GROUP_CHUNKS as i32
                         + slot as i32
                         + self.origin_chunk;
-                    let first = chunk_number << self.chunk_bits;
-                    for (position, counter) in chunk.iter().enumerate() {
-                        let count = counter.load(Ordering::Relaxed);
-                        if count != 0 {
-                            buckets.push((first + position as i32, count));
-                        }
-                    }
+                    push_counts(buckets, chunk_number << self.chunk_bits, chunk);
                 }
             }
         }
@@ -548,6 +572,16 @@ impl NativeCounts {
             // Prometheus takes a histogram without any bucket, zero bucket or threshold for a
             // classic one; an empty span marks it native (as client_golang does).
             snapshot.positive.spans.push((0, 0));
+        }
+    }
+}
+
+/// Appends the non-zero counters of `counters`, the first of which is bucket `first`.
+fn push_counts(buckets: &mut Vec<(i32, u64)>, first: i32, counters: &[AtomicU64]) {
+    for (position, counter) in counters.iter().enumerate() {
+        let count = counter.load(Ordering::Relaxed);
+        if count != 0 {
+            buckets.push((first + position as i32, count));
         }
     }
 }
