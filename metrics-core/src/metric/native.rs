@@ -453,10 +453,7 @@ impl NativeCounts {
         if !beyond_zero {
             return self.nan_or_zero(value);
         }
-        // The clamp proves the lookups below in range (it never changes a computed index).
-        let index = self
-            .index_of(magnitude)
-            .clamp(self.min_index, self.max_index);
+        let index = self.index_of(magnitude);
         let negative = value.is_sign_negative();
         // Positive values of group 0 (at schema 3: 15 us to 18 h, every latency in seconds)
         // have flat counters: two lookups fewer. `window_first` is the group's first index.
@@ -465,6 +462,8 @@ impl NativeCounts {
             let window = self.window.get_or_init(|| new_chunk(self.window_len));
             return &window[offset];
         }
+        // The clamp proves the lookups below in range (it never changes a computed index).
+        let index = index.clamp(self.min_index, self.max_index);
         let table = if negative {
             self.negative.get_or_init(|| new_side(self.groups))
         } else {
