@@ -32,7 +32,8 @@ use super::{Buckets, NativeBuckets, NativeSnapshot, NativeSpans, Stripe, Striped
 ///
 /// With native buckets ([`Histogram::with_native`]) the histogram keeps both: the classic
 /// buckets for the text formats, and Prometheus' native (exponential) buckets, which only
-/// protobuf carries.
+/// protobuf carries. Observing stays lock-free; their counters are allocated once, the first
+/// time a value lands in a range not seen before (see [`NativeBuckets`]).
 #[derive(Debug, Clone)]
 pub struct Histogram(std::sync::Arc<HistogramCore>);
 
