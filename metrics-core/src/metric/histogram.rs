@@ -32,7 +32,8 @@ use super::{Buckets, NativeBuckets, NativeSnapshot, NativeSpans, Stripe, Striped
 ///
 /// With native buckets ([`Histogram::with_native`]) the histogram keeps both: the classic
 /// buckets for the text formats, and Prometheus' native (exponential) buckets, which only
-/// protobuf carries.
+/// protobuf carries. Observing stays lock-free; their counters are allocated once, the first
+/// time a value lands in a range not seen before (see [`NativeBuckets`]).
 #[derive(Debug, Clone)]
 pub struct Histogram(std::sync::Arc<HistogramCore>);
 
@@ -100,13 +101,13 @@ impl HistogramCore {
     /// bucket it counted in (`bounds().len()` is `+Inf`).
     #[inline]
     pub(crate) fn observe_on(&self, stripe: Stripe, value: f64) -> usize {
-        // Native first: a reading that sees the classic increment then sees this one too
-        // (the reader reads classic first), so its counts agree sooner.
-        if let Some(native) = &self.native {
-            native.observe(value);
-        }
+        // Every lookup before the first atomic add: locked adds stall the loads after them.
+        let native = self.native.as_ref().map(|native| native.counter_of(value));
         let index = self.buckets.index_of(value);
         self.cells.on(stripe, index).fetch_add(1, Ordering::Relaxed);
+        if let Some(native) = native {
+            native.fetch_add(1, Ordering::Relaxed);
+        }
         // A CAS loop on the f64 bits of this thread's stripe: it succeeds at once unless another
         // thread shares the stripe.
         let sum = self.cells.on(stripe, self.sum_index());
@@ -114,7 +115,7 @@ impl HistogramCore {
         loop {
             let next = (f64::from_bits(current) + value).to_bits();
             // Release, and Acquire where the sum is read: a reader that sees this value also
-            // sees the bucket increment above (free on x86, where the CAS is a full barrier).
+            // sees the bucket increments above (free on x86, where the CAS is a full barrier).
             match sum.compare_exchange_weak(current, next, Ordering::Release, Ordering::Relaxed) {
                 Ok(_) => break,
                 Err(actual) => current = actual,

@@ -21,13 +21,15 @@ use std::sync::OnceLock;
 /// bucket, as in Prometheus; `+Inf` and `-Inf` go to the highest bucket of their sign (that of
 /// `f64::MAX`).
 ///
-/// Memory, per histogram: the counters live in chunks of `max(2^schema, 8)` buckets allocated
-/// the first time one of their buckets is hit, found through a table per sign (the negative
-/// one allocated on first use) of groups of 32 chunk slots. At the defaults a latency
-/// histogram from 100 us to 2 s takes about 2.4 KB (the memory test prints it); the bound is
-/// one chunk per chunk-sized bucket range between the zero threshold and `f64::MAX` for each
-/// sign: about 100 KB per sign at schema 3 and threshold `2^-128`, reached only by values
-/// spread over all of that range. A larger zero threshold or a lower schema lowers the bound.
+/// Memory, per histogram: positive values from `2^-16` to `2^16` (15 us to 18 h in seconds)
+/// have flat counters, `32 * max(2^schema, 8)` of them (2 KB at schema 3), allocated on the
+/// first such value; other values go to chunks of `max(2^schema, 8)` counters allocated the
+/// first time one of their buckets is hit, found through a table per sign (592 bytes at
+/// schema 3; the negative one allocated on first use) of groups of 32 chunk slots (768 bytes
+/// each, on first use). A latency histogram in seconds thus takes about 2.6 KB. The bound is
+/// one chunk per chunk-sized bucket range between the zero threshold and `f64::MAX`, per sign:
+/// about 100 KB per sign at schema 3 and threshold `2^-128`, reached only by values spread
+/// over all of that range. A larger zero threshold or a lower schema lowers it.
 ///
 /// ```
 /// use metrics_toolkit::metric::NativeBuckets;
@@ -289,7 +291,7 @@ impl NativeSnapshot {
     }
 }
 
-/// Chunks per group in the two-level table.
+/// Chunks per group in the two-level table (log2).
 const GROUP_BITS: u32 = 5;
 const GROUP_CHUNKS: usize = 1 << GROUP_BITS;
 /// A chunk holds at least this many buckets (log2): 8 counters, one cache line.
@@ -303,20 +305,15 @@ type Side = Box<[OnceLock<Box<Group>>]>;
 
 /// The counts of a histogram's native buckets at the configured schema.
 ///
-/// Lock-free: observing is an index computation (exponent bits and, above schema 0, a table of
-/// the sub-octave bounds), three `OnceLock` reads and one relaxed add. Counters live in chunks
-/// of `max(2^schema, 8)` buckets, allocated the first time a bucket in them is hit, found
-/// through a per-sign table of groups of 32 chunks (groups allocated on first use too).
-///
-/// Memory bound per histogram: each sign holds at most one chunk per chunk-sized index range
-/// between the zero threshold and `f64::MAX`. With the default threshold (2^-128) and schema 3
-/// that is 1,153 chunks of 64 bytes plus 37 groups of 768 bytes per sign (about 100 KB per
-/// sign at worst); a typical latency histogram touches one group and 10 to 20 chunks.
-/// Resolution reduction happens when reading, so observing never waits.
+/// Lock-free: observing is an index computation (exponent bits and, above schema 0, one load
+/// from a table of the sub-octave bounds), one `OnceLock` read for the flat window of group 0
+/// (three outside it: side table, group, chunk) and one relaxed add. See [`NativeBuckets`] for
+/// the memory layout and bound. Resolution reduction happens when reading, so observing never
+/// waits.
 pub(crate) struct NativeCounts {
     config: NativeBuckets,
     /// Sub-octave bounds, for schemas above 0.
-    sub_octave: Option<&'static SubOctave>,
+    sub_octave: Option<SubOctave>,
     chunk_bits: u32,
     min_index: i32,
     max_index: i32,
@@ -332,6 +329,10 @@ pub(crate) struct NativeCounts {
     positive: Side,
     /// Negative buckets' table, allocated on first use (negative observations are rare).
     negative: OnceLock<Side>,
+    /// The counters of positive group 0, flat (its slot in `positive` stays empty).
+    window: OnceLock<Chunk>,
+    window_first: i32,
+    window_len: usize,
 }
 
 impl fmt::Debug for NativeCounts {
@@ -360,6 +361,9 @@ impl NativeCounts {
             nan: AtomicU64::new(0),
             positive: Box::new([]),
             negative: OnceLock::new(),
+            window: OnceLock::new(),
+            window_first: 0,
+            window_len: GROUP_CHUNKS << chunk_bits,
             config,
         };
         // Values above the threshold start in the threshold's bucket (or the smallest
@@ -373,6 +377,7 @@ impl NativeCounts {
             ORIGIN_OCTAVE >> -schema
         };
         counts.origin_chunk = origin_index >> chunk_bits;
+        counts.window_first = counts.origin_chunk << chunk_bits;
         counts.lowest_group = counts.group_of(counts.min_index);
         counts.groups = (counts.group_of(counts.max_index) - counts.lowest_group) as usize + 1;
         counts.first_chunk = counts.origin_chunk + counts.lowest_group * GROUP_CHUNKS as i32;
@@ -389,7 +394,7 @@ impl NativeCounts {
     fn index_of(&self, value: f64) -> i32 {
         let bits = value.to_bits();
         let exponent = (bits >> 52) as i32 & 0x7ff;
-        let mantissa = bits & ((1 << 52) - 1);
+        let mantissa = bits & MANTISSA;
         let schema = i32::from(self.config.schema);
         if exponent == 0 || exponent == 0x7ff {
             return self.index_of_unusual(value);
@@ -432,35 +437,55 @@ impl NativeCounts {
     }
 
     /// Counts one observation.
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn observe(&self, value: f64) {
+        self.counter_of(value).fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The counter an observation of `value` adds one to (NaNs have their own). Found apart
+    /// from the add so a histogram does every lookup before its first atomic add (locked adds
+    /// stall the loads after them).
+    #[inline]
+    pub(crate) fn counter_of(&self, value: f64) -> &AtomicU64 {
         let magnitude = value.abs();
         // One comparison for the common case: false for NaN and for the zero bucket.
         let beyond_zero = magnitude > self.config.zero_threshold;
         if !beyond_zero {
-            self.observe_nan_or_zero(value);
-            return;
+            return self.nan_or_zero(value);
+        }
+        let index = self.index_of(magnitude);
+        let negative = value.is_sign_negative();
+        // Positive values of group 0 (at schema 3: 15 us to 18 h, every latency in seconds)
+        // have flat counters: two lookups fewer. `window_first` is the group's first index.
+        let offset = index.wrapping_sub(self.window_first) as u32 as usize;
+        if offset < self.window_len && !negative {
+            let window = self.window.get_or_init(|| new_chunk(self.window_len));
+            return &window[offset];
         }
         // The clamp proves the lookups below in range (it never changes a computed index).
-        let index = self
-            .index_of(magnitude)
-            .clamp(self.min_index, self.max_index);
-        let table = if value.is_sign_negative() {
+        let index = index.clamp(self.min_index, self.max_index);
+        let table = if negative {
             self.negative.get_or_init(|| new_side(self.groups))
         } else {
             &self.positive
         };
-        counter(table, self.chunk_bits, self.first_chunk, index).fetch_add(1, Ordering::Relaxed);
+        let chunk_number = ((index >> self.chunk_bits) - self.first_chunk) as usize;
+        // In range: the index is clamped to the range the table was sized for; the slot and
+        // the position are masked to their arrays' lengths. `OnceLock` makes first uses
+        // race-free: a thread losing the race drops its allocation and uses the winner's.
+        let chunk = table[chunk_number >> GROUP_BITS].get_or_init(new_group)
+            [chunk_number & (GROUP_CHUNKS - 1)]
+            .get_or_init(|| new_chunk(1 << self.chunk_bits));
+        &chunk[(index as usize) & ((1 << self.chunk_bits) - 1)]
     }
 
     #[cold]
-    fn observe_nan_or_zero(&self, value: f64) {
-        let counter = if value.is_nan() {
+    fn nan_or_zero(&self, value: f64) -> &AtomicU64 {
+        if value.is_nan() {
             &self.nan
         } else {
             &self.zero
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     fn sides(&self) -> [Option<&Side>; 2] {
@@ -471,6 +496,12 @@ impl NativeCounts {
     #[cfg(test)]
     fn total(&self) -> u64 {
         let mut total = self.zero.load(Ordering::Relaxed) + self.nan.load(Ordering::Relaxed);
+        if let Some(window) = self.window.get() {
+            total += window
+                .iter()
+                .map(|c| c.load(Ordering::Relaxed))
+                .sum::<u64>();
+        }
         for table in self.sides().into_iter().flatten() {
             for chunk in chunks(table) {
                 total += chunk.iter().map(|c| c.load(Ordering::Relaxed)).sum::<u64>();
@@ -485,11 +516,22 @@ impl NativeCounts {
     pub(crate) fn read_counts(&self, snapshot: &mut NativeSnapshot) {
         snapshot.zero_count = self.zero.load(Ordering::Relaxed);
         snapshot.nan_count = self.nan.load(Ordering::Relaxed);
-        for (table, buckets) in self.sides().into_iter().zip(&mut snapshot.scratch) {
+        let window = self
+            .window
+            .get()
+            .map(|window| (self.window_first, &**window));
+        let sides = self.sides().into_iter().zip(&mut snapshot.scratch);
+        for (side, (table, buckets)) in sides.enumerate() {
             buckets.clear();
             let Some(table) = table else { continue };
             // Chunks come in increasing index order: groups and slots are ordered by index.
             for (group_number, group) in table.iter().enumerate() {
+                if side == 0 && group_number as i32 + self.lowest_group == 0 {
+                    if let Some((first, window)) = window {
+                        push_counts(buckets, first, window);
+                    }
+                    continue;
+                }
                 let Some(group) = group.get() else { continue };
                 for (slot, chunk) in group.iter().enumerate() {
                     let Some(chunk) = chunk.get() else { continue };
@@ -497,13 +539,7 @@ impl NativeCounts {
                         * GROUP_CHUNKS as i32
                         + slot as i32
                         + self.origin_chunk;
-                    let first = chunk_number << self.chunk_bits;
-                    for (position, counter) in chunk.iter().enumerate() {
-                        let count = counter.load(Ordering::Relaxed);
-                        if count != 0 {
-                            buckets.push((first + position as i32, count));
-                        }
-                    }
+                    push_counts(buckets, chunk_number << self.chunk_bits, chunk);
                 }
             }
         }
@@ -539,19 +575,14 @@ impl NativeCounts {
     }
 }
 
-/// The counter of bucket `index` (within the range `table` was sized for) in `table`, whose
-/// first chunk is number `first_chunk`; its chunk (and group) allocated on first use.
-/// `OnceLock` makes the first use race-free: a thread losing the race drops its allocation and
-/// uses the winner's.
-#[inline]
-fn counter(table: &Side, chunk_bits: u32, first_chunk: i32, index: i32) -> &AtomicU64 {
-    let chunk_number = ((index >> chunk_bits) - first_chunk) as usize;
-    // In range: the index is clamped to the range the table was sized for; the slot and the
-    // position are masked to their arrays' lengths.
-    let chunk = table[chunk_number >> GROUP_BITS].get_or_init(new_group)
-        [chunk_number & (GROUP_CHUNKS - 1)]
-        .get_or_init(|| new_chunk(1 << chunk_bits));
-    &chunk[(index as usize) & ((1 << chunk_bits) - 1)]
+/// Appends the non-zero counters of `counters`, the first of which is bucket `first`.
+fn push_counts(buckets: &mut Vec<(i32, u64)>, first: i32, counters: &[AtomicU64]) {
+    for (position, counter) in counters.iter().enumerate() {
+        let count = counter.load(Ordering::Relaxed);
+        if count != 0 {
+            buckets.push((first + position as i32, count));
+        }
+    }
 }
 
 /// Halves the resolution of `(index, count)` pairs in increasing order, in place: bucket `i`
@@ -594,59 +625,62 @@ fn new_chunk(len: usize) -> Chunk {
     (0..len).map(|_| AtomicU64::new(0)).collect()
 }
 
-/// The bounds `2^(k/2^s)`, k = 1..2^s, of one octave at schema `s` > 0, as mantissa bits, and
-/// a table by the top `s + 1` mantissa bits of how many bounds lie below each cell. Cells are
-/// narrower than the gap between two bounds (`2^-(s+1)` < `2^(2^-s) - 1`), so a cell holds at
-/// most one bound and one comparison finishes the search.
-pub(crate) struct SubOctave {
-    schema: u32,
-    /// Mantissa bits of bound k (k = 1..2^s) at `k - 1`, then a sentinel above every mantissa.
-    bounds: Box<[u64]>,
-    below: Box<[u16]>,
+/// Where values fall within an octave at schema `s` > 0, by the top `s + 1` bits of their
+/// mantissa. The octave's bounds `2^(k/2^s)` (k = 1..2^s) are at least `2^(2^-s) - 1` apart,
+/// more than a cell's width `2^-(s+1)`, so a cell holds at most one bound: each entry packs
+/// how many bounds lie below the cell (top 12 bits) and the mantissa bits of the next bound
+/// (low 52 bits; all ones when none is left), and one comparison finishes the search.
+#[derive(Clone, Copy)]
+struct SubOctave {
+    cells: &'static [u64],
+    /// 52 - (s + 1): the shift from mantissa bits to a cell.
+    shift: u32,
 }
 
+const MANTISSA: u64 = (1 << 52) - 1;
+
 impl SubOctave {
-    fn of(schema: i8) -> &'static Self {
-        static TABLES: [OnceLock<SubOctave>; NativeBuckets::MAX_SCHEMA as usize] =
+    fn of(schema: i8) -> Self {
+        static TABLES: [OnceLock<Box<[u64]>>; NativeBuckets::MAX_SCHEMA as usize] =
             [const { OnceLock::new() }; NativeBuckets::MAX_SCHEMA as usize];
         let schema = schema.clamp(1, NativeBuckets::MAX_SCHEMA) as u32;
-        TABLES[schema as usize - 1].get_or_init(|| Self::new(schema))
+        let cells = TABLES[schema as usize - 1].get_or_init(|| Self::cells(schema));
+        Self {
+            cells,
+            shift: 52 - (schema + 1),
+        }
     }
 
-    fn new(schema: u32) -> Self {
+    fn cells(schema: u32) -> Box<[u64]> {
         let per_octave = 1u32 << schema;
         let mut bounds: Vec<u64> = (1..per_octave)
-            .map(|k| (f64::from(k) / f64::from(per_octave)).exp2().to_bits() & ((1 << 52) - 1))
+            .map(|k| (f64::from(k) / f64::from(per_octave)).exp2().to_bits() & MANTISSA)
             .collect();
-        bounds.push(u64::MAX);
+        bounds.push(MANTISSA);
         let cell_bits = schema + 1;
-        let below = (0..1u64 << cell_bits)
+        (0..1u64 << cell_bits)
             .map(|cell| {
                 let start = cell << (52 - cell_bits);
-                bounds.iter().take_while(|&&bound| bound < start).count() as u16
+                let below = bounds.iter().take_while(|&&bound| bound < start).count();
+                ((below as u64) << 52) | bounds[below.min(bounds.len() - 1)]
             })
-            .collect();
-        Self {
-            schema,
-            bounds: bounds.into(),
-            below,
-        }
+            .collect()
     }
 
     /// The position within its octave of the bucket of a value with these mantissa bits:
     /// 0 for an exact power of two (it closes the bucket below), else 1 + the bounds below it.
     #[inline]
-    fn position(&self, mantissa: u64) -> i32 {
-        if mantissa == 0 {
-            return 0;
-        }
-        let cell = (mantissa >> (52 - (self.schema + 1))) as usize;
-        let below = self.below.get(cell).copied().unwrap_or(0) as usize;
-        let above_bound = self
-            .bounds
-            .get(below)
-            .is_some_and(|&bound| bound < mantissa);
-        1 + below as i32 + i32::from(above_bound)
+    fn position(self, mantissa: u64) -> i32 {
+        // Always in range: the mantissa has 52 bits, so the cell has `s + 1`.
+        let entry = self
+            .cells
+            .get((mantissa >> self.shift) as usize)
+            .copied()
+            .unwrap_or(0);
+        let below = (entry >> 52) as i32;
+        let above_bound = (entry & MANTISSA) < mantissa;
+        // Branch-free: an exact power of two is in cell 0, below no bound, at position 0.
+        i32::from(mantissa != 0) + below + i32::from(above_bound)
     }
 }
 
