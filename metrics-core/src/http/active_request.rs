@@ -22,8 +22,10 @@ pub struct ActiveRequest {
     start: Stamp,
     /// The labels so far (method, then status and gRPC status), packed as the series key.
     key: SeriesKey,
-    /// When the response head was ready; taken only when time to first byte is recorded.
-    head: Option<Stamp>,
+    /// The clock's reading when the response head was ready (0: none), taken only when time to
+    /// first byte is recorded. A raw reading rather than an `Option`: the guard moves with the
+    /// response, and every byte of it is copied each time.
+    head: u64,
     /// Whether to take `head` (the option, carried here so the check reads no other memory).
     times_first_byte: bool,
     /// Whether `network_protocol_version` is recorded (the builder's option, carried the same way).
@@ -48,7 +50,7 @@ impl ActiveRequest {
             in_flight,
             start: Stamp::now(),
             key: SeriesKey::for_method(method),
-            head: None,
+            head: 0,
             times_first_byte,
             records_protocol_version,
             finished: false,
@@ -64,7 +66,7 @@ impl ActiveRequest {
     pub fn set_status(&mut self, status: u16) {
         self.key = self.key.with_status(status);
         if self.times_first_byte {
-            self.head = Some(Stamp::now());
+            self.head = Stamp::now().raw().max(1);
         }
     }
 
@@ -114,10 +116,10 @@ impl ActiveRequest {
             return;
         }
         self.finished = true;
-        let end = Stamp::now();
+        let (end, seconds) = self.start.now_and_seconds_since();
         let request = FinishedRequest {
-            seconds: self.start.seconds_until(end),
-            first_byte: self.head.map(|head| self.start.seconds_until(head)),
+            seconds,
+            first_byte: (self.head != 0).then(|| self.start.seconds_until(Stamp::from_raw(self.head))),
             exemplar: self.exemplar.as_ref(),
             end,
         };

@@ -28,7 +28,16 @@ static CLOCK: OnceLock<Clock> = OnceLock::new();
 /// The process's clock, chosen on the first call. Choosing the counter calibrates it against
 /// the OS clock (about a millisecond), so metrics call this when they are built, not on a
 /// first request.
+#[inline(always)]
 pub(crate) fn clock() -> &'static Clock {
+    match CLOCK.get() {
+        Some(clock) => clock,
+        None => choose_clock(),
+    }
+}
+
+#[cold]
+fn choose_clock() -> &'static Clock {
     CLOCK.get_or_init(|| {
         let clocksource = std::fs::read_to_string(CLOCKSOURCE_FILE).ok();
         if kernel_trusts_counter(clocksource.as_deref()) {
@@ -60,6 +69,15 @@ impl Stamp {
     pub(crate) fn seconds_elapsed(self) -> f64 {
         let clock = clock();
         seconds(clock.nanos_between(self.0, clock.raw()))
+    }
+
+    /// Now, and the seconds from this stamp to now (0 if the clock reads earlier): one look at
+    /// the clock for both.
+    #[inline]
+    pub(crate) fn now_and_seconds_since(self) -> (Stamp, f64) {
+        let clock = clock();
+        let now = clock.raw();
+        (Stamp(now), seconds(clock.nanos_between(self.0, now)))
     }
 
     /// Seconds from this stamp to `later`; 0 if `later` reads earlier.

@@ -99,7 +99,7 @@ impl HistogramCore {
 
     /// Records one observation in the cells of `stripe`; returns the index of the classic
     /// bucket it counted in (`bounds().len()` is `+Inf`).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn observe_on(&self, stripe: Stripe, value: f64) -> usize {
         // Every lookup before the first atomic add: locked adds stall the loads after them.
         let native = self.native.as_ref().map(|native| native.counter_of(value));
