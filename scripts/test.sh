@@ -18,6 +18,12 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 # The packages build outside the workspace, so our [profile.dev] does not apply to them: debug
 # info off halves the disk (557 MB instead of 1.1 GB) and reuses dependencies the workspace
 # already built (1m02s then). --allow-dirty: it checks the packages, not the git state.
+# Cargo unpacks the dry run's packages under ~/.cargo/registry/src/-HASH/, the hash taken from
+# the checkout's path, and reuses an unpacking of the same name and version: a second run from
+# the same path would verify against the first run's sources. Remove ours first.
+rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/metrics-toolkit-* \
+  "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/metrics-axum-* \
+  "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/metrics-exporter-*
 CARGO_PROFILE_DEV_DEBUG=false cargo publish --workspace --dry-run --locked --allow-dirty \
   --exclude examples --exclude benches --exclude test-support
 # Each library on its own with no features, its defaults and all of them (the workspace build
