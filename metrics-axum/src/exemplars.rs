@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use http::header::HeaderName;
 use http::{Extensions, HeaderMap, HeaderValue};
-use metrics_toolkit::http::Exemplar;
+use metrics_toolkit::http::{ActiveRequest, Exemplar};
 
 /// Where [`MetricsLayer`](crate::MetricsLayer) finds the trace each request belongs to, kept as
 /// the exemplar of the `http_server_request_duration_seconds` bucket the request landed in
@@ -21,7 +21,7 @@ use metrics_toolkit::http::Exemplar;
 ///
 /// ```
 /// use metrics_axum::{Exemplars, MetricsLayer};
-/// use metrics_toolkit::http::Exemplar;
+/// use metrics_toolkit::http::{ActiveRequest, Exemplar};
 /// use metrics_toolkit::HttpServerMetrics;
 ///
 /// let http = HttpServerMetrics::builder().build();
@@ -103,22 +103,34 @@ impl Exemplars {
         self
     }
 
-    /// The exemplar of a request, from the first source that has one.
+    /// Gives `request` the exemplar of the first source that has one.
     #[inline]
-    pub(crate) fn of(&self, headers: &HeaderMap, extensions: &Extensions) -> Option<Exemplar> {
+    pub(crate) fn apply(
+        &self,
+        request: &mut ActiveRequest,
+        headers: &HeaderMap,
+        extensions: &Extensions,
+    ) {
         #[cfg(feature = "opentelemetry")]
         if self.opentelemetry {
             if let Some(exemplar) = current_span() {
-                return Some(exemplar);
+                return request.set_exemplar(exemplar);
             }
         }
         if self.traceparent {
-            let header = traceparent(headers);
-            if let Some(exemplar) = header.and_then(|v| Exemplar::from_traceparent(v.as_bytes())) {
-                return Some(exemplar);
+            if let Some(value) = traceparent(headers) {
+                if request.set_traceparent(value.as_bytes()) {
+                    return;
+                }
             }
         }
-        self.custom.as_ref()?.exemplar(headers, extensions)
+        if let Some(exemplar) = self
+            .custom
+            .as_ref()
+            .and_then(|f| f.exemplar(headers, extensions))
+        {
+            request.set_exemplar(exemplar);
+        }
     }
 }
 
@@ -150,7 +162,7 @@ fn traceparent(headers: &HeaderMap) -> Option<&HeaderValue> {
     }
     headers
         .iter()
-        .find(|(name, _)| *name == TRACEPARENT)
+        .find(|(name, _)| name.as_str().as_bytes() == b"traceparent")
         .map(|(_, value)| value)
 }
 

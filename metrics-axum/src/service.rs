@@ -128,11 +128,12 @@ where
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let state = &*self.state;
         let settings = &state.settings;
-        let active = if settings.exclusions.contains(request.uri().path()) {
+        let mut active = if settings.exclusions.contains(request.uri().path()) {
             None
         } else {
             let method = request.method();
-            let mut active = match &settings.route {
+            // Built in place: the guard is not moved again on its way into the future.
+            Some(match &settings.route {
                 RouteSource::Table { table, handles } => {
                     match table.index_of(request.uri().path()) {
                         Some(index) => handles[index].start_request(method),
@@ -143,19 +144,18 @@ where
                     let template = extractor.route(request.uri(), request.extensions());
                     state.start(template, method)
                 }
-            };
+            })
+        };
+        if let Some(active) = &mut active {
             if let Some(exemplars) = &settings.exemplars {
-                if let Some(exemplar) = exemplars.of(request.headers(), request.extensions()) {
-                    active.set_exemplar(exemplar);
-                }
+                exemplars.apply(active, request.headers(), request.extensions());
             }
             // The URI's scheme when the request carries one (HTTP/2, absolute-form), else the
             // layer's; bounded to `http`, `https` and `_OTHER`.
             let scheme = request.uri().scheme().map(UrlScheme::from_scheme);
             active.set_url_scheme(scheme.unwrap_or(settings.url_scheme));
             active.set_network_protocol_version(request.version());
-            Some(active)
-        };
+        }
         let kind = RequestKind {
             is_head: request.method() == http::Method::HEAD,
             is_connect: request.method() == http::Method::CONNECT,

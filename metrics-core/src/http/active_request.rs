@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use super::clock::Stamp;
+use super::exemplar::HexIds;
 use super::in_flight::InFlightCell;
 use super::protocol_version::ProtocolVersionLabel;
 use super::series::FinishedRequest;
@@ -31,8 +32,9 @@ pub struct ActiveRequest {
     /// Whether `network_protocol_version` is recorded (the builder's option, carried the same way).
     records_protocol_version: bool,
     finished: bool,
-    /// The trace the request belongs to, kept as its duration bucket's exemplar.
-    exemplar: Option<Exemplar>,
+    /// The slot of the cell's pending exemplars holding the trace the request belongs to, plus
+    /// one (0: none); see `PendingExemplars`.
+    exemplar: u8,
     /// This thread's stripe of the striped counters, found once per request. A request that
     /// ends on another thread still updates the stripe it started on: totals are unaffected.
     stripe: Stripe,
@@ -54,7 +56,7 @@ impl ActiveRequest {
             times_first_byte,
             records_protocol_version,
             finished: false,
-            exemplar: None,
+            exemplar: 0,
             stripe,
         }
     }
@@ -81,7 +83,28 @@ impl ActiveRequest {
     /// request with one wins). Give only sampled traces; see [`Exemplar`].
     #[inline]
     pub fn set_exemplar(&mut self, exemplar: Exemplar) {
-        self.exemplar = Some(exemplar);
+        self.keep_exemplar(&HexIds::of(&exemplar));
+    }
+
+    /// Links the request to the trace of its W3C `traceparent` header value, when the value is
+    /// well-formed and its sampled flag set (as [`Exemplar::from_traceparent`] reads it);
+    /// returns whether it was. The ids are copied as they are and their digits checked when
+    /// the exemplar is written: a value with other characters is never written, though it
+    /// takes the place of the bucket's previous exemplar.
+    #[inline]
+    pub fn set_traceparent(&mut self, value: &[u8]) -> bool {
+        match HexIds::from_traceparent(value) {
+            Some(ids) => {
+                self.keep_exemplar(&ids);
+                true
+            }
+            None => false,
+        }
+    }
+
+    #[inline]
+    fn keep_exemplar(&mut self, ids: &HexIds) {
+        self.exemplar = self.in_flight.exemplars().put(self.exemplar, ids);
     }
 
     /// Records the request's scheme as the `url_scheme` label (default `http`).
@@ -119,8 +142,9 @@ impl ActiveRequest {
         let (end, seconds) = self.start.now_and_seconds_since();
         let request = FinishedRequest {
             seconds,
-            first_byte: (self.head != 0).then(|| self.start.seconds_until(Stamp::from_raw(self.head))),
-            exemplar: self.exemplar.as_ref(),
+            first_byte: (self.head != 0)
+                .then(|| self.start.seconds_until(Stamp::from_raw(self.head))),
+            exemplar: (self.exemplar != 0).then(|| (self.in_flight.exemplars(), self.exemplar)),
             end,
         };
         self.in_flight

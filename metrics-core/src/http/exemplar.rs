@@ -2,7 +2,7 @@
 //! it landed in; and the per-bucket slots that keep the latest one.
 
 use std::num::NonZeroU64;
-use std::sync::atomic::{fence, AtomicU64, Ordering};
+use std::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
 use std::time::SystemTime;
 
 use super::clock::Stamp;
@@ -72,53 +72,15 @@ impl Exemplar {
     /// Anything else (unsampled, malformed, version `ff`, all-zero ids, upper-case hex) gives
     /// `None`. A version above `00` is read as the spec asks: its first four fields, if what
     /// follows them starts with `-`.
-    #[inline]
     pub fn from_traceparent(value: &[u8]) -> Option<Self> {
-        // version(2) - trace id(32) - parent id(16) - flags(2)
-        const LEN: usize = 55;
-        let header: &[u8; LEN] = value.get(..LEN)?.try_into().ok()?;
-        if header[2] != b'-' || header[35] != b'-' || header[52] != b'-' {
-            return None;
+        let digits = HexIds::from_traceparent(value)?.checked()?;
+        let byte = |at: usize| hex_value(digits[at]) << 4 | hex_value(digits[at + 1]);
+        let mut trace = [0u8; 16];
+        let mut span = [0u8; 8];
+        for (index, out) in trace.iter_mut().chain(span.iter_mut()).enumerate() {
+            *out = byte(2 * index);
         }
-        match (&header[..2], value.get(LEN)) {
-            (b"00", None) => {}
-            (b"00", Some(_)) | (b"ff", _) => return None,
-            (_, None | Some(b'-')) if is_lower_hex(&header[..2]) => {}
-            _ => return None,
-        }
-        // The sampled flag is the low bit of the flags byte: of its second hex digit.
-        let flags_low = match header[54] {
-            digit @ b'0'..=b'9' => digit - b'0',
-            digit @ b'a'..=b'f' => digit - b'a' + 10,
-            _ => return None,
-        };
-        if flags_low & 1 == 0 || !is_lower_hex(&header[53..54]) {
-            return None;
-        }
-        let word = |at: usize| {
-            let mut word = [0; 8];
-            word.copy_from_slice(&header[at..at + 8]);
-            u64::from_le_bytes(word)
-        };
-        let digits = [word(3), word(11), word(19), word(27), word(36), word(44)];
-        let mut decoded = [0u64; 6];
-        let mut invalid = 0;
-        for (out, digits) in decoded.iter_mut().zip(digits) {
-            let (value, bad) = decode_hex_word(digits);
-            *out = value;
-            invalid |= bad;
-        }
-        if invalid != 0 {
-            return None;
-        }
-        let trace = [decoded[0] | decoded[1] << 32, decoded[2] | decoded[3] << 32];
-        if trace == [0, 0] {
-            return None;
-        }
-        Some(Self {
-            trace,
-            span: NonZeroU64::new(decoded[4] | decoded[5] << 32)?,
-        })
+        Self::new(trace, span)
     }
 
     /// The trace id's bytes.
@@ -143,18 +105,6 @@ impl Exemplar {
     pub(crate) fn push_span_id(&self, out: &mut String) {
         push_hex(out, &self.span_id());
     }
-
-    fn words(&self) -> [u64; 3] {
-        [self.trace[0], self.trace[1], self.span.get()]
-    }
-
-    fn from_words(words: [u64; 3]) -> Option<Self> {
-        (words[..2] != [0, 0]).then_some(())?;
-        Some(Self {
-            trace: [words[0], words[1]],
-            span: NonZeroU64::new(words[2])?,
-        })
-    }
 }
 
 impl std::fmt::Debug for Exemplar {
@@ -177,33 +127,92 @@ fn push_hex(out: &mut String, bytes: &[u8]) {
     }
 }
 
-fn is_lower_hex(bytes: &[u8]) -> bool {
-    bytes
-        .iter()
-        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+/// The value of a lowercase hex digit (checked before).
+fn hex_value(digit: u8) -> u8 {
+    match digit {
+        b'a'..=b'f' => digit - b'a' + 10,
+        _ => digit.wrapping_sub(b'0') & 0xf,
+    }
 }
 
-/// Decodes eight lowercase hex digits (the bytes of `digits`, little-endian: the first digit
-/// lowest) into four bytes, eight digits at a time rather than one: a `traceparent` is read in
-/// six such steps. Returns the bytes (in order, little-endian) and a word that is non-zero when
-/// a byte was not a lowercase hex digit.
 #[inline]
-fn decode_hex_word(digits: u64) -> (u64, u64) {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const LOW: u64 = 0x0f0f_0f0f_0f0f_0f0f;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    // '0'..'9' are 0x30..0x39 and 'a'..'f' 0x61..0x66: the low four bits, plus 9 for letters
-    // (bit 6 set).
-    let letters = (digits >> 6) & ONES;
-    let nibbles = (digits & LOW) + letters * 9;
-    // Valid exactly when each nibble is below 16 and spells back to the digit given.
-    let at_least_ten = (nibbles + ONES * (0x80 - 10)) & HIGH;
-    let spelled = nibbles + ONES * u64::from(b'0') + (at_least_ten >> 7) * 0x27;
-    let invalid = (digits ^ spelled) | ((nibbles + ONES * (0x80 - 16)) & HIGH) | (digits & HIGH);
-    // Two digits per byte, the first one high; then the bytes side by side.
-    let pairs = ((nibbles & 0x00ff_00ff_00ff_00ff) << 4) | ((nibbles >> 8) & 0x00ff_00ff_00ff_00ff);
-    let quads = (pairs | pairs >> 8) & 0x0000_ffff_0000_ffff;
-    ((quads | quads >> 16) & 0xffff_ffff, invalid)
+fn is_lower_hex(digit: u8) -> bool {
+    matches!(digit, b'0'..=b'9' | b'a'..=b'f')
+}
+
+/// A trace id and span id as exemplars write them: 48 lowercase hex digits, the trace id's 32
+/// then the span id's 16, in six words. From a `traceparent` header the digits are copied as
+/// they came, and checked ([`checked`](Self::checked)) only when an exemplar is written: a
+/// request pays for the copy, a scrape for the check of the few it shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct HexIds([u64; 6]);
+
+impl HexIds {
+    /// The ids of a `traceparent` value whose structure is right and whose sampled flag is set.
+    #[inline]
+    pub(crate) fn from_traceparent(value: &[u8]) -> Option<Self> {
+        // version(2) - trace id(32) - parent id(16) - flags(2)
+        const LEN: usize = 55;
+        let header: &[u8; LEN] = value.get(..LEN)?.try_into().ok()?;
+        if header[2] != b'-' || header[35] != b'-' || header[52] != b'-' {
+            return None;
+        }
+        match (header[0], header[1], value.get(LEN)) {
+            (b'0', b'0', None) => {}
+            (b'0', b'0', Some(_)) | (b'f', b'f', _) => return None,
+            (high, low, None | Some(b'-')) if is_lower_hex(high) && is_lower_hex(low) => {}
+            _ => return None,
+        }
+        // The sampled flag is the low bit of the flags byte: of its second hex digit.
+        let sampled = match header[54] {
+            digit @ b'0'..=b'9' => digit & 1 == 1,
+            // 'a' (10) is 0x61: odd letters are even bytes.
+            digit @ b'a'..=b'f' => digit & 1 == 0,
+            _ => return None,
+        };
+        if !sampled || !is_lower_hex(header[53]) {
+            return None;
+        }
+        let word = |at: usize| {
+            let mut word = [0; 8];
+            word.copy_from_slice(&header[at..at + 8]);
+            u64::from_ne_bytes(word)
+        };
+        Some(Self([
+            word(3),
+            word(11),
+            word(19),
+            word(27),
+            word(36),
+            word(44),
+        ]))
+    }
+
+    /// The ids of an exemplar.
+    pub(crate) fn of(exemplar: &Exemplar) -> Self {
+        let mut digits = String::with_capacity(48);
+        exemplar.push_trace_id(&mut digits);
+        exemplar.push_span_id(&mut digits);
+        let mut words = [0; 6];
+        for (word, chunk) in words.iter_mut().zip(digits.as_bytes().chunks_exact(8)) {
+            let mut bytes = [0; 8];
+            bytes.copy_from_slice(chunk);
+            *word = u64::from_ne_bytes(bytes);
+        }
+        Self(words)
+    }
+
+    /// The digits, when all are lowercase hex and neither id is all zeros (W3C's invalid ids).
+    pub(crate) fn checked(self) -> Option<[u8; 48]> {
+        let mut digits = [0u8; 48];
+        for (chunk, word) in digits.chunks_exact_mut(8).zip(self.0) {
+            chunk.copy_from_slice(&word.to_ne_bytes());
+        }
+        let valid = digits.iter().all(|&digit| is_lower_hex(digit))
+            && digits[..32].iter().any(|&digit| digit != b'0')
+            && digits[32..].iter().any(|&digit| digit != b'0');
+        valid.then_some(digits)
+    }
 }
 
 /// The latest exemplar of one bucket: written by whichever request gets there, read by scrapes.
@@ -214,7 +223,7 @@ fn decode_hex_word(digits: u64) -> (u64, u64) {
 #[derive(Debug, Default)]
 pub(crate) struct ExemplarSlot {
     sequence: AtomicU64,
-    ids: [AtomicU64; 3],
+    ids: [AtomicU64; 6],
     value: AtomicU64,
     /// The request clock's reading when the request ended; 0: never written.
     stamp: AtomicU64,
@@ -223,15 +232,28 @@ pub(crate) struct ExemplarSlot {
 /// One bucket's exemplar as read by a scrape.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct ExemplarReading {
-    pub(crate) exemplar: Exemplar,
+    /// The trace id's 32 hex digits, then the span id's 16.
+    digits: [u8; 48],
     pub(crate) value: f64,
     /// Seconds since the Unix epoch.
     pub(crate) timestamp: f64,
 }
 
+impl ExemplarReading {
+    /// The trace id's 32 lowercase hex digits.
+    pub(crate) fn trace_id(&self) -> &str {
+        std::str::from_utf8(&self.digits[..32]).unwrap_or_default()
+    }
+
+    /// The span id's 16 lowercase hex digits.
+    pub(crate) fn span_id(&self) -> &str {
+        std::str::from_utf8(&self.digits[32..]).unwrap_or_default()
+    }
+}
+
 impl ExemplarSlot {
     #[inline]
-    pub(crate) fn record(&self, exemplar: &Exemplar, value: f64, at: Stamp) {
+    pub(crate) fn record(&self, ids: &HexIds, value: f64, at: Stamp) {
         let sequence = self.sequence.load(Ordering::Relaxed);
         if sequence & 1 == 1
             || self
@@ -243,7 +265,7 @@ impl ExemplarSlot {
         }
         // The odd sequence is visible before any of the writes below.
         fence(Ordering::Release);
-        for (cell, word) in self.ids.iter().zip(exemplar.words()) {
+        for (cell, word) in self.ids.iter().zip(ids.0) {
             cell.store(word, Ordering::Relaxed);
         }
         self.value.store(value.to_bits(), Ordering::Relaxed);
@@ -251,7 +273,8 @@ impl ExemplarSlot {
         self.sequence.store(sequence + 2, Ordering::Release);
     }
 
-    /// The exemplar written last, if any; `now` converts its clock reading to wall time.
+    /// The exemplar written last, if any (and if its ids are valid); `now` converts its clock
+    /// reading to wall time.
     pub(crate) fn read(&self, now: &WallClock) -> Option<ExemplarReading> {
         // A writer holds the sequence odd for a few stores: a handful of retries suffice, and
         // a scrape never spins on a slot.
@@ -272,12 +295,61 @@ impl ExemplarSlot {
                 return None;
             }
             return Some(ExemplarReading {
-                exemplar: Exemplar::from_words(words)?,
+                digits: HexIds(words).checked()?,
                 value,
                 timestamp: now.seconds_at(Stamp::from_raw(stamp)),
             });
         }
         None
+    }
+}
+
+/// Slots holding the exemplars of requests in flight until they end, when the bucket their
+/// duration lands in is known. A request holds a slot's number (one byte), not the ids (48):
+/// the guard of every request moves with its response, exemplar or not, and every byte of it
+/// is copied each time. Per route, method and thread stripe (an in-flight cell), so only
+/// requests of one stripe share it. A request that finds every slot taken keeps no exemplar.
+#[derive(Debug, Default)]
+pub(crate) struct PendingExemplars {
+    /// Bit `i` set: slot `i` is held.
+    held: AtomicU32,
+    slots: [[AtomicU64; 6]; 32],
+}
+
+impl PendingExemplars {
+    /// Keeps `ids` in the slot numbered `held` (a request's second exemplar replaces its
+    /// first), or else in a free slot; returns the slot's number, 0 when none was free.
+    #[inline]
+    pub(crate) fn put(&self, held: u8, ids: &HexIds) -> u8 {
+        let slot = match held.checked_sub(1) {
+            Some(index) => usize::from(index),
+            None => {
+                let free = !self.held.load(Ordering::Relaxed);
+                let bit = free & free.wrapping_neg();
+                if bit == 0 || self.held.fetch_or(bit, Ordering::Acquire) & bit != 0 {
+                    // None free, or another request took it first: no exemplar this time.
+                    return 0;
+                }
+                bit.trailing_zeros() as usize
+            }
+        };
+        for (cell, word) in self.slots[slot % 32].iter().zip(ids.0) {
+            cell.store(word, Ordering::Relaxed);
+        }
+        slot as u8 + 1
+    }
+
+    /// The ids in slot `held` (from [`put`](Self::put), non-zero), freeing it.
+    #[inline]
+    pub(crate) fn take(&self, held: u8) -> HexIds {
+        let slot = usize::from(held.wrapping_sub(1)) % 32;
+        let ids = HexIds(
+            self.slots[slot]
+                .each_ref()
+                .map(|cell| cell.load(Ordering::Relaxed)),
+        );
+        self.held.fetch_and(!(1 << slot), Ordering::Release);
+        ids
     }
 }
 
@@ -311,6 +383,13 @@ mod tests {
 
     const SAMPLED: &[u8] = b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
+    fn with_flags(flags: &str) -> String {
+        format!(
+            "{}{flags}",
+            std::str::from_utf8(&SAMPLED[..53]).expect("ascii")
+        )
+    }
+
     #[test]
     fn reads_sampled_traceparents_only() {
         let exemplar = Exemplar::from_traceparent(SAMPLED).expect("sampled");
@@ -324,21 +403,25 @@ mod tests {
             exemplar.span_id(),
             [0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7]
         );
-        // Other flags with the sampled bit: 03, 0b, ff.
-        for flags in ["03", "0b", "ff", "11"] {
-            let header = format!("{}{flags}", std::str::from_utf8(&SAMPLED[..53]).unwrap());
+        for flags in ["01", "03", "0b", "ff", "11", "0d", "0f"] {
+            let header = with_flags(flags);
             assert!(
                 Exemplar::from_traceparent(header.as_bytes()).is_some(),
                 "{flags}"
             );
+            assert!(
+                HexIds::from_traceparent(header.as_bytes()).is_some(),
+                "{flags}"
+            );
         }
-        for flags in ["00", "02", "0a", "fe", "0A", "0B", "g1", "1g", "-1"] {
-            let header = format!("{}{flags}", std::str::from_utf8(&SAMPLED[..53]).unwrap());
+        for flags in ["00", "02", "0a", "fe", "0c", "0A", "0B", "g1", "1g", "-1"] {
+            let header = with_flags(flags);
             assert_eq!(
                 Exemplar::from_traceparent(header.as_bytes()),
                 None,
                 "{flags}"
             );
+            assert_eq!(HexIds::from_traceparent(header.as_bytes()), None, "{flags}");
         }
     }
 
@@ -355,18 +438,18 @@ mod tests {
             b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b\"-01",
             b"00_4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
             b"ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            b"0g-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
             b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
             b"01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01extra",
             "00-4bf92f3577b34da6a3ce929d0e0e47é-00f067aa0ba902b7-01".as_bytes(),
             b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\xff",
         ];
         for header in bad {
-            assert_eq!(
-                Exemplar::from_traceparent(header),
-                None,
-                "{}",
-                String::from_utf8_lossy(header)
-            );
+            let shown = String::from_utf8_lossy(header);
+            assert_eq!(Exemplar::from_traceparent(header), None, "{shown}");
+            // The fast path may take what only the digit check refuses, never past it.
+            let checked = HexIds::from_traceparent(header).and_then(HexIds::checked);
+            assert_eq!(checked, None, "{shown}");
         }
         // A later version may append fields after a dash.
         let future = b"01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-comes";
@@ -374,33 +457,15 @@ mod tests {
     }
 
     #[test]
-    fn the_word_decoder_agrees_with_the_byte_decoder() {
-        for byte in 0..=255u8 {
-            for position in 0..8 {
-                let mut digits = *b"a0f91ce7";
-                digits[position] = byte;
-                let (value, invalid) = decode_hex_word(u64::from_le_bytes(digits));
-                let valid = byte.is_ascii_digit() || (b'a'..=b'f').contains(&byte);
-                assert_eq!(invalid == 0, valid, "{byte:#x} at {position}");
-                if valid {
-                    let text = std::str::from_utf8(&digits).expect("ascii");
-                    let expected = u32::from_str_radix(text, 16).expect("hex").to_be_bytes();
-                    assert_eq!((value as u32).to_le_bytes(), expected, "{text}");
-                }
-            }
-        }
-    }
-
-    #[test]
     fn ids_from_bytes_are_written_as_hex() {
         let exemplar = Exemplar::new([0x0f; 16], [0xa0; 8]).expect("valid");
-        let (mut trace, mut span) = (String::new(), String::new());
-        exemplar.push_trace_id(&mut trace);
-        exemplar.push_span_id(&mut span);
-        assert_eq!(trace, "0f".repeat(16));
-        assert_eq!(span, "a0".repeat(8));
+        let digits = HexIds::of(&exemplar).checked().expect("valid digits");
+        let expected = format!("{}{}", "0f".repeat(16), "a0".repeat(8));
+        assert_eq!(&digits[..], expected.as_bytes());
         assert_eq!(Exemplar::new([1; 16], [0; 8]), None);
-        assert_eq!(std::mem::size_of::<Option<Exemplar>>(), 24);
+        let parsed = HexIds::from_traceparent(SAMPLED).expect("sampled");
+        let exemplar = Exemplar::from_traceparent(SAMPLED).expect("sampled");
+        assert_eq!(parsed, HexIds::of(&exemplar));
     }
 
     #[test]
@@ -408,42 +473,65 @@ mod tests {
         let slot = ExemplarSlot::default();
         let wall = WallClock::now();
         assert_eq!(slot.read(&wall), None);
-        let first = Exemplar::from_traceparent(SAMPLED).expect("sampled");
-        let second = Exemplar::new([7; 16], [8; 8]).expect("valid");
+        let first = HexIds::from_traceparent(SAMPLED).expect("sampled");
+        let second = HexIds::of(&Exemplar::new([7; 16], [8; 8]).expect("valid"));
         slot.record(&first, 0.25, Stamp::now());
         slot.record(&second, 0.5, Stamp::now());
         let wall = WallClock::now();
         let reading = slot.read(&wall).expect("written");
-        assert_eq!(reading.exemplar, second);
+        assert_eq!(reading.trace_id(), "07".repeat(16));
+        assert_eq!(reading.span_id(), "08".repeat(8));
         assert_eq!(reading.value, 0.5);
         assert!((wall.wall - reading.timestamp).abs() < 1.0, "{reading:?}");
+        // Digits a header brought that are not hex are never shown.
+        let bad = b"00-4bf92f3577b34da6a3ce929d0e0e473z-00f067aa0ba902b7-01";
+        slot.record(
+            &HexIds::from_traceparent(bad).expect("structure"),
+            1.0,
+            Stamp::now(),
+        );
+        assert_eq!(slot.read(&WallClock::now()), None);
     }
 
     #[test]
     fn readers_never_see_a_torn_exemplar() {
         let slot = ExemplarSlot::default();
-        let ids: Vec<Exemplar> = (1..=4u8)
-            .map(|n| Exemplar::new([n; 16], [n; 8]).expect("valid"))
+        let ids: Vec<HexIds> = (1..=4u8)
+            .map(|n| HexIds::of(&Exemplar::new([n; 16], [n; 8]).expect("valid")))
             .collect();
         std::thread::scope(|scope| {
-            for (index, exemplar) in ids.iter().enumerate() {
+            for (index, ids) in ids.iter().enumerate() {
                 let slot = &slot;
                 scope.spawn(move || {
                     for _ in 0..20_000 {
-                        slot.record(exemplar, index as f64, Stamp::now());
+                        slot.record(ids, index as f64, Stamp::now());
                     }
                 });
             }
             let wall = WallClock::now();
             for _ in 0..20_000 {
                 if let Some(reading) = slot.read(&wall) {
-                    let index = ids
-                        .iter()
-                        .position(|id| *id == reading.exemplar)
-                        .expect("one of the exemplars written, whole");
-                    assert_eq!(reading.value, index as f64);
+                    let n = reading.value as u8 + 1;
+                    assert_eq!(reading.trace_id(), format!("{n:02x}").repeat(16));
+                    assert_eq!(reading.span_id(), format!("{n:02x}").repeat(8));
                 }
             }
         });
+    }
+
+    #[test]
+    fn pending_slots_are_held_until_taken() {
+        let pending = PendingExemplars::default();
+        let ids = |n: u8| HexIds::of(&Exemplar::new([n; 16], [n; 8]).expect("valid"));
+        let held: Vec<u8> = (0..32).map(|n| pending.put(0, &ids(n + 1))).collect();
+        assert!(held.iter().all(|&slot| slot != 0));
+        assert_eq!(pending.put(0, &ids(99)), 0, "every slot is held");
+        // A second exemplar of a request replaces its first, in the same slot.
+        assert_eq!(pending.put(held[5], &ids(77)), held[5]);
+        assert_eq!(pending.take(held[5]), ids(77));
+        assert_eq!(pending.take(held[0]), ids(1));
+        let again = pending.put(0, &ids(55));
+        assert!(again == held[0] || again == held[5], "{again}");
+        assert_eq!(pending.take(again), ids(55));
     }
 }

@@ -13,6 +13,7 @@
 
 use std::sync::{Arc, OnceLock};
 
+use super::exemplar::PendingExemplars;
 use super::route_series::RouteSeries;
 use super::MethodLabel;
 use crate::metric::{Stripe, MAX_STRIPES};
@@ -27,13 +28,23 @@ pub(super) type InFlightByMethod = [Option<i64>; METHODS];
 /// held beyond the route's own. Alone on its cache lines.
 #[derive(Debug)]
 #[repr(align(128))]
-pub(super) struct InFlightCell(Arc<RouteSeries>);
+pub(super) struct InFlightCell {
+    route: Arc<RouteSeries>,
+    /// The exemplars of this cell's requests until they end, created with the first one.
+    exemplars: OnceLock<Box<PendingExemplars>>,
+}
 
 impl InFlightCell {
     /// The series of the route this cell counts for.
     #[inline]
     pub(super) fn route(&self) -> &RouteSeries {
-        &self.0
+        &self.route
+    }
+
+    /// Where this cell's requests keep their exemplars until they end.
+    #[inline]
+    pub(super) fn exemplars(&self) -> &PendingExemplars {
+        self.exemplars.get_or_init(Box::default)
     }
 }
 
@@ -56,7 +67,12 @@ impl InFlight {
         route: &Arc<RouteSeries>,
     ) -> Arc<InFlightCell> {
         self.cells[method.index()].get_or_init(Box::default)[stripe.index()]
-            .get_or_init(|| Arc::new(InFlightCell(Arc::clone(route))))
+            .get_or_init(|| {
+                Arc::new(InFlightCell {
+                    route: Arc::clone(route),
+                    exemplars: OnceLock::new(),
+                })
+            })
             .clone()
     }
 

@@ -122,6 +122,7 @@ pub(crate) enum SeriesLabelSet {
 
 impl SeriesLabelSet {
     /// Calls `f` with each `(name, value)` pair, in the order the encoders write them.
+    #[cfg(feature = "protobuf")]
     pub(super) fn for_each_pair(&self, mut f: impl FnMut(&str, &str)) {
         match self {
             Self::Overflow => f(OVERFLOW, "true"),

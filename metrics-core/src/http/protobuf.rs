@@ -261,12 +261,8 @@ fn write_spans(w: &mut ProtoWriter<'_>, span_field: u32, delta_field: u32, side:
 
 /// The fields of an `Exemplar`: its two labels, value and timestamp.
 fn write_exemplar_fields(w: &mut ProtoWriter<'_>, reading: &super::exemplar::ExemplarReading) {
-    let mut hex = String::with_capacity(32);
-    reading.exemplar.push_trace_id(&mut hex);
-    w.label(field::EXEMPLAR_LABEL, TRACE_ID, &hex);
-    hex.clear();
-    reading.exemplar.push_span_id(&mut hex);
-    w.label(field::EXEMPLAR_LABEL, SPAN_ID, &hex);
+    w.label(field::EXEMPLAR_LABEL, TRACE_ID, reading.trace_id());
+    w.label(field::EXEMPLAR_LABEL, SPAN_ID, reading.span_id());
     w.double(field::EXEMPLAR_VALUE, reading.value);
     w.timestamp(field::EXEMPLAR_TIMESTAMP, reading.timestamp);
 }

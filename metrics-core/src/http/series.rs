@@ -3,7 +3,7 @@
 use std::sync::OnceLock;
 
 use super::clock::Stamp;
-use super::exemplar::{Exemplar, ExemplarSlot};
+use super::exemplar::{ExemplarSlot, HexIds, PendingExemplars};
 use super::labels::{SeriesLabelSet, SeriesLabels};
 use super::series_key::SeriesKey;
 use super::series_store::SeriesBuckets;
@@ -57,8 +57,8 @@ impl Series {
     #[inline(always)]
     pub(crate) fn observe(&self, stripe: Stripe, request: &FinishedRequest<'_>) {
         let bucket = self.duration.observe_on(stripe, request.seconds);
-        if let Some(exemplar) = request.exemplar {
-            self.record_exemplar(bucket, exemplar, request.seconds, request.end);
+        if let Some((pending, slot)) = request.exemplar {
+            self.record_exemplar(bucket, &pending.take(slot), request.seconds, request.end);
         }
         if let (Some(histogram), Some(first_byte)) = (&self.first_byte, request.first_byte) {
             histogram.observe_on(stripe, first_byte);
@@ -68,7 +68,7 @@ impl Series {
     // Out of line: requests without an exemplar pay only the branch.
     #[cold]
     #[inline(never)]
-    fn record_exemplar(&self, bucket: usize, exemplar: &Exemplar, seconds: f64, end: Stamp) {
+    fn record_exemplar(&self, bucket: usize, exemplar: &HexIds, seconds: f64, end: Stamp) {
         let slots = self.exemplars.get_or_init(|| {
             let buckets = self.duration.bucket_count();
             (0..buckets).map(|_| ExemplarSlot::default()).collect()
@@ -84,7 +84,8 @@ impl Series {
 pub(crate) struct FinishedRequest<'a> {
     pub(crate) seconds: f64,
     pub(crate) first_byte: Option<f64>,
-    pub(crate) exemplar: Option<&'a Exemplar>,
+    /// Where the request's exemplar waits, and its slot there (taken when it is recorded).
+    pub(crate) exemplar: Option<(&'a PendingExemplars, u8)>,
     /// When it ended (the exemplar's timestamp).
     pub(crate) end: Stamp,
 }

@@ -206,11 +206,11 @@ impl<'a> HistogramLines<'a> {
                     out.push('{');
                     out.push_str(TRACE_ID);
                     out.push_str("=\"");
-                    reading.exemplar.push_trace_id(out);
+                    out.push_str(reading.trace_id());
                     out.push_str("\",");
                     out.push_str(SPAN_ID);
                     out.push_str("=\"");
-                    reading.exemplar.push_span_id(out);
+                    out.push_str(reading.span_id());
                     out.push('"');
                     out.push_str("} ");
                     push_float(out, reading.value);
