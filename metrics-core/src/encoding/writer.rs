@@ -256,16 +256,8 @@ pub(crate) fn render_labels<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a st
             out.push(',');
         }
         out.push_str(name);
-        out.push_str("=\"");
-        for c in value.chars() {
-            match c {
-                '\\' => out.push_str("\\\\"),
-                '"' => out.push_str("\\\""),
-                '\n' => out.push_str("\\n"),
-                other => out.push(other),
-            }
-        }
-        out.push('"');
+        out.push('=');
+        super::escaping::push_quoted(&mut out, value);
     }
     out
 }

@@ -3,11 +3,14 @@
 //! order, taking name, type, unit and help from here. A family added later is a row here and,
 //! if its values come from somewhere new, a [`Values`] variant.
 
+use std::sync::atomic::Ordering;
+
 use prometheus_client::registry::Unit;
 
 use super::labels;
 use super::series::Series;
 use super::series_store::SeriesStore;
+use super::server_metrics::ServerState;
 use crate::encoding::Kind;
 use crate::metric::HistogramCore;
 
@@ -79,6 +82,22 @@ pub(super) struct Readings {
     /// The overflow series' request count, as written in this scrape (so the overflow
     /// counter comes after the duration family).
     pub(super) overflowed: u64,
+}
+
+impl Readings {
+    /// The numbers of `state` now; `totals` are the duration counts the scrape wrote, one per
+    /// series of its list, the overflow series (when `has_overflow`) last.
+    pub(super) fn read(state: &ServerState, totals: &[u64], has_overflow: bool) -> Self {
+        Self {
+            open_connections: state.connections.open.load(Ordering::Relaxed),
+            accepted_connections: state.connections.accepted.load(Ordering::Relaxed),
+            overflowed: if has_overflow {
+                totals.last().copied().unwrap_or(0)
+            } else {
+                0
+            },
+        }
+    }
 }
 
 /// A sample value.

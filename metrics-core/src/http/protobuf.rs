@@ -3,9 +3,6 @@
 //! with the classic buckets' exemplars, start timestamps and, where they are on, the native
 //! buckets.
 
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
-
 use super::exemplar::{ExemplarSlot, WallClock, SPAN_ID, TRACE_ID};
 use super::families::{Family, Number, Readings, SeriesHistogram, Values, FAMILIES};
 use super::labels;
@@ -26,16 +23,8 @@ impl HttpServerMetrics {
         let state = &self.state;
         let store = &state.store;
         let bounds = store.buckets.bounds();
-        // As in text.rs: one list of series for every family, so each counter equals its
-        // histogram's count exactly.
-        let mut all: Vec<Arc<Series>> = store.series.values();
-        all.sort_unstable_by_key(|series| Arc::as_ptr(series) as usize);
-        let overflow = &store.overflow;
-        let has_overflow = overflow.duration.has_observations();
-        let with_overflow = || {
-            let regular = all.iter().map(|series| &**series);
-            regular.chain(has_overflow.then_some(overflow))
-        };
+        let list = store.scrape_list();
+        let all = &list.regular;
         let mut w = ProtoWriter::new(out);
         // About 12 bytes a bucket and 100 for labels and the rest, per histogram.
         w.reserve(all.len() * (bounds.len() * 12 + 160));
@@ -48,7 +37,7 @@ impl HttpServerMetrics {
             write_descriptor(&mut w, family);
             match family.values {
                 Values::SeriesHistogram(which) => {
-                    for series in with_overflow() {
+                    for series in list.iter() {
                         let Some(histogram) = which.of(series) else {
                             continue;
                         };
@@ -74,7 +63,7 @@ impl HttpServerMetrics {
                     }
                 }
                 Values::SeriesCount => {
-                    for (series, total) in with_overflow().zip(&totals) {
+                    for (series, total) in list.iter().zip(&totals) {
                         let metric = w.begin(Some(field::FAMILY_METRIC));
                         write_labels(&mut w, const_labels, series);
                         write_counter(&mut w, *total, series.created);
@@ -94,15 +83,7 @@ impl HttpServerMetrics {
                     }
                 }
                 Values::Single(read) => {
-                    let readings = Readings {
-                        open_connections: state.connections.open.load(Ordering::Relaxed),
-                        accepted_connections: state.connections.accepted.load(Ordering::Relaxed),
-                        overflowed: if has_overflow {
-                            totals.last().copied().unwrap_or(0)
-                        } else {
-                            0
-                        },
-                    };
+                    let readings = Readings::read(state, &totals, list.overflow.is_some());
                     let value = match read(&readings) {
                         Number::Unsigned(value) => value as f64,
                         Number::Signed(value) => value as f64,

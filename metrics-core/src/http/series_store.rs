@@ -2,6 +2,7 @@
 //! cardinality budget they share.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use super::labels::SeriesLabelSet;
 use super::series::Series;
@@ -104,5 +105,37 @@ impl SeriesStore {
             return false;
         }
         true
+    }
+}
+
+/// The series one scrape writes, listed once: every family walks the same list, so each
+/// counter equals its histogram's `_count` exactly even while label sets are being added.
+#[derive(Debug)]
+pub(super) struct ScrapeList<'a> {
+    /// In allocation order: neighbours in memory are read one after another, which the
+    /// prefetcher rewards once there are more series than cache.
+    pub(super) regular: Vec<Arc<Series>>,
+    /// The overflow series, once it has requests.
+    pub(super) overflow: Option<&'a Series>,
+}
+
+impl SeriesStore {
+    /// The series of a scrape starting now.
+    pub(super) fn scrape_list(&self) -> ScrapeList<'_> {
+        let mut regular = self.series.values();
+        regular.sort_unstable_by_key(|series| Arc::as_ptr(series) as usize);
+        let overflow = &self.overflow;
+        ScrapeList {
+            regular,
+            overflow: overflow.duration.has_observations().then_some(overflow),
+        }
+    }
+}
+
+impl ScrapeList<'_> {
+    /// Every series, the overflow series last.
+    pub(super) fn iter(&self) -> impl Iterator<Item = &Series> + '_ {
+        let regular = self.regular.iter().map(|series| &**series);
+        regular.chain(self.overflow)
     }
 }

@@ -1,9 +1,6 @@
 //! The fast text encoding of the HTTP server families: [`FAMILIES`] written straight into the
 //! output, with each series' labels rendered once when it was created.
 
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
-
 use super::exemplar::{ExemplarSlot, WallClock, SPAN_ID, TRACE_ID};
 use super::families::{Family, Number, Readings, SeriesHistogram, Values, FAMILIES};
 use super::series::Series;
@@ -24,13 +21,8 @@ impl EncodeText for HttpServerMetrics {
         let store = &state.store;
         let le = store.buckets.le_labels();
 
-        // Collect the series once: every family walks the same list, so each counter equals
-        // its histogram's `_count` exactly even while label sets are being added.
-        let mut all: Vec<Arc<Series>> = store.series.values();
-        // Visit series in allocation order: neighbours in memory are read one after another,
-        // which the prefetcher rewards once there are more series than cache.
-        all.sort_unstable_by_key(|series| Arc::as_ptr(series) as usize);
-        let overflow = &store.overflow;
+        let list = store.scrape_list();
+        let all = &list.regular;
         // Size the output once: growing a buffer of many megabytes copies it each time.
         let per_line = "http_server_request_duration_seconds".len() + w.const_labels_len() + 48;
         let histograms = if store.first_byte { 2 } else { 1 };
@@ -40,14 +32,7 @@ impl EncodeText for HttpServerMetrics {
             .sum();
         w.reserve(bytes);
 
-        // The overflow series is written once it has requests.
-        let has_overflow = overflow.duration.has_observations();
-        let with_overflow = || {
-            let regular = all.iter().map(|series| &**series);
-            regular.chain(has_overflow.then_some(overflow))
-        };
-
-        // The duration counts as written, one per series of `with_overflow`: the request
+        // The duration counts as written, one per series of the list: the request
         // counter and the overflow counter are written from them.
         let mut totals: Vec<u64> = Vec::with_capacity(all.len() + 1);
         // Exemplars and `_created` exist in OpenMetrics only.
@@ -64,7 +49,7 @@ impl EncodeText for HttpServerMetrics {
             match family.values {
                 Values::SeriesHistogram(which) => {
                     let mut lines = HistogramLines::new(&name, openmetrics.then_some(&wall));
-                    for series in with_overflow() {
+                    for series in list.iter() {
                         let Some(histogram) = which.of(series) else {
                             continue;
                         };
@@ -79,7 +64,7 @@ impl EncodeText for HttpServerMetrics {
                     }
                 }
                 Values::SeriesCount => {
-                    for (series, total) in with_overflow().zip(&totals) {
+                    for (series, total) in list.iter().zip(&totals) {
                         let value = Value::Unsigned(*total);
                         w.sample(&name, "_total", &series.labels_text, None, value);
                         if openmetrics {
@@ -98,15 +83,7 @@ impl EncodeText for HttpServerMetrics {
                     }
                 }
                 Values::Single(read) => {
-                    let readings = Readings {
-                        open_connections: state.connections.open.load(Ordering::Relaxed),
-                        accepted_connections: state.connections.accepted.load(Ordering::Relaxed),
-                        overflowed: if has_overflow {
-                            totals.last().copied().unwrap_or(0)
-                        } else {
-                            0
-                        },
-                    };
+                    let readings = Readings::read(state, &totals, list.overflow.is_some());
                     let suffix = if family.kind == Kind::Counter {
                         "_total"
                     } else {
