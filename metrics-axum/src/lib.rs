@@ -48,6 +48,8 @@
 //!   body type ([`AxumBody`]) and [`CountingListener`]. Turns on axum's `matched-path`,
 //!   `tokio` and `http1` only; `http2` and tokio's `macros`/`signal` stay the application's
 //!   choice. Without it the layer serves any `Service<http::Request<B>>` (hyper, tonic).
+//! - `opentelemetry`: [`Exemplars`] read the current OpenTelemetry span (opentelemetry 0.33, its
+//!   trace API only).
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

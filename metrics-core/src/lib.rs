@@ -29,6 +29,13 @@
 //!   [`MetricsRegistryBuilder::process_metrics`]. Read from /proc on Linux with no
 //!   dependency; elsewhere read with sysinfo, which needs `system` too.
 //! - `system`: [`collectors::SystemCollector`], host `system_*` metrics (sysinfo).
+//! - `protobuf`: [`Format::Protobuf`], the protobuf exposition (`io.prometheus.client`,
+//!   delimited) that native histograms are scraped in (prometheus-client's protobuf encoder,
+//!   built with protox: no `protoc`).
+//!
+//! Exemplars ([`http::Exemplar`]), `_created`, Prometheus 3 negotiation
+//! ([`encoding::Exposition`]) and native histogram buckets ([`metric::NativeBuckets`]) need no
+//! feature; native histograms are only scraped over protobuf.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -32,6 +32,9 @@
 //! with gzip; the rest is opt-in.
 //!
 //! - `gzip` (default): `/metrics` answers gzip when accepted ([`Exporter::gzip`]; flate2).
+//! - `protobuf`: `/metrics` answers the protobuf exposition (`io.prometheus.client`, delimited)
+//!   when the scraper prefers it, as a Prometheus with native histograms on does
+//!   (metrics-toolkit's `protobuf`).
 //! - `http2`: HTTP/2 on [`Exporter::serve`]'s listener (prior knowledge, and `h2` in ALPN with
 //!   `tls`); without it the listener speaks HTTP/1.1, as Prometheus scrapes by default.
 //! - `tls`: HTTPS on [`Exporter::serve`] (`Exporter::tls`, `security::TlsConfig`; rustls).
