@@ -108,8 +108,8 @@ fn write_sample(line: &str, family: Option<&Family<'_>>, out: &mut String) {
     out.push('\n');
 }
 
-/// Index of the `}` closing the label set that `s` starts with, skipping quoted values.
-fn closing_brace(s: &str) -> Option<usize> {
+/// Index of the `}` closing the label set that `s` is inside of, skipping quoted values.
+pub(super) fn closing_brace(s: &str) -> Option<usize> {
     let mut in_quotes = false;
     let mut escaped = false;
     for (index, byte) in s.bytes().enumerate() {

@@ -11,6 +11,7 @@
 //! written as they are.
 
 use super::escaping::{is_legacy_name, push_escaped, push_quoted, Escaping};
+use super::text004::closing_brace;
 
 /// Whether any metric or label name in `text` is not legacy-valid.
 ///
@@ -290,22 +291,6 @@ impl<'a> Iterator for Labels<'a> {
         self.inside = rest.strip_prefix(',').unwrap_or(rest);
         Some((Some(key), value))
     }
-}
-
-/// Index of the `}` closing the label set that `s` is inside of, skipping quoted values.
-fn closing_brace(s: &str) -> Option<usize> {
-    let mut in_quotes = false;
-    let mut escaped = false;
-    for (index, byte) in s.bytes().enumerate() {
-        match byte {
-            _ if escaped => escaped = false,
-            b'\\' if in_quotes => escaped = true,
-            b'"' => in_quotes = !in_quotes,
-            b'}' if !in_quotes => return Some(index),
-            _ => {}
-        }
-    }
-    None
 }
 
 /// Index of the `"` ending a quoted value that `s` starts inside of.

@@ -7,6 +7,7 @@ use std::sync::atomic::Ordering;
 
 use prometheus_client::registry::Unit;
 
+use super::exemplar::ExemplarSlot;
 use super::labels;
 use super::series::Series;
 use super::series_store::SeriesStore;
@@ -70,6 +71,14 @@ impl SeriesHistogram {
         match self {
             Self::Duration => Some(&series.duration),
             Self::FirstByte => series.first_byte.as_deref(),
+        }
+    }
+
+    /// The bucket exemplars of this histogram of `series` (only the duration keeps them).
+    pub(super) fn exemplars_of(self, series: &Series) -> Option<&[ExemplarSlot]> {
+        match self {
+            Self::Duration => series.exemplars.get().map(|slots| &slots[..]),
+            Self::FirstByte => None,
         }
     }
 }

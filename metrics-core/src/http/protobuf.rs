@@ -41,10 +41,7 @@ impl HttpServerMetrics {
                         let Some(histogram) = which.of(series) else {
                             continue;
                         };
-                        let exemplars = match which {
-                            SeriesHistogram::Duration => series.exemplars.get().map(|e| &e[..]),
-                            SeriesHistogram::FirstByte => None,
-                        };
+                        let exemplars = which.exemplars_of(series);
                         let metric = w.begin(Some(field::FAMILY_METRIC));
                         write_labels(&mut w, const_labels, series);
                         let count = write_histogram(

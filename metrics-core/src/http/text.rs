@@ -53,10 +53,7 @@ impl EncodeText for HttpServerMetrics {
                         let Some(histogram) = which.of(series) else {
                             continue;
                         };
-                        let exemplars = match which {
-                            SeriesHistogram::Duration => series.exemplars.get().map(|e| &e[..]),
-                            SeriesHistogram::FirstByte => None,
-                        };
+                        let exemplars = which.exemplars_of(series);
                         let count = lines.write(w, le, series, histogram, exemplars);
                         if which == SeriesHistogram::Duration {
                             totals.push(count);
