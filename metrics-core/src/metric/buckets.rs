@@ -1,7 +1,9 @@
 //! Validated histogram bucket boundaries.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use super::classic_from_native::ClassicFromNative;
 
 /// The OpenTelemetry default boundaries for HTTP durations, in seconds.
 pub const OTEL_HTTP_DURATION_SECONDS: [f64; 14] = [
@@ -26,6 +28,9 @@ struct Inner {
     bounds: Box<[f64]>,
     /// The `le` label value of every bucket, `+Inf` last, rendered once for the encoders.
     le: Box<[Box<str>]>,
+    /// How histograms with these bounds and native buckets read their classic counts: computed
+    /// on the first such histogram, shared by the next ones of the same native configuration.
+    from_native: OnceLock<ClassicFromNative>,
 }
 
 impl PartialEq for Buckets {
@@ -66,6 +71,7 @@ impl Buckets {
         Self(Arc::new(Inner {
             bounds: bounds.into(),
             le,
+            from_native: OnceLock::new(),
         }))
     }
 
@@ -82,6 +88,11 @@ impl Buckets {
     /// The `le` label values, `+Inf` last.
     pub(crate) fn le_labels(&self) -> &[Box<str>] {
         &self.0.le
+    }
+
+    /// The cache of [`ClassicFromNative::of`].
+    pub(crate) fn native_layout_cache(&self) -> &OnceLock<ClassicFromNative> {
+        &self.0.from_native
     }
 
     /// Index of the bucket `value` falls in; `bounds().len()` is the `+Inf` bucket.

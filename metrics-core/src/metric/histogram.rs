@@ -7,6 +7,7 @@ use prometheus_client::encoding::{
 };
 use prometheus_client::metrics::{MetricType, TypedMetric};
 
+use super::classic_from_native::ClassicFromNative;
 use super::native::NativeCounts;
 use super::{Buckets, NativeBuckets, NativeSnapshot, NativeSpans, Stripe, Striped};
 
@@ -33,7 +34,9 @@ use super::{Buckets, NativeBuckets, NativeSnapshot, NativeSpans, Stripe, Striped
 /// With native buckets ([`Histogram::with_native`]) the histogram keeps both: the classic
 /// buckets for the text formats, and Prometheus' native (exponential) buckets, which only
 /// protobuf carries. Observing stays lock-free; their counters are allocated once, the first
-/// time a value lands in a range not seen before (see [`NativeBuckets`]).
+/// time a value lands in a range not seen before (see [`NativeBuckets`]). The classic counts
+/// are then read from the finer native ones, exactly (a value equal to a bound is in that
+/// bucket, as always), so an observation costs about what a classic one does.
 #[derive(Debug, Clone)]
 pub struct Histogram(std::sync::Arc<HistogramCore>);
 
@@ -42,9 +45,18 @@ pub struct Histogram(std::sync::Arc<HistogramCore>);
 pub struct HistogramCore {
     buckets: Buckets,
     /// Per stripe: the non-cumulative bucket counts (`+Inf` last), then the sum as `f64` bits.
+    /// With native buckets on, a bucket's cell counts only its straddle observations (see
+    /// [`ClassicFromNative`]): the classic counts are derived from the native ones.
     cells: Striped,
     /// The native buckets, when on. Boxed: a classic histogram stays one pointer larger.
-    native: Option<Box<NativeCounts>>,
+    native: Option<Box<Native>>,
+}
+
+/// A histogram's native counts and how its classic counts are read from them.
+#[derive(Debug)]
+struct Native {
+    counts: NativeCounts,
+    classic: ClassicFromNative,
 }
 
 /// A point-in-time copy of a histogram's state.
@@ -80,15 +92,17 @@ impl HistogramCore {
 
     /// An empty histogram with classic `buckets` and native buckets as `native` configures.
     pub fn with_native(buckets: Buckets, native: NativeBuckets) -> Self {
+        let counts = NativeCounts::new(native);
+        let classic = ClassicFromNative::of(&buckets, &counts);
         Self {
-            native: Some(Box::new(NativeCounts::new(native))),
+            native: Some(Box::new(Native { counts, classic })),
             ..Self::new(buckets)
         }
     }
 
     /// The native bucket configuration, when on.
     pub fn native_buckets(&self) -> Option<&NativeBuckets> {
-        self.native.as_deref().map(NativeCounts::config)
+        self.native.as_deref().map(|native| native.counts.config())
     }
 
     /// Records one observation.
@@ -101,13 +115,28 @@ impl HistogramCore {
     /// bucket it counted in (`bounds().len()` is `+Inf`).
     #[inline(always)]
     pub(crate) fn observe_on(&self, stripe: Stripe, value: f64) -> usize {
-        // Every lookup before the first atomic add: locked adds stall the loads after them.
-        let native = self.native.as_ref().map(|native| native.counter_of(value));
-        let index = self.buckets.index_of(value);
-        self.cells.on(stripe, index).fetch_add(1, Ordering::Relaxed);
-        if let Some(native) = native {
-            native.fetch_add(1, Ordering::Relaxed);
-        }
+        let index = match &self.native {
+            None => {
+                let index = self.buckets.index_of(value);
+                self.cells.on(stripe, index).fetch_add(1, Ordering::Relaxed);
+                index
+            }
+            Some(native) => {
+                // Every lookup before the first atomic add: locked adds stall the loads after
+                // them.
+                let (counter, window) = native.counts.counter_of(value);
+                let (index, straddles) = native.classic.locate(&self.buckets, value, window);
+                // The native count is the classic count too, but for values below a bound in
+                // the bound's native bucket, counted in the bound's cell instead: one add, as
+                // for a classic histogram.
+                if straddles {
+                    self.cells.on(stripe, index).fetch_add(1, Ordering::Relaxed);
+                } else {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
+                index
+            }
+        };
         // A CAS loop on the f64 bits of this thread's stripe: it succeeds at once unless another
         // thread shares the stripe.
         let sum = self.cells.on(stripe, self.sum_index());
@@ -144,46 +173,72 @@ impl HistogramCore {
     /// Copies the bucket counts into `counts` (cleared first) and returns the sum: the one
     /// reading every encoder uses. The sum is read first, then the counts, so an observation
     /// in the sum is always in the counts too (`_count` may be ahead of `_sum` by the
-    /// observations landing during the read, never behind).
+    /// observations landing during the read, never behind). With native buckets on, the
+    /// counts are derived from them (no allocation once `counts` has grown).
     pub(crate) fn read_into(&self, counts: &mut Vec<u64>) -> f64 {
         let sum = self.sum();
-        counts.clear();
-        counts.extend((0..self.sum_index()).map(|index| self.cells.total(index)));
+        match &self.native {
+            None => {
+                counts.clear();
+                counts.extend((0..self.sum_index()).map(|index| self.cells.total(index)));
+            }
+            Some(native) => {
+                let mut classic = native.classic.begin(&self.cells, counts);
+                native
+                    .counts
+                    .for_each_count(|key, count| classic.add(key, count));
+                classic.add_nan(native.counts.nan_count());
+                classic.finish(|_, _| {});
+            }
+        }
         sum
     }
 
     /// [`Self::read_into`], and the native buckets into `native` when they are on (whether
-    /// they are: [`Self::native_buckets`]). The classic and native counts are read until they
-    /// agree (a few attempts; observations landing during the read can make them differ), so
-    /// the native buckets add up to the count as Prometheus checks. Buffers are reused: a
-    /// scrape reading many histograms into the same ones allocates only while they grow.
+    /// they are: [`Self::native_buckets`]). Both come from one reading of the counters, so the
+    /// native buckets (and NaNs) add up to the classic count, as Prometheus checks.
+    /// Buffers are reused: a scrape reading many histograms into the same ones allocates only
+    /// while they grow.
     pub(crate) fn read_native_into(
         &self,
         counts: &mut Vec<u64>,
         native: &mut NativeSnapshot,
     ) -> f64 {
-        let Some(native_counts) = &self.native else {
+        let Some(parts) = &self.native else {
             return self.read_into(counts);
         };
         let sum = self.sum();
-        // Enough for any realistic load; under a storm that outlasts them the last reading
-        // is used as it is.
-        const ATTEMPTS: usize = 8;
-        for _ in 0..ATTEMPTS {
-            counts.clear();
-            counts.extend((0..self.sum_index()).map(|index| self.cells.total(index)));
-            native_counts.read_counts(native);
-            if native.count_with_nan() == counts.iter().sum::<u64>() {
-                break;
-            }
-        }
-        native_counts.finish_reading(native);
+        let mut classic = parts.classic.begin(&self.cells, counts);
+        parts.counts.read_counts(native);
+        // At the configured schema: before `finish_reading` may lower it.
+        native.for_each_read_count(|key, count| classic.add(key, count));
+        classic.add_nan(native.nan_count());
+        classic.finish(|key, count| native.add_read_count(key, count));
+        parts.counts.finish_reading(native);
         sum
+    }
+
+    /// The classic cells (with native buckets on, the straddle counts), for tests.
+    #[cfg(test)]
+    pub(crate) fn cells(&self) -> &Striped {
+        &self.cells
+    }
+
+    /// How the classic counts are derived, with native buckets on; for tests.
+    #[cfg(test)]
+    pub(crate) fn classic_from_native(&self) -> Option<&ClassicFromNative> {
+        self.native.as_ref().map(|native| &native.classic)
     }
 
     /// Whether anything was observed yet.
     pub(crate) fn has_observations(&self) -> bool {
+        // With native buckets on, the cells hold the straddle counts and the native counters
+        // the other observations (NaNs included).
         (0..self.sum_index()).any(|index| self.cells.total(index) != 0)
+            || self
+                .native
+                .as_ref()
+                .is_some_and(|native| native.counts.has_observations())
     }
 
     /// Copies the current state.
@@ -357,6 +412,48 @@ mod tests {
             }
             done.store(true, Ordering::Relaxed);
         });
+    }
+
+    #[test]
+    fn native_readings_during_observations_agree_with_their_sum() {
+        // 0.005 straddles a native bucket at schema 3 (and is a classic bound): observations
+        // of it go to a straddle counter, those of 1.0 to a native one. A reading's classic
+        // and native counts agree, and its sum is never ahead of them.
+        let h = HistogramCore::with_native(Buckets::default(), NativeBuckets::default());
+        let done = std::sync::atomic::AtomicBool::new(false);
+        let (mut counts, mut native) = (Vec::new(), NativeSnapshot::default());
+        std::thread::scope(|scope| {
+            let observer = scope.spawn(|| {
+                for i in 0..2_000_000u32 {
+                    h.observe_on(Stripe::current(), if i % 2 == 0 { 0.005 } else { 1.0 });
+                    if done.load(Ordering::Relaxed) {
+                        break;
+                    }
+                }
+            });
+            for _ in 0..20_000 {
+                let sum = h.read_native_into(&mut counts, &mut native);
+                let count: u64 = counts.iter().sum();
+                let agree = native.count_with_nan() == count && sum <= count as f64;
+                if !agree {
+                    done.store(true, Ordering::Relaxed);
+                    panic!(
+                        "sum {sum}, count {count}, native {}",
+                        native.count_with_nan()
+                    );
+                }
+                if observer.is_finished() {
+                    break;
+                }
+            }
+            done.store(true, Ordering::Relaxed);
+        });
+        let s = h.snapshot();
+        // Every 0.005 in bucket le=0.005, every 1.0 in le=1.0.
+        assert_eq!(s.counts[0] + s.counts[9], s.count());
+        assert_eq!(s.counts[0], s.count().div_ceil(2));
+        // All of them through the straddle counter.
+        assert_eq!(h.cells.total(0), s.counts[0]);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! map, so this module replaces those two on the hot path.
 
 mod buckets;
+mod classic_from_native;
 mod histogram;
 mod label_set_map;
 mod native;

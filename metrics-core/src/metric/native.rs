@@ -286,9 +286,75 @@ impl NativeSnapshot {
     }
 
     /// Observations counted plus NaN observations: equals the histogram's count.
+    #[cfg(test)]
     pub(crate) fn count_with_nan(&self) -> u64 {
         self.zero_count + self.nan_count + self.scratch.iter().flatten().map(|b| b.1).sum::<u64>()
     }
+
+    /// NaN observations of the last reading.
+    pub(crate) fn nan_count(&self) -> u64 {
+        self.nan_count
+    }
+
+    /// Every populated bucket of the last [`NativeCounts::read_counts`] as `(bucket key,
+    /// count)`, the zero bucket included (see [`bucket_key`]). Only between that reading and
+    /// [`NativeCounts::finish_reading`], which may lower the resolution of the counts.
+    pub(crate) fn for_each_read_count(&self, mut f: impl FnMut(i64, u64)) {
+        if self.zero_count != 0 {
+            f(ZERO_BUCKET_KEY, self.zero_count);
+        }
+        for (side, buckets) in self.scratch.iter().enumerate() {
+            for &(index, count) in buckets {
+                f(bucket_key(side == 1, index), count);
+            }
+        }
+    }
+}
+
+impl NativeSnapshot {
+    /// Adds `count` observations to the bucket `key` (see [`bucket_key`]) of the last
+    /// [`NativeCounts::read_counts`], inserting it if it was empty; before
+    /// [`NativeCounts::finish_reading`]. Allocates only while the buffers grow.
+    pub(crate) fn add_read_count(&mut self, key: i64, count: u64) {
+        if key == ZERO_BUCKET_KEY {
+            self.zero_count += count;
+            return;
+        }
+        let (side, index) = bucket_of_key(key);
+        let buckets = &mut self.scratch[side];
+        match buckets.binary_search_by_key(&index, |&(index, _)| index) {
+            Ok(position) => buckets[position].1 += count,
+            Err(position) => buckets.insert(position, (index, count)),
+        }
+    }
+}
+
+/// The window position of a counter outside the flat window (see [`NativeCounts::counter_of`]).
+pub(crate) const NOT_IN_WINDOW: usize = usize::MAX;
+
+/// The key of the zero bucket; see [`bucket_key`].
+pub(crate) const ZERO_BUCKET_KEY: i64 = 0;
+
+/// A native bucket's place in value order, as one number: the negative buckets (highest index,
+/// i.e. lowest values, first), the zero bucket ([`ZERO_BUCKET_KEY`]), then the positive
+/// buckets. Keys grow with the values they hold, so a value's key never decreases as the value
+/// grows: what lets classic buckets be derived from native ones.
+#[inline]
+pub(crate) fn bucket_key(negative: bool, index: i32) -> i64 {
+    // Indexes are within about +-300,000: the offset keeps both sides clear of zero.
+    let key = (1i64 << 32) + i64::from(index);
+    if negative {
+        -key
+    } else {
+        key
+    }
+}
+
+/// The side (0 positive, 1 negative) and index of a bucket key other than the zero bucket's.
+fn bucket_of_key(key: i64) -> (usize, i32) {
+    let (side, key) = if key < 0 { (1, -key) } else { (0, key) };
+    // The inverse of `bucket_key`: back within the index range.
+    (side, (key - (1i64 << 32)) as i32)
 }
 
 /// Chunks per group in the two-level table (log2).
@@ -439,19 +505,20 @@ impl NativeCounts {
     /// Counts one observation.
     #[cfg(test)]
     pub(crate) fn observe(&self, value: f64) {
-        self.counter_of(value).fetch_add(1, Ordering::Relaxed);
+        self.counter_of(value).0.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The counter an observation of `value` adds one to (NaNs have their own). Found apart
-    /// from the add so a histogram does every lookup before its first atomic add (locked adds
-    /// stall the loads after them).
+    /// The counter an observation of `value` adds one to (NaNs have their own), and its
+    /// position in the flat window of positive counters ([`NOT_IN_WINDOW`] outside it: see
+    /// [`Self::window`]). Found apart from the add so a histogram does every lookup before its
+    /// atomic add (locked adds stall the loads after them).
     #[inline]
-    pub(crate) fn counter_of(&self, value: f64) -> &AtomicU64 {
+    pub(crate) fn counter_of(&self, value: f64) -> (&AtomicU64, usize) {
         let magnitude = value.abs();
         // One comparison for the common case: false for NaN and for the zero bucket.
         let beyond_zero = magnitude > self.config.zero_threshold;
         if !beyond_zero {
-            return self.nan_or_zero(value);
+            return (self.nan_or_zero(value), NOT_IN_WINDOW);
         }
         let index = self.index_of(magnitude);
         let negative = value.is_sign_negative();
@@ -460,7 +527,7 @@ impl NativeCounts {
         let offset = index.wrapping_sub(self.window_first) as u32 as usize;
         if offset < self.window_len && !negative {
             let window = self.window.get_or_init(|| new_chunk(self.window_len));
-            return &window[offset];
+            return (&window[offset], offset);
         }
         // The clamp proves the lookups below in range (it never changes a computed index).
         let index = index.clamp(self.min_index, self.max_index);
@@ -476,7 +543,16 @@ impl NativeCounts {
         let chunk = table[chunk_number >> GROUP_BITS].get_or_init(new_group)
             [chunk_number & (GROUP_CHUNKS - 1)]
             .get_or_init(|| new_chunk(1 << self.chunk_bits));
-        &chunk[(index as usize) & ((1 << self.chunk_bits) - 1)]
+        (
+            &chunk[(index as usize) & ((1 << self.chunk_bits) - 1)],
+            NOT_IN_WINDOW,
+        )
+    }
+
+    /// The flat window of positive counters, as the index of its first bucket and its length:
+    /// position `p` counts bucket `first + p` (positive side).
+    pub(crate) fn window(&self) -> (i32, usize) {
+        (self.window_first, self.window_len)
     }
 
     #[cold]
@@ -486,6 +562,41 @@ impl NativeCounts {
         } else {
             &self.zero
         }
+    }
+
+    /// The [`bucket_key`] of the bucket `value` is counted in, by the same rules as
+    /// [`Self::counter_of`] (a NaN, counted in no bucket, gets the zero bucket's key: callers
+    /// pass numbers).
+    pub(crate) fn key_of(&self, value: f64) -> i64 {
+        let magnitude = value.abs();
+        // As in `counter_of`: false for NaN and for the zero bucket.
+        let beyond_zero = magnitude > self.config.zero_threshold;
+        if !beyond_zero {
+            return ZERO_BUCKET_KEY;
+        }
+        bucket_key(value.is_sign_negative(), self.index_of(magnitude))
+    }
+
+    /// NaN observations.
+    pub(crate) fn nan_count(&self) -> u64 {
+        self.nan.load(Ordering::Relaxed)
+    }
+
+    /// Every populated bucket as `(bucket key, count)`, the zero bucket included; NaNs are
+    /// apart ([`Self::nan_count`]). Reads the live counters, allocates nothing.
+    pub(crate) fn for_each_count(&self, mut f: impl FnMut(i64, u64)) {
+        let zero = self.zero.load(Ordering::Relaxed);
+        if zero != 0 {
+            f(ZERO_BUCKET_KEY, zero);
+        }
+        self.for_each_bucket(|side, index, count| f(bucket_key(side == 1, index), count));
+    }
+
+    /// Whether anything was observed (a NaN included).
+    pub(crate) fn has_observations(&self) -> bool {
+        let mut any = self.nan_count() != 0;
+        self.for_each_count(|_, _| any = true);
+        any
     }
 
     fn sides(&self) -> [Option<&Side>; 2] {
@@ -516,19 +627,21 @@ impl NativeCounts {
     pub(crate) fn read_counts(&self, snapshot: &mut NativeSnapshot) {
         snapshot.zero_count = self.zero.load(Ordering::Relaxed);
         snapshot.nan_count = self.nan.load(Ordering::Relaxed);
-        let window = self
-            .window
-            .get()
-            .map(|window| (self.window_first, &**window));
-        let sides = self.sides().into_iter().zip(&mut snapshot.scratch);
-        for (side, (table, buckets)) in sides.enumerate() {
-            buckets.clear();
+        snapshot.scratch.iter_mut().for_each(Vec::clear);
+        let scratch = &mut snapshot.scratch;
+        self.for_each_bucket(|side, index, count| scratch[side].push((index, count)));
+    }
+
+    /// Calls `f(side, index, count)` (side 0 positive, 1 negative) for every non-zero counter,
+    /// side by side, in increasing index order within a side.
+    fn for_each_bucket(&self, mut f: impl FnMut(usize, i32, u64)) {
+        for (side, table) in self.sides().into_iter().enumerate() {
             let Some(table) = table else { continue };
             // Chunks come in increasing index order: groups and slots are ordered by index.
             for (group_number, group) in table.iter().enumerate() {
                 if side == 0 && group_number as i32 + self.lowest_group == 0 {
-                    if let Some((first, window)) = window {
-                        push_counts(buckets, first, window);
+                    if let Some(window) = self.window.get() {
+                        visit_counts(self.window_first, window, |i, c| f(side, i, c));
                     }
                     continue;
                 }
@@ -539,7 +652,7 @@ impl NativeCounts {
                         * GROUP_CHUNKS as i32
                         + slot as i32
                         + self.origin_chunk;
-                    push_counts(buckets, chunk_number << self.chunk_bits, chunk);
+                    visit_counts(chunk_number << self.chunk_bits, chunk, |i, c| f(side, i, c));
                 }
             }
         }
@@ -575,12 +688,13 @@ impl NativeCounts {
     }
 }
 
-/// Appends the non-zero counters of `counters`, the first of which is bucket `first`.
-fn push_counts(buckets: &mut Vec<(i32, u64)>, first: i32, counters: &[AtomicU64]) {
+/// Calls `f(index, count)` for the non-zero counters of `counters`, the first of which is
+/// bucket `first`.
+fn visit_counts(first: i32, counters: &[AtomicU64], mut f: impl FnMut(i32, u64)) {
     for (position, counter) in counters.iter().enumerate() {
         let count = counter.load(Ordering::Relaxed);
         if count != 0 {
-            buckets.push((first + position as i32, count));
+            f(first + position as i32, count);
         }
     }
 }
