@@ -140,6 +140,54 @@ fn is_lower_hex(digit: u8) -> bool {
     matches!(digit, b'0'..=b'9' | b'a'..=b'f')
 }
 
+/// The length of a version 00 `traceparent` value: version(2) - trace id(32) - parent id(16) -
+/// flags(2).
+const TRACEPARENT_LEN: usize = 55;
+
+/// Whether `value` is what nearly every sampled request sends: version 00 with only the
+/// sampled flag (`00-…-…-01`). Five compares of memory with constants: the common case costs
+/// a dozen instructions, and anything else goes to [`is_other_sampled`].
+#[inline(always)]
+fn is_plain_sampled(value: &[u8]) -> bool {
+    let Some(header) = value.first_chunk::<TRACEPARENT_LEN>() else {
+        return false;
+    };
+    value.len() == TRACEPARENT_LEN
+        && header[..2] == *b"00"
+        && header[2] == b'-'
+        && header[35] == b'-'
+        && header[52] == b'-'
+        && header[53..] == *b"01"
+}
+
+/// Whether `value` is a well-formed sampled `traceparent` that
+/// [`is_plain_sampled`] does not take: other flags, other versions. Out of line, so the common
+/// case stays small where it is inlined; unsampled and malformed values end here too.
+#[inline(never)]
+fn is_other_sampled(value: &[u8]) -> bool {
+    let Some(header) = value.first_chunk::<TRACEPARENT_LEN>() else {
+        return false;
+    };
+    if header[2] != b'-' || header[35] != b'-' || header[52] != b'-' {
+        return false;
+    }
+    let version_ok = match (header[0], header[1], value.get(TRACEPARENT_LEN)) {
+        (b'0', b'0', None) => true,
+        (b'0', b'0', Some(_)) | (b'f', b'f', _) => false,
+        // A later version may append fields, after a dash.
+        (high, low, None | Some(b'-')) => is_lower_hex(high) && is_lower_hex(low),
+        _ => false,
+    };
+    // The sampled flag is the low bit of the flags byte: of its second hex digit.
+    let sampled = match header[54] {
+        digit @ b'0'..=b'9' => digit & 1 == 1,
+        // 'a' (10) is 0x61: odd letters are even bytes.
+        digit @ b'a'..=b'f' => digit & 1 == 0,
+        _ => false,
+    };
+    version_ok && sampled && is_lower_hex(header[53])
+}
+
 /// A trace id and span id as exemplars write them: 48 lowercase hex digits, the trace id's 32
 /// then the span id's 16, in six words. From a `traceparent` header the digits are copied as
 /// they came, and checked ([`checked`](Self::checked)) only when an exemplar is written: a
@@ -151,41 +199,25 @@ impl HexIds {
     /// The ids of a `traceparent` value whose structure is right and whose sampled flag is set.
     #[inline]
     pub(crate) fn from_traceparent(value: &[u8]) -> Option<Self> {
-        // version(2) - trace id(32) - parent id(16) - flags(2)
-        const LEN: usize = 55;
-        let header: &[u8; LEN] = value.get(..LEN)?.try_into().ok()?;
-        if header[2] != b'-' || header[35] != b'-' || header[52] != b'-' {
+        // Only a yes or no comes back from the checks, and the digits are read here: the ids
+        // go from the header to the pending slot in registers, not through an `Option` on
+        // the stack.
+        if !(is_plain_sampled(value) || is_other_sampled(value)) {
             return None;
         }
-        match (header[0], header[1], value.get(LEN)) {
-            (b'0', b'0', None) => {}
-            (b'0', b'0', Some(_)) | (b'f', b'f', _) => return None,
-            (high, low, None | Some(b'-')) if is_lower_hex(high) && is_lower_hex(low) => {}
-            _ => return None,
-        }
-        // The sampled flag is the low bit of the flags byte: of its second hex digit.
-        let sampled = match header[54] {
-            digit @ b'0'..=b'9' => digit & 1 == 1,
-            // 'a' (10) is 0x61: odd letters are even bytes.
-            digit @ b'a'..=b'f' => digit & 1 == 0,
-            _ => return None,
-        };
-        if !sampled || !is_lower_hex(header[53]) {
-            return None;
-        }
+        Some(Self::of_traceparent(value.first_chunk()?))
+    }
+
+    /// The digits of the trace id and parent id of a `traceparent` value (checked for
+    /// structure before), as they are.
+    #[inline(always)]
+    fn of_traceparent(header: &[u8; TRACEPARENT_LEN]) -> Self {
         let word = |at: usize| {
             let mut word = [0; 8];
             word.copy_from_slice(&header[at..at + 8]);
             u64::from_ne_bytes(word)
         };
-        Some(Self([
-            word(3),
-            word(11),
-            word(19),
-            word(27),
-            word(36),
-            word(44),
-        ]))
+        Self([word(3), word(11), word(19), word(27), word(36), word(44)])
     }
 
     /// The ids of an exemplar.
@@ -215,6 +247,39 @@ impl HexIds {
     }
 }
 
+/// The six words of [`HexIds`] in atomics, where requests leave them and scrapes read them.
+#[derive(Debug, Default)]
+pub(crate) struct IdCells([AtomicU64; 6]);
+
+impl IdCells {
+    #[inline(always)]
+    fn store(&self, ids: &HexIds) {
+        for (cell, word) in self.0.iter().zip(ids.0) {
+            cell.store(word, Ordering::Relaxed);
+        }
+    }
+
+    #[inline(always)]
+    fn load(&self) -> HexIds {
+        HexIds(self.0.each_ref().map(|cell| cell.load(Ordering::Relaxed)))
+    }
+
+    /// Copies `from` word by word: each word goes from one cache line to the other without
+    /// waiting in registers or on the stack.
+    #[inline(always)]
+    fn copy_from(&self, from: &IdCells) {
+        for (cell, word) in self.0.iter().zip(&from.0) {
+            cell.store(word.load(Ordering::Relaxed), Ordering::Relaxed);
+        }
+    }
+}
+
+impl From<HexIds> for IdCells {
+    fn from(ids: HexIds) -> Self {
+        Self(ids.0.map(AtomicU64::new))
+    }
+}
+
 /// The latest exemplar of one bucket: written by whichever request gets there, read by scrapes.
 ///
 /// A sequence lock: a writer makes the sequence odd, writes, and makes it even again; a reader
@@ -222,10 +287,11 @@ impl HexIds {
 /// exemplar instead of waiting: the bucket keeps one exemplar either way.
 #[derive(Debug, Default)]
 pub(crate) struct ExemplarSlot {
+    /// Odd while a writer writes; 0: never written.
     sequence: AtomicU64,
-    ids: [AtomicU64; 6],
+    ids: IdCells,
     value: AtomicU64,
-    /// The request clock's reading when the request ended; 0: never written.
+    /// The request clock's reading when the request ended.
     stamp: AtomicU64,
 }
 
@@ -252,25 +318,22 @@ impl ExemplarReading {
 }
 
 impl ExemplarSlot {
-    #[inline]
-    pub(crate) fn record(&self, ids: &HexIds, value: f64, at: Stamp) {
-        let sequence = self.sequence.load(Ordering::Relaxed);
-        if sequence & 1 == 1
-            || self
-                .sequence
-                .compare_exchange(sequence, sequence + 1, Ordering::Relaxed, Ordering::Relaxed)
-                .is_err()
-        {
+    /// Writes the ids in `ids` (a request's pending slot), unless another request is writing
+    /// this slot right now: then the bucket keeps that one's.
+    #[inline(always)]
+    pub(crate) fn record(&self, ids: &IdCells, value: f64, at: Stamp) {
+        // Setting the low bit claims the slot (one `lock bts`); a writer that finds it set
+        // leaves the sequence as it was, so only the claimer changes it until it is done.
+        if self.sequence.fetch_or(1, Ordering::Relaxed) & 1 == 1 {
             return;
         }
+        let odd = self.sequence.load(Ordering::Relaxed);
         // The odd sequence is visible before any of the writes below.
         fence(Ordering::Release);
-        for (cell, word) in self.ids.iter().zip(ids.0) {
-            cell.store(word, Ordering::Relaxed);
-        }
+        self.ids.copy_from(ids);
         self.value.store(value.to_bits(), Ordering::Relaxed);
-        self.stamp.store(at.raw().max(1), Ordering::Relaxed);
-        self.sequence.store(sequence + 2, Ordering::Release);
+        self.stamp.store(at.raw(), Ordering::Relaxed);
+        self.sequence.store(odd + 1, Ordering::Release);
     }
 
     /// The exemplar written last, if any (and if its ids are valid); `now` converts its clock
@@ -280,22 +343,22 @@ impl ExemplarSlot {
         // a scrape never spins on a slot.
         for _ in 0..64 {
             let before = self.sequence.load(Ordering::Acquire);
+            if before == 0 {
+                return None;
+            }
             if before & 1 == 1 {
                 std::hint::spin_loop();
                 continue;
             }
-            let words = self.ids.each_ref().map(|cell| cell.load(Ordering::Relaxed));
+            let ids = self.ids.load();
             let value = f64::from_bits(self.value.load(Ordering::Relaxed));
             let stamp = self.stamp.load(Ordering::Relaxed);
             fence(Ordering::Acquire);
             if self.sequence.load(Ordering::Relaxed) != before {
                 continue;
             }
-            if stamp == 0 {
-                return None;
-            }
             return Some(ExemplarReading {
-                digits: HexIds(words).checked()?,
+                digits: ids.checked()?,
                 value,
                 timestamp: now.seconds_at(Stamp::from_raw(stamp)),
             });
@@ -313,7 +376,7 @@ impl ExemplarSlot {
 pub(crate) struct PendingExemplars {
     /// Bit `i` set: slot `i` is held.
     held: AtomicU32,
-    slots: [[AtomicU64; 6]; 32],
+    slots: [IdCells; 32],
 }
 
 impl PendingExemplars {
@@ -325,31 +388,36 @@ impl PendingExemplars {
             Some(index) => usize::from(index),
             None => {
                 let free = !self.held.load(Ordering::Relaxed);
-                let bit = free & free.wrapping_neg();
-                if bit == 0 || self.held.fetch_or(bit, Ordering::Acquire) & bit != 0 {
-                    // None free, or another request took it first: no exemplar this time.
+                // None free: 32 % 32 picks slot 0, held, and the claim below fails (no branch
+                // of its own for a full set of slots).
+                let index = free.trailing_zeros() % 32;
+                // One bit, written as a shift: the claim compiles to one `lock bts`, not a
+                // compare-exchange loop.
+                let bit = 1 << index;
+                if self.held.fetch_or(bit, Ordering::Acquire) & bit != 0 {
+                    // Every slot held, or another request took this one first: no exemplar
+                    // this time.
                     return 0;
                 }
-                bit.trailing_zeros() as usize
+                index as usize
             }
         };
-        for (cell, word) in self.slots[slot % 32].iter().zip(ids.0) {
-            cell.store(word, Ordering::Relaxed);
-        }
+        self.slots[slot % 32].store(ids);
         slot as u8 + 1
     }
 
-    /// The ids in slot `held` (from [`put`](Self::put), non-zero), freeing it.
-    #[inline]
-    pub(crate) fn take(&self, held: u8) -> HexIds {
-        let slot = usize::from(held.wrapping_sub(1)) % 32;
-        let ids = HexIds(
-            self.slots[slot]
-                .each_ref()
-                .map(|cell| cell.load(Ordering::Relaxed)),
-        );
+    /// The ids in slot `held` (from [`put`](Self::put), non-zero), still held: read them,
+    /// then [`release`](Self::release) the slot.
+    #[inline(always)]
+    pub(crate) fn ids(&self, held: u8) -> &IdCells {
+        &self.slots[usize::from(held.wrapping_sub(1)) % 32]
+    }
+
+    /// Frees slot `held`, after its ids were read.
+    #[inline(always)]
+    pub(crate) fn release(&self, held: u8) {
+        let slot = u32::from(held.wrapping_sub(1)) % 32;
         self.held.fetch_and(!(1 << slot), Ordering::Release);
-        ids
     }
 }
 
@@ -426,6 +494,27 @@ mod tests {
     }
 
     #[test]
+    fn the_fast_path_takes_only_what_the_full_reading_takes() {
+        assert!(is_plain_sampled(SAMPLED));
+        assert!(is_other_sampled(SAMPLED), "the full reading agrees");
+        // Left to the full reading: other flags, other versions, anything longer.
+        for header in [
+            with_flags("03"),
+            format!("01{}", std::str::from_utf8(&SAMPLED[2..]).expect("ascii")),
+            format!(
+                "{}-more",
+                std::str::from_utf8(&SAMPLED[..55]).expect("ascii")
+            ),
+        ] {
+            assert!(!is_plain_sampled(header.as_bytes()), "{header}");
+        }
+        assert!(is_other_sampled(with_flags("03").as_bytes()));
+        for flags in ["00", "02", "11x"] {
+            assert!(!is_plain_sampled(with_flags(flags).as_bytes()), "{flags}");
+        }
+    }
+
+    #[test]
     fn rejects_malformed_headers() {
         let bad: &[&[u8]] = &[
             b"",
@@ -475,8 +564,8 @@ mod tests {
         assert_eq!(slot.read(&wall), None);
         let first = HexIds::from_traceparent(SAMPLED).expect("sampled");
         let second = HexIds::of(&Exemplar::new([7; 16], [8; 8]).expect("valid"));
-        slot.record(&first, 0.25, Stamp::now());
-        slot.record(&second, 0.5, Stamp::now());
+        slot.record(&first.into(), 0.25, Stamp::now());
+        slot.record(&second.into(), 0.5, Stamp::now());
         let wall = WallClock::now();
         let reading = slot.read(&wall).expect("written");
         assert_eq!(reading.trace_id(), "07".repeat(16));
@@ -485,19 +574,16 @@ mod tests {
         assert!((wall.wall - reading.timestamp).abs() < 1.0, "{reading:?}");
         // Digits a header brought that are not hex are never shown.
         let bad = b"00-4bf92f3577b34da6a3ce929d0e0e473z-00f067aa0ba902b7-01";
-        slot.record(
-            &HexIds::from_traceparent(bad).expect("structure"),
-            1.0,
-            Stamp::now(),
-        );
+        let bad = HexIds::from_traceparent(bad).expect("structure");
+        slot.record(&bad.into(), 1.0, Stamp::now());
         assert_eq!(slot.read(&WallClock::now()), None);
     }
 
     #[test]
     fn readers_never_see_a_torn_exemplar() {
         let slot = ExemplarSlot::default();
-        let ids: Vec<HexIds> = (1..=4u8)
-            .map(|n| HexIds::of(&Exemplar::new([n; 16], [n; 8]).expect("valid")))
+        let ids: Vec<IdCells> = (1..=4u8)
+            .map(|n| HexIds::of(&Exemplar::new([n; 16], [n; 8]).expect("valid")).into())
             .collect();
         std::thread::scope(|scope| {
             for (index, ids) in ids.iter().enumerate() {
@@ -523,15 +609,20 @@ mod tests {
     fn pending_slots_are_held_until_taken() {
         let pending = PendingExemplars::default();
         let ids = |n: u8| HexIds::of(&Exemplar::new([n; 16], [n; 8]).expect("valid"));
+        let take = |held: u8| {
+            let ids = pending.ids(held).load();
+            pending.release(held);
+            ids
+        };
         let held: Vec<u8> = (0..32).map(|n| pending.put(0, &ids(n + 1))).collect();
         assert!(held.iter().all(|&slot| slot != 0));
         assert_eq!(pending.put(0, &ids(99)), 0, "every slot is held");
         // A second exemplar of a request replaces its first, in the same slot.
         assert_eq!(pending.put(held[5], &ids(77)), held[5]);
-        assert_eq!(pending.take(held[5]), ids(77));
-        assert_eq!(pending.take(held[0]), ids(1));
+        assert_eq!(take(held[5]), ids(77));
+        assert_eq!(take(held[0]), ids(1));
         let again = pending.put(0, &ids(55));
         assert!(again == held[0] || again == held[5], "{again}");
-        assert_eq!(pending.take(again), ids(55));
+        assert_eq!(take(again), ids(55));
     }
 }

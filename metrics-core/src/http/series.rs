@@ -3,7 +3,7 @@
 use std::sync::OnceLock;
 
 use super::clock::Stamp;
-use super::exemplar::{ExemplarSlot, HexIds, PendingExemplars};
+use super::exemplar::{ExemplarSlot, PendingExemplars};
 use super::labels::{SeriesLabelSet, SeriesLabels};
 use super::series_key::SeriesKey;
 use super::series_store::SeriesBuckets;
@@ -57,25 +57,34 @@ impl Series {
     #[inline(always)]
     pub(crate) fn observe(&self, stripe: Stripe, request: &FinishedRequest<'_>) {
         let bucket = self.duration.observe_on(stripe, request.seconds);
-        if let Some((pending, slot)) = request.exemplar {
-            self.record_exemplar(bucket, &pending.take(slot), request.seconds, request.end);
+        if let Some((pending, held)) = request.exemplar {
+            self.record_exemplar(bucket, pending, held, request);
         }
         if let (Some(histogram), Some(first_byte)) = (&self.first_byte, request.first_byte) {
             histogram.observe_on(stripe, first_byte);
         }
     }
 
-    // Out of line: requests without an exemplar pay only the branch.
-    #[cold]
-    #[inline(never)]
-    fn record_exemplar(&self, bucket: usize, exemplar: &HexIds, seconds: f64, end: Stamp) {
+    /// Writes the exemplar waiting in slot `held` of `pending` into `bucket`'s slot, and frees
+    /// the pending slot. Inlined in the exemplar branch (a call would cost more than the copy:
+    /// saved registers, the ids passed through the stack); only the first exemplar's
+    /// allocation is out of line, in `get_or_init`.
+    #[inline(always)]
+    fn record_exemplar(
+        &self,
+        bucket: usize,
+        pending: &PendingExemplars,
+        held: u8,
+        request: &FinishedRequest<'_>,
+    ) {
         let slots = self.exemplars.get_or_init(|| {
             let buckets = self.duration.bucket_count();
             (0..buckets).map(|_| ExemplarSlot::default()).collect()
         });
         if let Some(slot) = slots.get(bucket) {
-            slot.record(exemplar, seconds, end);
+            slot.record(pending.ids(held), request.seconds, request.end);
         }
+        pending.release(held);
     }
 }
 
