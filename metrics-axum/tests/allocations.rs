@@ -119,23 +119,45 @@ where
     assert!(body.is_end_stream());
 }
 
+/// Where the layer's exemplars come from in a run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum ExemplarSource {
+    Off,
+    /// The request's `traceparent` header.
+    Header,
+    /// A function of the user's: `ActiveRequest::set_exemplar`, the path the OpenTelemetry span
+    /// takes too.
+    Function,
+}
+
 #[test]
 fn no_allocation_per_request_once_label_sets_are_known() {
-    for exemplars in [false, true] {
-        no_allocation_per_request(exemplars);
+    for source in [
+        ExemplarSource::Off,
+        ExemplarSource::Header,
+        ExemplarSource::Function,
+    ] {
+        no_allocation_per_request(source);
     }
 }
 
-fn no_allocation_per_request(exemplars: bool) {
+fn no_allocation_per_request(source: ExemplarSource) {
     let registry = MetricsRegistry::builder()
         .process_metrics(false)
         .build()
         .expect("registry");
     let http = HttpServerMetrics::builder().register(&registry);
     let mut layer = MetricsLayer::new(http.clone()).route_extractor(TemplateRoute);
-    if exemplars {
-        layer = layer.exemplars(metrics_axum::Exemplars::new());
-    }
+    let traceparent = b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    layer = match source {
+        ExemplarSource::Off => layer,
+        ExemplarSource::Header => layer.exemplars(metrics_axum::Exemplars::new()),
+        ExemplarSource::Function => layer.exemplars(
+            metrics_axum::Exemplars::new()
+                .traceparent(false)
+                .or_else(|_, _| metrics_toolkit::http::Exemplar::from_traceparent(traceparent)),
+        ),
+    };
     let mut service = layer.layer(tower::service_fn(inner));
 
     // A mix of label sets: routes, unmatched, methods, a 5xx.
@@ -186,8 +208,8 @@ fn no_allocation_per_request(exemplars: bool) {
         "# {trace_id=\"4bf92f3577b34da6a3ce929d0e0e4736\",span_id=\"00f067aa0ba902b7\"}";
     assert_eq!(
         openmetrics.contains(with_exemplar),
-        exemplars,
-        "{openmetrics}"
+        source != ExemplarSource::Off,
+        "{source:?}\n{openmetrics}"
     );
 }
 

@@ -96,34 +96,28 @@ impl Exemplar {
         self.span.get().to_le_bytes()
     }
 
-    /// Appends the trace id as 32 lowercase hex digits, as exemplars write it.
-    pub(crate) fn push_trace_id(&self, out: &mut String) {
-        push_hex(out, &self.trace_id());
-    }
-
-    /// Appends the span id as 16 lowercase hex digits.
-    pub(crate) fn push_span_id(&self, out: &mut String) {
-        push_hex(out, &self.span_id());
+    /// The trace id's 32 lowercase hex digits, then the span id's 16, as exemplars write them
+    /// (on the stack: a request that sets an exemplar allocates nothing).
+    pub(crate) fn hex_digits(&self) -> [u8; 48] {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut digits = [0u8; 48];
+        let bytes = self.trace_id().into_iter().chain(self.span_id());
+        for (pair, byte) in digits.chunks_exact_mut(2).zip(bytes) {
+            pair[0] = DIGITS[usize::from(byte >> 4)];
+            pair[1] = DIGITS[usize::from(byte & 0xf)];
+        }
+        digits
     }
 }
 
 impl std::fmt::Debug for Exemplar {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (mut trace, mut span) = (String::new(), String::new());
-        self.push_trace_id(&mut trace);
-        self.push_span_id(&mut span);
+        let digits = self.hex_digits();
+        let text = std::str::from_utf8(&digits).unwrap_or_default();
         f.debug_struct("Exemplar")
-            .field("trace_id", &trace)
-            .field("span_id", &span)
+            .field("trace_id", &&text[..32])
+            .field("span_id", &&text[32..])
             .finish()
-    }
-}
-
-fn push_hex(out: &mut String, bytes: &[u8]) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for byte in bytes {
-        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        out.push(char::from(DIGITS[usize::from(byte & 0xf)]));
     }
 }
 
@@ -222,11 +216,9 @@ impl HexIds {
 
     /// The ids of an exemplar.
     pub(crate) fn of(exemplar: &Exemplar) -> Self {
-        let mut digits = String::with_capacity(48);
-        exemplar.push_trace_id(&mut digits);
-        exemplar.push_span_id(&mut digits);
+        let digits = exemplar.hex_digits();
         let mut words = [0; 6];
-        for (word, chunk) in words.iter_mut().zip(digits.as_bytes().chunks_exact(8)) {
+        for (word, chunk) in words.iter_mut().zip(digits.chunks_exact(8)) {
             let mut bytes = [0; 8];
             bytes.copy_from_slice(chunk);
             *word = u64::from_ne_bytes(bytes);
@@ -461,11 +453,9 @@ mod tests {
     #[test]
     fn reads_sampled_traceparents_only() {
         let exemplar = Exemplar::from_traceparent(SAMPLED).expect("sampled");
-        let (mut trace, mut span) = (String::new(), String::new());
-        exemplar.push_trace_id(&mut trace);
-        exemplar.push_span_id(&mut span);
-        assert_eq!(trace, "4bf92f3577b34da6a3ce929d0e0e4736");
-        assert_eq!(span, "00f067aa0ba902b7");
+        let digits = exemplar.hex_digits();
+        assert_eq!(&digits[..32], b"4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(&digits[32..], b"00f067aa0ba902b7");
         assert_eq!(exemplar.trace_id()[..4], [0x4b, 0xf9, 0x2f, 0x35]);
         assert_eq!(
             exemplar.span_id(),
