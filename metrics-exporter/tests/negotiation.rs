@@ -1,9 +1,11 @@
 //! `/metrics` over real HTTP for the exact `Accept` headers Prometheus 2 and 3 send, and for
 //! hostile ones: status, exact `Content-Type`, a body that parses, gzip (protobuf too).
 
+mod common;
+
 use std::io::Read;
 
-use metrics_exporter::{Exporter, Lifecycle};
+use common::Served;
 use metrics_toolkit::prometheus_client::metrics::counter::Counter;
 use metrics_toolkit::{HttpServerMetrics, MetricsRegistry};
 use reqwest::header::{HeaderValue, ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE};
@@ -22,20 +24,9 @@ const TEXT_0_0_4: &str = "text/plain; version=0.0.4; charset=utf-8; escaping=und
 #[cfg(feature = "protobuf")]
 const PROTOBUF: &str = "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited; escaping=underscores";
 
-struct Running {
-    base: String,
-    lifecycle: Lifecycle,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.lifecycle.begin_shutdown();
-    }
-}
-
 /// An exporter on 127.0.0.1:0 with one recorded request and a user counter `my.requests`,
 /// whose name is not legacy-valid.
-async fn start() -> Running {
+async fn start() -> Served {
     let registry = MetricsRegistry::builder()
         .service_name("negotiation")
         .process_metrics(false)
@@ -48,18 +39,12 @@ async fn start() -> Running {
     let requests: Counter = Counter::default();
     requests.inc_by(5);
     registry.register("my.requests", "Requests", requests);
-    let lifecycle = Lifecycle::new().drain_delay(std::time::Duration::from_secs(2));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(Exporter::new(registry, lifecycle.clone()).serve(listener));
-    Running { base, lifecycle }
+    common::serve(Some(registry), |exporter| exporter).await
 }
 
 /// Status, `Content-Type`, `Content-Encoding` and the body (decompressed) of one scrape.
 async fn scrape(
-    exporter: &Running,
+    exporter: &Served,
     accept: Option<HeaderValue>,
     gzip: bool,
 ) -> (u16, String, bool, Vec<u8>) {
