@@ -25,6 +25,17 @@
 #   RESEND_DELAY        how often Prometheus resends firing alerts [1m]
 #   EXTRA_RULES         one more rule file (or glob) to load [none]
 #   STATE_DIR           data and logs [${XDG_STATE_HOME:-~/.local/state}/rust-monitoring]
+#
+# PROFILE=scale runs the scale-out path instead of Prometheus (deploy/README.md, "Past one
+# Prometheus"), from Debian's victoria-metrics package: three Prometheus agents from
+# scale/agent-shard-*.yml (shard 0 an HA pair) remote-writing to VictoriaMetrics, and vmalert on
+# the same rule files notifying the same Alertmanager. No prober or node-exporter. Its settings:
+#   SCALE_TARGETS       comma-separated host:port of the replicas' /metrics
+#                       [127.0.0.1:9464,127.0.0.1:9466,127.0.0.1:9467]
+#   VM_ADDR             where VictoriaMetrics listens [127.0.0.1:8428]
+#   VMALERT_ADDR        where vmalert listens [127.0.0.1:8880]
+#   AGENT_ADDRS         where the agents 0a, 0b and 1a listen
+#                       [127.0.0.1:9191,127.0.0.1:9192,127.0.0.1:9193]
 set -euo pipefail
 
 deploy="$(cd "$(dirname "$0")" && pwd)"
@@ -41,6 +52,11 @@ GROUP_WAIT="${GROUP_WAIT:-30s}"
 RESEND_DELAY="${RESEND_DELAY:-1m}"
 EXTRA_RULES="${EXTRA_RULES:-}"
 STATE_DIR="${STATE_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/rust-monitoring}"
+PROFILE="${PROFILE:-single}"
+SCALE_TARGETS="${SCALE_TARGETS:-127.0.0.1:9464,127.0.0.1:9466,127.0.0.1:9467}"
+VM_ADDR="${VM_ADDR:-127.0.0.1:8428}"
+VMALERT_ADDR="${VMALERT_ADDR:-127.0.0.1:8880}"
+AGENT_ADDRS="${AGENT_ADDRS:-127.0.0.1:9191,127.0.0.1:9192,127.0.0.1:9193}"
 
 die() {
   echo "run-native.sh: $*" >&2
@@ -82,6 +98,10 @@ wait_ready() {
   die "$name is not ready at http://$addr$path after 20 s; see $log"
 }
 
+case "$PROFILE" in
+  single | scale) ;;
+  *) die "PROFILE: $PROFILE is not a profile: use single or scale" ;;
+esac
 prometheus_bin="$(find_binary prometheus)" || die "prometheus is not installed (apt-get install prometheus)"
 alertmanager_bin="$(find_binary prometheus-alertmanager alertmanager)" ||
   die "Alertmanager is not installed (apt-get install prometheus-alertmanager)"
@@ -136,6 +156,55 @@ trap 'trap - EXIT; kill $(jobs -p) 2>/dev/null; wait' EXIT INT TERM
   --web.listen-address="$ALERTMANAGER_ADDR" \
   --cluster.listen-address= >"$STATE_DIR/alertmanager.log" 2>&1 &
 wait_ready Alertmanager "$ALERTMANAGER_ADDR" /-/ready $! "$STATE_DIR/alertmanager.log"
+
+if [ "$PROFILE" = scale ]; then
+  vm_bin="$(find_binary victoria-metrics)" || die "victoria-metrics is not installed (apt-get install victoria-metrics)"
+  vmalert_bin="$(find_binary vmalert)" || die "vmalert is not installed (apt-get install victoria-metrics)"
+  mkdir -p "$STATE_DIR/victoria-metrics"
+  # The scrape interval, so that the HA pair's samples merge into one per interval.
+  "$vm_bin" -storageDataPath="$STATE_DIR/victoria-metrics" -retentionPeriod=30d \
+    -dedup.minScrapeInterval="$SCRAPE_INTERVAL" \
+    -httpListenAddr="$VM_ADDR" >"$STATE_DIR/victoria-metrics.log" 2>&1 &
+  wait_ready VictoriaMetrics "$VM_ADDR" /health $! "$STATE_DIR/victoria-metrics.log"
+
+  targets="\"${SCALE_TARGETS//,/\", \"}\""
+  IFS=, read -r -a agent_addrs <<<"$AGENT_ADDRS"
+  [ ${#agent_addrs[@]} -eq 3 ] || die "AGENT_ADDRS: give three addresses (agents 0a, 0b and 1a)"
+  agents=(0a 0b 1a)
+  for i in 0 1 2; do
+    agent="${agents[$i]}"
+    shard="${agent:0:1}"
+    sed -e "s|^      - targets: \[\"quickstart-1:9464\", \"quickstart-2:9464\", \"quickstart-3:9464\"\]$|      - targets: [$targets]|" \
+      -e "s|http://victoria-metrics:8428/|http://$VM_ADDR/|" \
+      -e "s|^  scrape_interval: 15s$|  scrape_interval: $SCRAPE_INTERVAL|" \
+      "$deploy/scale/agent-shard-$shard.yml" >"$STATE_DIR/agent-$agent.yml"
+    if grep -Eq 'quickstart-[0-9]|victoria-metrics:' "$STATE_DIR/agent-$agent.yml"; then
+      die "scale/agent-shard-$shard.yml changed shape: update the rewrites in run-native.sh"
+    fi
+    "$prometheus_bin" --enable-feature=agent --config.file="$STATE_DIR/agent-$agent.yml" \
+      --storage.agent.path="$STATE_DIR/agent-$agent" \
+      --web.listen-address="${agent_addrs[$i]}" >"$STATE_DIR/agent-$agent.log" 2>&1 &
+    wait_ready "agent $agent" "${agent_addrs[$i]}" /-/ready $! "$STATE_DIR/agent-$agent.log"
+  done
+
+  rule_flags=(-rule="$deploy/prometheus/rules/*.yml")
+  if [ -n "$EXTRA_RULES" ]; then
+    rule_flags+=(-rule="$EXTRA_RULES")
+  fi
+  "$vmalert_bin" "${rule_flags[@]}" -datasource.url="http://$VM_ADDR" \
+    -remoteWrite.url="http://$VM_ADDR" -remoteRead.url="http://$VM_ADDR" \
+    -notifier.url="http://$ALERTMANAGER_ADDR" -evaluationInterval="$SCRAPE_INTERVAL" \
+    -external.label=stack=deploy \
+    -httpListenAddr="$VMALERT_ADDR" >"$STATE_DIR/vmalert.log" 2>&1 &
+  wait_ready vmalert "$VMALERT_ADDR" /health $! "$STATE_DIR/vmalert.log"
+
+  echo "VictoriaMetrics: http://$VM_ADDR (agents ${AGENT_ADDRS} scraping $SCALE_TARGETS every $SCRAPE_INTERVAL)"
+  echo "vmalert:         http://$VMALERT_ADDR"
+  echo "Alertmanager:    http://$ALERTMANAGER_ADDR (notifications to $WEBHOOK_URL)"
+  echo "Logs and data: $STATE_DIR. Ctrl-C stops everything."
+  wait -n
+  exit
+fi
 
 if node_exporter_bin="$(find_binary prometheus-node-exporter node_exporter)"; then
   "$node_exporter_bin" --web.listen-address="$NODE_EXPORTER_ADDR" >"$STATE_DIR/node-exporter.log" 2>&1 &

@@ -1,6 +1,7 @@
-//! The deploy/ stack's configuration, checked by the real tools: promtool (config, rules, rule
-//! unit tests), amtool (routing, receivers) and docker-compose (the compose file, without a
-//! Docker daemon); plus the conventions every alert follows.
+//! The deploy/ stack's configuration, checked by the real tools: promtool (config, agent
+//! configs, rules, rule unit tests), vmalert (the rules as the scale-out path evaluates them),
+//! amtool (routing, receivers) and docker-compose (the compose file with its scale profile,
+//! without a Docker daemon); plus the conventions every alert follows.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -45,6 +46,60 @@ fn promtool_accepts_the_prometheus_config_and_its_rule_files() {
             .current_dir(&dir),
     );
     assert_eq!(said.matches("SUCCESS").count(), 2, "{said}");
+}
+
+#[test]
+fn the_agent_configs_are_valid_in_agent_mode_and_differ_only_in_the_shard() {
+    let promtool = require("promtool");
+    let dir = deploy::dir().join("scale");
+    for shard in ["0", "1"] {
+        let file = format!("agent-shard-{shard}.yml");
+        let said = run_ok(
+            Command::new(&promtool)
+                .args(["check", "config", "--agent", &file])
+                .current_dir(&dir),
+        );
+        assert!(said.contains("SUCCESS"), "{said}");
+        let config = deploy::yaml(&format!("scale/{file}"));
+        let keep = &config["scrape_configs"][0]["relabel_configs"][1];
+        assert_eq!(text(&keep["regex"]), shard, "{file}: the kept shard");
+        assert_eq!(
+            config["scrape_configs"][0]["relabel_configs"][0]["modulus"].as_u64(),
+            Some(2),
+            "{file}: the number of shards"
+        );
+    }
+    // Shard 1's file is shard 0's with the shard number changed, in the comment and the regex.
+    let zero = deploy::read("scale/agent-shard-0.yml");
+    let one = deploy::read("scale/agent-shard-1.yml");
+    let changed: Vec<(&str, &str)> = zero
+        .lines()
+        .zip(one.lines())
+        .filter(|(a, b)| a != b)
+        .collect();
+    assert_eq!(zero.lines().count(), one.lines().count());
+    for (a, b) in &changed {
+        assert_eq!(
+            a.replace("shard 0", "shard 1")
+                .replace("to 0", "to 1")
+                .replace("\"0\"", "\"1\""),
+            *b
+        );
+    }
+    assert_eq!(changed.len(), 3, "{changed:?}");
+}
+
+#[test]
+fn vmalert_accepts_every_shipped_rule_file() {
+    let dir = deploy::dir().join("prometheus/rules");
+    for file in ["recording.yml", "alerts.yml"] {
+        run_ok(
+            Command::new(require("vmalert"))
+                .arg("-dryRun")
+                .arg(format!("-rule={file}"))
+                .current_dir(&dir),
+        );
+    }
 }
 
 #[test]
@@ -243,11 +298,11 @@ fn alerts_are_routed_by_severity() {
 }
 
 /// The compose file as docker-compose resolves it (relative paths made absolute, defaults
-/// applied), with no BIND_ADDRESS override.
+/// applied), with no BIND_ADDRESS override, and the scale-out profile's services included.
 fn resolved_compose() -> Value {
     let said = run_ok(
         Command::new(require("docker-compose"))
-            .args(["-f", "docker-compose.yml", "config"])
+            .args(["-f", "docker-compose.yml", "--profile", "scale", "config"])
             .env_remove("BIND_ADDRESS")
             .current_dir(deploy::dir()),
     );
@@ -258,7 +313,14 @@ fn resolved_compose() -> Value {
 fn docker_compose_validates_the_stack() {
     run_ok(
         Command::new(require("docker-compose"))
-            .args(["-f", "docker-compose.yml", "config", "-q"])
+            .args([
+                "-f",
+                "docker-compose.yml",
+                "--profile",
+                "scale",
+                "config",
+                "-q",
+            ])
             .current_dir(deploy::dir()),
     );
 }

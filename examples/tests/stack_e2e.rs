@@ -22,7 +22,6 @@
 mod quickstart;
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -31,7 +30,11 @@ use metrics_exporter::Lifecycle;
 use serde_json::Value;
 use test_support::binaries::free_port;
 use test_support::deploy::{self, NativeStack, NativeStackConfig, ProberConfig};
-use test_support::prometheus::{query, query_response};
+use test_support::prometheus::query;
+use test_support::stack_checks::{
+    assert_dashboard_queries_run, count_rules, generate_traffic, get_json, wait_for,
+    write_fast_alerts,
+};
 use test_support::webhook::WebhookReceiver;
 use tokio::net::TcpListener;
 
@@ -54,76 +57,8 @@ async fn start_quickstart(lifecycle: Lifecycle) -> (SocketAddr, SocketAddr) {
     addresses
 }
 
-/// Sends requests until `stop`: per round four that succeed, two that fail (/fail, 500), and
-/// every tenth round a slow one (/slow, ~300 ms), so a third of the requests are errors.
-fn generate_traffic(app: SocketAddr, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let client = reqwest::Client::new();
-        let mut round = 0u64;
-        while !stop.load(Ordering::Relaxed) {
-            if round.is_multiple_of(10) {
-                let slow = client.get(format!("http://{app}/slow")).send();
-                tokio::spawn(async move {
-                    if let Ok(response) = slow.await {
-                        let _ = response.bytes().await;
-                    }
-                });
-            }
-            for path in [
-                "/",
-                &format!("/users/{round}"),
-                &format!("/api/orders/{round}"),
-                "/users/1",
-                "/fail",
-                "/fail",
-            ] {
-                let _ = client.get(format!("http://{app}{path}")).send().await;
-            }
-            round += 1;
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-}
-
 /// The alert groups that the test-only rule file copies without `for:` (see the module docs).
 const FAST_GROUPS: [&str; 2] = ["http", "probes"];
-
-/// The shipped [`FAST_GROUPS`] with every `for:` removed; returns the file and its rule count.
-fn write_fast_alerts(dir: &Path) -> (std::path::PathBuf, usize) {
-    let mut rules = deploy::yaml("prometheus/rules/alerts.yml");
-    let groups = rules["groups"].as_sequence_mut().expect("groups");
-    groups.retain(|group| FAST_GROUPS.contains(&group["name"].as_str().unwrap_or_default()));
-    assert_eq!(
-        groups.len(),
-        FAST_GROUPS.len(),
-        "alerts.yml lacks a group of {FAST_GROUPS:?}"
-    );
-    let mut count = 0;
-    for group in groups {
-        group["name"] = format!(
-            "e2e-{}-without-for",
-            group["name"].as_str().unwrap_or_default()
-        )
-        .into();
-        for rule in group["rules"].as_sequence_mut().expect("rules") {
-            rule["for"] = "0s".into();
-            count += 1;
-        }
-    }
-    let path = dir.join("e2e-fast-alerts.yml");
-    std::fs::write(&path, serde_norway::to_string(&rules).expect("YAML")).expect("write rule file");
-    (path, count)
-}
-
-/// How many rules a shipped rule file has.
-fn count_rules(relative: &str) -> usize {
-    deploy::yaml(relative)["groups"]
-        .as_sequence()
-        .into_iter()
-        .flatten()
-        .map(|group| group["rules"].as_sequence().map_or(0, Vec::len))
-        .sum()
-}
 
 /// The prober's targets: two pages of the quickstart that answer 200, and a loopback port
 /// where nothing listens (its probes fail with cause `refused`).
@@ -132,23 +67,6 @@ fn probe_targets(app: SocketAddr) -> String {
         "quickstart=http://{app}/,users=http://{app}/users/1,down=http://127.0.0.1:{}/",
         free_port()
     )
-}
-
-async fn wait_for(what: &str, timeout: Duration, mut done: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !done().await {
-        assert!(Instant::now() < deadline, "{what}: not within {timeout:?}");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
-
-async fn get_json(url: &str) -> Value {
-    reqwest::get(url)
-        .await
-        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
-        .json()
-        .await
-        .unwrap_or_else(|e| panic!("GET {url}: not JSON: {e}"))
 }
 
 /// An alert the test expects: its name, and the label that says whose it is.
@@ -184,7 +102,7 @@ async fn the_stack_scrapes_evaluates_shows_and_alerts_on_the_quickstart() {
     let lifecycle = Lifecycle::new();
     let (app, metrics) = start_quickstart(lifecycle.clone()).await;
     let rules_dir = tempfile::tempdir().expect("temp dir");
-    let (fast_alerts, fast_rules) = write_fast_alerts(rules_dir.path());
+    let (fast_alerts, fast_rules) = write_fast_alerts(rules_dir.path(), &FAST_GROUPS);
     let mut stack = NativeStack::start(&NativeStackConfig {
         demo_target: metrics.to_string(),
         webhook_url: webhook.url.clone(),
@@ -214,7 +132,7 @@ async fn the_stack_scrapes_evaluates_shows_and_alerts_on_the_quickstart() {
     )
     .await;
     let stop = Arc::new(AtomicBool::new(false));
-    let traffic = generate_traffic(app, stop.clone());
+    let traffic = generate_traffic(vec![app], stop.clone());
 
     let alert = assert_critical_delivered(&webhook, &stack, HTTP_ERRORS).await;
     assert!(
@@ -247,7 +165,7 @@ async fn the_stack_scrapes_evaluates_shows_and_alerts_on_the_quickstart() {
         + count_rules("prometheus/rules/alerts.yml")
         + fast_rules;
     assert_every_rule_evaluates(&prometheus, rules).await;
-    assert_dashboard_queries_run(&prometheus).await;
+    assert_dashboard_queries_run(&prometheus, RATE_INTERVAL, &[]).await;
 
     stop.store(true, Ordering::Relaxed);
     traffic.await.expect("traffic task");
@@ -456,51 +374,4 @@ async fn assert_every_rule_evaluates(prometheus: &str, expected: usize) {
         },
     )
     .await;
-}
-
-/// Every query of every dashboard panel runs, with the variables at All; the service, process
-/// and probe panels return data. Host panels (node_*) need node-exporter, and the TLS expiry
-/// panel an https target (the prober's TLS is tested in metrics-exporter's tests): they only
-/// must run.
-async fn assert_dashboard_queries_run(prometheus: &str) {
-    for (name, dashboard) in deploy::dashboards() {
-        for panel in deploy::panels(&dashboard) {
-            let queries: Vec<String> = deploy::queries(panel)
-                .into_iter()
-                .map(|expr| deploy::substitute_variables(expr, &dashboard, RATE_INTERVAL))
-                .collect();
-            let what = format!("{name}: panel {}", panel["title"]);
-            let needs_data = !queries
-                .iter()
-                .any(|q| q.contains("node_") || q.contains("probe_ssl_earliest_cert_expiry"));
-            let deadline = Instant::now() + Duration::from_secs(20);
-            while count_queries_with_data(prometheus, &queries, &what).await == 0 && needs_data {
-                assert!(
-                    Instant::now() < deadline,
-                    "{what}: no data from {queries:?}"
-                );
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-        }
-    }
-}
-
-/// Runs each query (each must succeed); returns how many returned at least one series.
-async fn count_queries_with_data(prometheus: &str, queries: &[String], what: &str) -> usize {
-    let mut with_data = 0;
-    for expr in queries {
-        assert!(
-            !expr.contains('$'),
-            "{what}: unsubstituted variable in {expr}"
-        );
-        let response = query_response(prometheus, expr).await;
-        assert_eq!(response["status"], "success", "{what}: {expr}: {response}");
-        if response["data"]["result"]
-            .as_array()
-            .is_some_and(|r| !r.is_empty())
-        {
-            with_data += 1;
-        }
-    }
-    with_data
 }

@@ -1,6 +1,7 @@
 //! Helpers for the workspace's integration tests: parsing scrapes, talking HTTP over raw TCP,
 //! generating certificates, running the real Prometheus, promtool and Alertmanager binaries,
-//! the `deploy/` stack, and a webhook receiver for its notifications.
+//! the `deploy/` stack and its scale-out path (agents, VictoriaMetrics, vmalert), and a webhook
+//! receiver for its notifications.
 
 pub mod binaries;
 pub mod deploy;
@@ -10,7 +11,9 @@ pub mod poll;
 pub mod prometheus;
 pub mod promtool;
 pub mod raw_http;
+pub mod scale;
 pub mod scrape;
+pub mod stack_checks;
 pub mod webhook;
 
 pub use poll::poll_until;
