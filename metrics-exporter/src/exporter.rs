@@ -13,6 +13,8 @@ use crate::handlers;
 use crate::health_metrics::HealthMetrics;
 use crate::lifecycle::Lifecycle;
 use crate::security::guard::{self, Guard};
+use crate::security::refusals::Refusals;
+use crate::security::RateLimit;
 #[cfg(feature = "tls")]
 use crate::security::TlsConfig;
 use crate::security::{Limits, Security};
@@ -64,6 +66,11 @@ pub struct Exporter {
     #[cfg(feature = "tls")]
     tls: Option<TlsConfig>,
     http2: bool,
+    /// web-config.yml `http_server_config.headers`, for [`serve`](Self::serve).
+    headers: axum::http::HeaderMap,
+    /// web-config.yml `rate_limit`, for [`serve`](Self::serve).
+    rate_limit: Option<RateLimit>,
+    refusals: Arc<Refusals>,
 }
 
 impl Exporter {
@@ -98,6 +105,9 @@ impl Exporter {
             #[cfg(feature = "tls")]
             tls: None,
             http2: true,
+            headers: axum::http::HeaderMap::new(),
+            rate_limit: None,
+            refusals: Arc::default(),
         }
     }
 
@@ -135,8 +145,11 @@ impl Exporter {
     }
 
     /// Applies a Prometheus `web-config.yml`: its TLS settings (when it has any), its
-    /// `basic_auth_users` (added to the current [`Security`]) and `http_server_config.http2` (see
-    /// [`http2`](Self::http2)).
+    /// `basic_auth_users` (added to the current [`Security`]), `http_server_config.http2` (see
+    /// [`http2`](Self::http2)), and for [`serve`](Self::serve) `http_server_config.headers`
+    /// (added to every answer, refusals and 404 included) and `rate_limit` (one token bucket for
+    /// every request; an empty bucket answers 429). A merged [`router`](Self::router) gets the
+    /// credentials only: the app's server owns TLS, headers and rate limits.
     ///
     /// ```no_run
     /// # fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -157,6 +170,8 @@ impl Exporter {
             self.tls = Some(tls.clone());
         }
         self.http2 = config.http2();
+        self.headers = config.header_map().clone();
+        self.rate_limit = config.rate_limit();
         Ok(self)
     }
 
@@ -250,6 +265,7 @@ impl Exporter {
             security: self.security.clone(),
             header_bytes: self.limits.header_bytes(),
             metrics: self.state.metrics.clone(),
+            refusals: Arc::clone(&self.refusals),
         };
         Router::new()
             .route("/", get(handlers::landing))
@@ -291,6 +307,9 @@ impl Exporter {
             limits: self.limits,
             http2: self.http2,
             metrics: self.state.metrics,
+            headers: self.headers,
+            rate_limit: self.rate_limit,
+            refusals: self.refusals,
         };
         server::serve(listener, router, options, shutdown, deadline).await
     }

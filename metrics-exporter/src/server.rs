@@ -14,6 +14,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::extract::ConnectInfo;
+use axum::http::{HeaderMap, StatusCode};
 use axum::Router;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::server::conn::http1;
@@ -32,10 +33,12 @@ use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 use tower_service::Service;
 
-use crate::security::Limits;
+use crate::response::plain;
+use crate::security::refusals::Refusals;
 #[cfg(feature = "tls")]
 use crate::security::TlsConfig;
-use crate::self_metrics::SelfMetrics;
+use crate::security::{Bucket, Limits, RateLimit};
+use crate::self_metrics::{ScrapeResult, SelfMetrics};
 
 /// A handshake not finished in this time is dropped (a client that connects and sends
 /// nothing holds only its own task, and only this long).
@@ -61,6 +64,42 @@ pub(crate) struct Options {
     pub(crate) http2: bool,
     /// `exporter_connections_open` and `exporter_connections_refused_total`.
     pub(crate) metrics: SelfMetrics,
+    /// Added to every answer (web-config.yml `http_server_config.headers`).
+    pub(crate) headers: HeaderMap,
+    /// One token bucket for every request (web-config.yml `rate_limit`).
+    pub(crate) rate_limit: Option<RateLimit>,
+    /// Where refused requests are logged.
+    pub(crate) refusals: Arc<Refusals>,
+}
+
+/// What the server does to every request before and after the router: the rate limit and
+/// the configured headers.
+struct Answers {
+    headers: HeaderMap,
+    bucket: Option<Bucket>,
+    refusals: Arc<Refusals>,
+    metrics: SelfMetrics,
+}
+
+impl Answers {
+    /// `Some(429)` when the bucket is empty.
+    fn limited(&self, path: &str, peer: SocketAddr) -> Option<axum::response::Response> {
+        if self.bucket.as_ref().is_none_or(Bucket::try_take) {
+            return None;
+        }
+        if path == "/metrics" {
+            self.metrics.scrape(ScrapeResult::Rejected);
+        }
+        self.refusals
+            .refused(StatusCode::TOO_MANY_REQUESTS.as_u16(), path, Some(peer));
+        Some(plain(StatusCode::TOO_MANY_REQUESTS, "too many requests\n"))
+    }
+
+    fn finish(&self, response: &mut axum::response::Response) {
+        for (name, value) in &self.headers {
+            response.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
 }
 
 /// Where the server is in its shutdown, as every connection task watches it.
@@ -81,9 +120,10 @@ struct ConnectionContext {
     /// HTTP/2 is served: the `http2` feature is on and the configuration allows it.
     http2_enabled: bool,
     #[cfg(feature = "tls")]
-    acceptor: Option<TlsAcceptor>,
+    tls: Option<TlsConfig>,
     limits: Limits,
     router: Router,
+    answers: Arc<Answers>,
 }
 
 /// Serves `router` on `listener` until `shutdown`, then lets connections finish their requests
@@ -118,15 +158,19 @@ pub(crate) async fn serve(
         .max_header_list_size(u32::try_from(limits.header_bytes()).unwrap_or(u32::MAX));
     let http2_enabled = options.http2 && cfg!(feature = "http2");
     #[cfg(feature = "tls")]
-    let acceptor = options.tls.map(|tls| {
+    let tls = options.tls.map(|tls| {
         if http2_enabled {
-            TlsAcceptor::from(tls.server)
+            tls
         } else {
             // HTTP/1.1 only: not even offered in the handshake.
-            let mut server = (*tls.server).clone();
-            server.alpn_protocols.retain(|p| p.as_slice() != b"h2");
-            TlsAcceptor::from(Arc::new(server))
+            tls.without_h2()
         }
+    });
+    let answers = Arc::new(Answers {
+        headers: options.headers,
+        bucket: options.rate_limit.map(Bucket::new),
+        refusals: options.refusals,
+        metrics: options.metrics.clone(),
     });
     let context = Arc::new(ConnectionContext {
         http1,
@@ -134,9 +178,10 @@ pub(crate) async fn serve(
         http2,
         http2_enabled,
         #[cfg(feature = "tls")]
-        acceptor,
+        tls,
         limits,
         router,
+        answers,
     });
     let slots = Arc::new(Semaphore::new(limits.connections()));
     let (stage, _) = watch::channel(Stage::Serving);
@@ -216,10 +261,21 @@ async fn connection(
     stage: watch::Receiver<Stage>,
 ) {
     #[cfg(feature = "tls")]
-    if let Some(acceptor) = &context.acceptor {
+    if let Some(config) = &context.tls {
+        // Per connection: a client CA file that changed is read before this handshake.
+        let acceptor = TlsAcceptor::from(config.current());
         let handshake = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream));
-        let Ok(Ok(tls)) = handshake.await else {
-            return;
+        // Debug only: scanners and health checkers of load balancers fail handshakes all day.
+        let tls = match handshake.await {
+            Ok(Ok(tls)) => tls,
+            Ok(Err(cause)) => {
+                tracing::debug!(peer = %peer, cause = %cause, "TLS handshake failed");
+                return;
+            }
+            Err(_) => {
+                tracing::debug!(peer = %peer, cause = "timed out", "TLS handshake failed");
+                return;
+            }
         };
         let started = Instant::now();
         // ALPN decides when the client used it; HTTP/2 only when it was offered.
@@ -301,12 +357,22 @@ async fn serve_connection<I>(
     let service = {
         let activity = Arc::clone(&activity);
         let router = context.router.clone();
+        let answers = Arc::clone(&context.answers);
         hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
             request.extensions_mut().insert(ConnectInfo(peer));
             let in_flight = InFlight::start(&activity);
-            let response = router.clone().call(request);
+            // A request over the rate limit never reaches the router.
+            let call = match answers.limited(request.uri().path(), peer) {
+                Some(limited) => Err(limited),
+                None => Ok(router.clone().call(request)),
+            };
+            let answers = Arc::clone(&answers);
             async move {
-                let response = response.await?;
+                let mut response = match call {
+                    Err(limited) => limited,
+                    Ok(response) => response.await?,
+                };
+                answers.finish(&mut response);
                 Ok::<_, Infallible>(response.map(|body| Tracked {
                     body,
                     _in_flight: in_flight,

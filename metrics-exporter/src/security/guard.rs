@@ -8,6 +8,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 
+use super::refusals::Refusals;
 use super::{Security, Verdict};
 use crate::response::plain;
 use crate::self_metrics::{AuthFailure, ScrapeResult, SelfMetrics};
@@ -46,6 +47,8 @@ pub(crate) struct Guard {
     /// [`Limits::max_header_bytes`](super::Limits::max_header_bytes).
     pub(crate) header_bytes: usize,
     pub(crate) metrics: SelfMetrics,
+    /// Logs the 401 and 403 answers.
+    pub(crate) refusals: Arc<Refusals>,
 }
 
 /// The request line and headers as they were sent, roughly: what a bound on them must count.
@@ -102,15 +105,20 @@ pub(crate) async fn guard(
         );
     }
     let security = &guard.security;
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0);
+    let refused = |status: StatusCode, path: &str| {
+        guard.refusals.refused(status.as_u16(), path, peer);
+    };
     if !security.allow_list.is_empty() {
-        let peer = request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|info| info.0.ip());
-        let client = peer.and_then(|peer| security.allow_list.client_ip(peer, request.headers()));
+        let client =
+            peer.and_then(|peer| security.allow_list.client_ip(peer.ip(), request.headers()));
         if !client.is_some_and(|ip| security.allow_list.allows(ip)) {
             guard.metrics.auth_failure(AuthFailure::Forbidden);
             count(ScrapeResult::Forbidden);
+            refused(StatusCode::FORBIDDEN, request.uri().path());
             return plain(StatusCode::FORBIDDEN, "forbidden\n");
         }
     }
@@ -139,6 +147,7 @@ pub(crate) async fn guard(
                         AuthFailure::Invalid
                     });
                     count(ScrapeResult::Unauthorized);
+                    refused(StatusCode::UNAUTHORIZED, request.uri().path());
                     return unauthorized(security);
                 }
             }

@@ -36,12 +36,22 @@ mod allow_list;
 mod auth;
 #[cfg(feature = "basic-auth")]
 mod basic_auth;
+#[cfg(feature = "tls")]
+mod client_certs;
 mod error;
 pub(crate) mod guard;
 mod limits;
+// Only a web-config.yml sets a rate limit; the server's side of it is always built.
+#[cfg_attr(not(feature = "web-config"), allow(dead_code))]
+mod rate_limit;
+pub(crate) mod refusals;
+#[cfg(feature = "web-config")]
+mod response_headers;
 mod secret;
 #[cfg(feature = "tls")]
 mod tls;
+#[cfg(feature = "web-config")]
+mod tls_names;
 mod verdict;
 #[cfg(feature = "web-config")]
 mod web_config;
@@ -53,6 +63,12 @@ use std::time::Duration;
 pub use allow_list::AllowList;
 pub use error::{SecurityError, SecurityErrorKind};
 pub use limits::Limits;
+pub(crate) use rate_limit::Bucket;
+#[cfg(feature = "web-config")]
+#[cfg_attr(docsrs, doc(cfg(feature = "web-config")))]
+pub use rate_limit::RateLimit;
+#[cfg(not(feature = "web-config"))]
+pub(crate) use rate_limit::RateLimit;
 #[cfg(feature = "tls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub use tls::{ClientAuth, MinVersion, TlsConfig};

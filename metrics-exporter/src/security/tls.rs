@@ -5,22 +5,30 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
-use rustls::crypto::CryptoProvider;
-use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
+use rustls::crypto::{CryptoProvider, SupportedKxGroup};
+use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
-use rustls::{RootCertStore, ServerConfig};
+use rustls::{ServerConfig, SupportedCipherSuite};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
+use super::client_certs::ClientCerts;
 use super::SecurityError;
 
-/// Whether and how clients present certificates (the web-config.yml `client_auth_type`).
+/// Whether and how clients present certificates (the web-config.yml `client_auth_type`, with
+/// the meaning of Go's `tls.ClientAuthType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum ClientAuth {
     /// `NoClientCert`: none asked (the default).
     #[default]
     None,
+    /// `RequestClientCert`: a certificate is asked for but neither required nor verified
+    /// (only the client's possession of its key is checked).
+    Request,
+    /// `RequireAnyClientCert`: a certificate is required but not verified against a CA (only
+    /// the client's possession of its key is checked).
+    RequireAny,
     /// `VerifyClientCertIfGiven`: a certificate is optional, but verified against the CA
     /// when given.
     VerifyIfGiven,
@@ -50,6 +58,22 @@ pub(crate) enum MaxVersion {
     Tls13,
 }
 
+/// Everything but the server certificate that a [`TlsConfig`] is built from.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TlsSettings {
+    pub(crate) versions: (MinVersion, MaxVersion),
+    pub(crate) client_auth: ClientAuth,
+    /// The TLS 1.2 suites, in preference order (`None`: rustls' defaults). TLS 1.3 suites are
+    /// always rustls' own, as Go does.
+    pub(crate) tls12_suites: Option<Vec<SupportedCipherSuite>>,
+    /// Key exchange groups in preference order (`None`: rustls' defaults).
+    pub(crate) groups: Option<Vec<&'static dyn SupportedKxGroup>>,
+    /// The server's order of suites wins over the client's.
+    pub(crate) prefer_server_order: bool,
+    /// Client certificates must carry one of these subject alternative names.
+    pub(crate) allowed_sans: Option<Arc<[String]>>,
+}
+
 /// A TLS server configuration for [`Exporter::tls`](crate::Exporter::tls).
 ///
 /// ```no_run
@@ -60,13 +84,39 @@ pub(crate) enum MaxVersion {
 /// ```
 #[derive(Clone)]
 pub struct TlsConfig {
-    pub(crate) server: Arc<ServerConfig>,
+    source: Arc<Source>,
 }
 
 impl fmt::Debug for TlsConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TlsConfig").finish_non_exhaustive()
     }
+}
+
+enum Source {
+    /// Given as it is ([`TlsConfig::from_rustls`]).
+    Fixed(Arc<ServerConfig>),
+    /// Built here: rebuilt when the client CA file changes.
+    Built(Built),
+}
+
+/// What rebuilding the rustls configuration needs, and the configuration served now.
+struct Built {
+    settings: TlsSettings,
+    provider: Arc<CryptoProvider>,
+    resolver: Arc<ServerCert>,
+    /// The client CA file, followed like the certificate; `None` when inline or absent.
+    ca_file: Option<PathBuf>,
+    alpn: Vec<Vec<u8>>,
+    current: Mutex<Current>,
+}
+
+struct Current {
+    config: Arc<ServerConfig>,
+    /// The stamp of the client CA file the configuration was built from.
+    ca_stamp: Option<Stamp>,
+    /// After a failed reload: not before this instant again.
+    retry_at: Option<Instant>,
 }
 
 /// The modification time and length of a file.
@@ -98,12 +148,13 @@ struct Loaded {
     retry_at: Option<Instant>,
 }
 
+fn stamp(path: &Path) -> Option<Stamp> {
+    std::fs::metadata(path)
+        .and_then(|m| Ok((m.modified()?, m.len())))
+        .ok()
+}
+
 fn modified(files: &(PathBuf, PathBuf)) -> Option<Stamps> {
-    let stamp = |p: &Path| {
-        std::fs::metadata(p)
-            .and_then(|m| Ok((m.modified()?, m.len())))
-            .ok()
-    };
     Some((stamp(&files.0)?, stamp(&files.1)?))
 }
 
@@ -114,17 +165,29 @@ impl ResolvesServerCert for ServerCert {
             let stamps = modified(files);
             let due = current.retry_at.is_none_or(|at| Instant::now() >= at);
             if stamps.is_some() && stamps != current.stamps && due {
-                let reloaded = std::fs::read(&files.0)
-                    .ok()
-                    .zip(std::fs::read(&files.1).ok());
-                match reloaded.map(|(cert, key)| certified_key(&cert, &key, &self.provider)) {
-                    Some(Ok(key)) => {
+                let read = |path: &Path| {
+                    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+                };
+                let reloaded = read(&files.0).and_then(|cert| {
+                    let key = read(&files.1)?;
+                    certified_key(&cert, &key, &self.provider).map_err(|e| e.to_string())
+                });
+                match reloaded {
+                    Ok(key) => {
                         // Only a pair that loaded marks the files as read.
                         current.stamps = stamps;
                         current.key = Arc::new(key);
                         current.retry_at = None;
+                        tracing::info!(cert_file = %files.0.display(), "server certificate reloaded");
                     }
-                    _ => current.retry_at = Some(Instant::now() + RELOAD_RETRY),
+                    Err(cause) => {
+                        current.retry_at = Some(Instant::now() + RELOAD_RETRY);
+                        tracing::warn!(
+                            cert_file = %files.0.display(),
+                            cause = %cause,
+                            "server certificate reload failed; serving the previous one"
+                        );
+                    }
                 }
             }
         }
@@ -153,8 +216,19 @@ fn certified_key(
     })
 }
 
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+/// *ring* with the configured suites and groups.
+fn provider(settings: &TlsSettings) -> Arc<CryptoProvider> {
+    let mut provider = rustls::crypto::ring::default_provider();
+    if let Some(tls12) = &settings.tls12_suites {
+        provider
+            .cipher_suites
+            .retain(|s| matches!(s, SupportedCipherSuite::Tls13(_)));
+        provider.cipher_suites.extend(tls12.iter().copied());
+    }
+    if let Some(groups) = &settings.groups {
+        provider.kx_groups.clone_from(groups);
+    }
+    Arc::new(provider)
 }
 
 pub(crate) fn read_certs(
@@ -185,13 +259,17 @@ pub(crate) fn read_file(path: &Path, field: &'static str) -> Result<Vec<u8>, Sec
 impl TlsConfig {
     /// Uses a rustls configuration as it is (e.g. with a certificate resolver that reloads).
     pub fn from_rustls(server: Arc<ServerConfig>) -> Self {
-        Self { server }
+        Self {
+            source: Arc::new(Source::Fixed(server)),
+        }
     }
 
     /// Reads a PEM certificate chain and private key (PKCS#8, PKCS#1 or SEC1), and for client
-    /// verification the PEM CA bundle. The certificate and key are read again on the first
-    /// handshake after either file changed, so rotating them needs no restart (the client CA
-    /// is read once).
+    /// certificates the PEM CA bundle (required by [`ClientAuth::VerifyIfGiven`] and
+    /// [`ClientAuth::RequireAndVerify`]; the other modes only name its subjects to the
+    /// client). The certificate, key and CA are read again on the first handshake after a
+    /// file changed, so rotating them needs no restart; a file that does not load keeps the
+    /// previous one in use.
     pub fn from_pem_files(
         cert_file: impl AsRef<Path>,
         key_file: impl AsRef<Path>,
@@ -202,20 +280,18 @@ impl TlsConfig {
         let cert = read_file(cert_file.as_ref(), "cert_file")?;
         let key = read_file(key_file.as_ref(), "key_file")?;
         let ca = client_ca_file
-            .map(|p| read_file(p, "client_ca_file"))
+            .map(|p| read_file(p, "client_ca_file").map(|pem| (pem, Some(p.to_path_buf()))))
             .transpose()?;
         let files = (
             cert_file.as_ref().to_path_buf(),
             key_file.as_ref().to_path_buf(),
         );
-        Self::build(
-            &cert,
-            &key,
-            Some(files),
-            (min_version, MaxVersion::Tls13),
+        let settings = TlsSettings {
+            versions: (min_version, MaxVersion::Tls13),
             client_auth,
-            ca.as_deref(),
-        )
+            ..TlsSettings::default()
+        };
+        Self::build(&cert, &key, Some(files), settings, ca)
     }
 
     /// Like [`from_pem_files`](Self::from_pem_files), from PEM text.
@@ -226,28 +302,32 @@ impl TlsConfig {
         client_auth: ClientAuth,
         client_ca: Option<&[u8]>,
     ) -> Result<Self, SecurityError> {
+        let settings = TlsSettings {
+            versions: (min_version, MaxVersion::Tls13),
+            client_auth,
+            ..TlsSettings::default()
+        };
         Self::build(
             cert,
             key,
             None,
-            (min_version, MaxVersion::Tls13),
-            client_auth,
-            client_ca,
+            settings,
+            client_ca.map(|pem| (pem.to_vec(), None)),
         )
     }
 
-    /// `files`: where `cert` and `key` were read from, to follow their changes.
+    /// `files`: where `cert` and `key` were read from, to follow their changes; `ca`: the
+    /// client CA and the file it was read from.
     pub(crate) fn build(
         cert: &[u8],
         key: &[u8],
         files: Option<(PathBuf, PathBuf)>,
-        versions: (MinVersion, MaxVersion),
-        client_auth: ClientAuth,
-        client_ca: Option<&[u8]>,
+        settings: TlsSettings,
+        ca: Option<(Vec<u8>, Option<PathBuf>)>,
     ) -> Result<Self, SecurityError> {
-        let provider = provider();
+        let provider = provider(&settings);
         let certified = certified_key(cert, key, &provider)?;
-        let resolver = ServerCert {
+        let resolver = Arc::new(ServerCert {
             current: Mutex::new(Loaded {
                 stamps: files.as_ref().and_then(modified),
                 key: Arc::new(certified),
@@ -255,57 +335,140 @@ impl TlsConfig {
             }),
             files,
             provider: Arc::clone(&provider),
-        };
-        let versions: &[&'static rustls::SupportedProtocolVersion] = match versions {
-            (MinVersion::Tls12, MaxVersion::Tls13) => {
-                &[&rustls::version::TLS13, &rustls::version::TLS12]
-            }
-            (MinVersion::Tls12, MaxVersion::Tls12) => &[&rustls::version::TLS12],
-            (MinVersion::Tls13, MaxVersion::Tls13) => &[&rustls::version::TLS13],
-            (MinVersion::Tls13, MaxVersion::Tls12) => {
-                return Err(SecurityError::invalid(
-                    "max_version",
-                    "is below min_version: no TLS version is left".into(),
-                ))
-            }
-        };
-        let builder = ServerConfig::builder_with_provider(Arc::clone(&provider))
-            .with_protocol_versions(versions)
-            .map_err(|e| SecurityError::invalid("min_version", e.to_string()))?;
-        let builder = match client_auth {
-            ClientAuth::None => builder.with_no_client_auth(),
-            ClientAuth::VerifyIfGiven | ClientAuth::RequireAndVerify => {
-                let ca = client_ca.ok_or_else(|| {
-                    SecurityError::missing(
-                        "client_ca_file",
-                        "is required to verify client certificates".into(),
-                    )
-                })?;
-                let mut roots = RootCertStore::empty();
-                for cert in read_certs(ca, "client_ca_file", "the client CA")? {
-                    roots
-                        .add(cert)
-                        .map_err(|e| SecurityError::invalid("client_ca_file", e.to_string()))?;
-                }
-                let verifier = WebPkiClientVerifier::builder_with_provider(
-                    Arc::new(roots),
-                    Arc::clone(&provider),
-                );
-                let verifier = if client_auth == ClientAuth::VerifyIfGiven {
-                    verifier.allow_unauthenticated()
-                } else {
-                    verifier
-                };
-                let verifier = verifier
-                    .build()
-                    .map_err(|e| SecurityError::invalid("client_ca_file", e.to_string()))?;
-                builder.with_client_cert_verifier(verifier)
-            }
-        };
-        let mut server = builder.with_cert_resolver(Arc::new(resolver));
-        server.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        });
+        let (ca_pem, ca_file) = ca.map_or((None, None), |(pem, file)| (Some(pem), file));
+        let alpn = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        let config = server_config(&settings, &provider, &resolver, &alpn, ca_pem.as_deref())?;
+        let ca_stamp = ca_file.as_deref().and_then(stamp);
         Ok(Self {
-            server: Arc::new(server),
+            source: Arc::new(Source::Built(Built {
+                settings,
+                provider,
+                resolver,
+                ca_file,
+                alpn,
+                current: Mutex::new(Current {
+                    config: Arc::new(config),
+                    ca_stamp,
+                    retry_at: None,
+                }),
+            })),
         })
     }
+
+    /// The same configuration without `h2` in ALPN: HTTP/1.1 only.
+    pub(crate) fn without_h2(&self) -> Self {
+        let strip = |config: &ServerConfig| {
+            let mut config = config.clone();
+            config.alpn_protocols.retain(|p| p.as_slice() != b"h2");
+            Arc::new(config)
+        };
+        let source = match &*self.source {
+            Source::Fixed(config) => Source::Fixed(strip(config)),
+            Source::Built(built) => {
+                let current = built.current.lock().unwrap_or_else(PoisonError::into_inner);
+                let mut alpn = built.alpn.clone();
+                alpn.retain(|p| p.as_slice() != b"h2");
+                Source::Built(Built {
+                    settings: built.settings.clone(),
+                    provider: Arc::clone(&built.provider),
+                    resolver: Arc::clone(&built.resolver),
+                    ca_file: built.ca_file.clone(),
+                    alpn,
+                    current: Mutex::new(Current {
+                        config: strip(&current.config),
+                        ca_stamp: current.ca_stamp,
+                        retry_at: current.retry_at,
+                    }),
+                })
+            }
+        };
+        Self {
+            source: Arc::new(source),
+        }
+    }
+
+    /// The configuration for a new connection: rebuilt first when the client CA file changed
+    /// since (as exporter-toolkit reads it for every connection); a CA that does not load
+    /// keeps the previous one, and is read again at most once a second.
+    pub(crate) fn current(&self) -> Arc<ServerConfig> {
+        let built = match &*self.source {
+            Source::Fixed(config) => return Arc::clone(config),
+            Source::Built(built) => built,
+        };
+        let mut current = built.current.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(ca_file) = &built.ca_file else {
+            return Arc::clone(&current.config);
+        };
+        let now_stamp = stamp(ca_file);
+        let due = current.retry_at.is_none_or(|at| Instant::now() >= at);
+        if now_stamp.is_some() && now_stamp != current.ca_stamp && due {
+            let rebuilt = read_file(ca_file, "client_ca_file").and_then(|pem| {
+                server_config(
+                    &built.settings,
+                    &built.provider,
+                    &built.resolver,
+                    &built.alpn,
+                    Some(&pem),
+                )
+            });
+            match rebuilt {
+                Ok(config) => {
+                    current.config = Arc::new(config);
+                    current.ca_stamp = now_stamp;
+                    current.retry_at = None;
+                    tracing::info!(client_ca_file = %ca_file.display(), "client CA reloaded");
+                }
+                Err(cause) => {
+                    current.retry_at = Some(Instant::now() + RELOAD_RETRY);
+                    tracing::warn!(
+                        client_ca_file = %ca_file.display(),
+                        cause = %cause,
+                        "client CA reload failed; verifying with the previous one"
+                    );
+                }
+            }
+        }
+        Arc::clone(&current.config)
+    }
+}
+
+/// The rustls configuration for `settings`, with `ca` as the client CA.
+fn server_config(
+    settings: &TlsSettings,
+    provider: &Arc<CryptoProvider>,
+    resolver: &Arc<ServerCert>,
+    alpn: &[Vec<u8>],
+    ca: Option<&[u8]>,
+) -> Result<ServerConfig, SecurityError> {
+    let versions: &[&'static rustls::SupportedProtocolVersion] = match settings.versions {
+        (MinVersion::Tls12, MaxVersion::Tls13) => {
+            &[&rustls::version::TLS13, &rustls::version::TLS12]
+        }
+        (MinVersion::Tls12, MaxVersion::Tls12) => &[&rustls::version::TLS12],
+        (MinVersion::Tls13, MaxVersion::Tls13) => &[&rustls::version::TLS13],
+        (MinVersion::Tls13, MaxVersion::Tls12) => {
+            return Err(SecurityError::invalid(
+                "max_version",
+                "is below min_version: no TLS version is left".into(),
+            ))
+        }
+    };
+    let builder = ServerConfig::builder_with_provider(Arc::clone(provider))
+        .with_protocol_versions(versions)
+        .map_err(|e| SecurityError::invalid("cipher_suites", e.to_string()))?;
+    let builder = match settings.client_auth {
+        ClientAuth::None => builder.with_no_client_auth(),
+        auth => builder.with_client_cert_verifier(Arc::new(ClientCerts::new(
+            auth,
+            ca,
+            provider,
+            settings.allowed_sans.clone(),
+        )?)),
+    };
+    let mut server =
+        builder.with_cert_resolver(Arc::clone(resolver) as Arc<dyn ResolvesServerCert>);
+    server.alpn_protocols = alpn.to_vec();
+    server.ignore_client_order = settings.prefer_server_order;
+    Ok(server)
 }

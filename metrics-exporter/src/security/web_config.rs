@@ -1,11 +1,17 @@
-//! [`WebConfig`]: Prometheus' exporter-toolkit `web-config.yml` (TLS and basic auth).
+//! [`WebConfig`]: Prometheus' exporter-toolkit `web-config.yml`, every key honoured or refused.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
+use axum::http::HeaderMap;
 use serde::Deserialize;
 
-use super::tls::{read_file, ClientAuth, MaxVersion, MinVersion, TlsConfig};
+use super::rate_limit::RateLimit;
+use super::response_headers::ResponseHeaders;
+use super::tls::{read_file, ClientAuth, MaxVersion, MinVersion, TlsConfig, TlsSettings};
+use super::tls_names::{self, Suite};
 use super::SecurityError;
 
 #[derive(Debug, Default, Deserialize)]
@@ -17,6 +23,8 @@ struct File {
     http_server_config: Option<HttpFile>,
     #[serde(default)]
     basic_auth_users: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    rate_limit: Option<RateLimitFile>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -40,7 +48,6 @@ struct TlsFile {
     min_version: Option<String>,
     #[serde(default)]
     max_version: Option<String>,
-    // Accepted so existing files work; rustls offers only its modern AEAD suites and groups.
     #[serde(default)]
     cipher_suites: Option<Vec<String>>,
     #[serde(default)]
@@ -56,31 +63,66 @@ struct TlsFile {
 struct HttpFile {
     #[serde(default)]
     http2: Option<bool>,
+    #[serde(default)]
+    headers: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RateLimitFile {
+    #[serde(default)]
+    interval: Option<GoDuration>,
+    #[serde(default)]
+    burst: Option<i64>,
+}
+
+/// A Go `time.Duration` in YAML: text such as `1m30s`, or an integer of nanoseconds.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum GoDuration {
+    Nanos(u64),
+    Text(String),
 }
 
 /// A `web-config.yml` in the format of Prometheus' exporter-toolkit, so a file written for
-/// node-exporter works unchanged: `tls_server_config` (`cert_file`, `key_file`, `cert`,
-/// `key`, `client_auth_type`, `client_ca_file`, `client_ca`, `min_version`, `max_version`;
-/// `cipher_suites`, `curve_preferences` and `prefer_server_cipher_suites` are accepted and
-/// rustls' modern defaults used), `http_server_config.http2` and `basic_auth_users` (user
-/// name to bcrypt hash). Relative paths are relative to the file's directory.
+/// node-exporter works unchanged. Every documented key is honoured, or refused with an error
+/// that names it (see docs/security.md for the table):
+///
+/// - `tls_server_config`: `cert_file`/`key_file` or inline `cert`/`key` (files re-read when
+///   they change), `client_auth_type` (all five Go values), `client_ca_file` (re-read when it
+///   changes) or inline `client_ca`, `client_allowed_sans`, `min_version`/`max_version`
+///   (`TLS12`, `TLS13`; rustls has no older version, so `TLS10`/`TLS11` are refused),
+///   `cipher_suites` (the TLS 1.2 suites, in order; TLS 1.3 suites are ignored as Go ignores
+///   them), `curve_preferences` (`X25519`, `CurveP256`, `CurveP384`, in order),
+///   `prefer_server_cipher_suites` (default true);
+/// - `http_server_config`: `http2` (false: HTTP/1.1 only, `h2` not offered in ALPN),
+///   `headers` (the five headers exporter-toolkit allows, on every answer of
+///   [`Exporter::serve`](crate::Exporter::serve));
+/// - `basic_auth_users` (user name to bcrypt hash);
+/// - `rate_limit`: `interval` and `burst`, one token bucket for the server, 429 beyond it.
+///
+/// Relative paths are relative to the file's directory.
 ///
 /// ```
 /// use metrics_exporter::security::WebConfig;
 ///
 /// let config = WebConfig::from_yaml(
-///     "basic_auth_users:\n  prometheus: $2y$10$X0h1gDsPszWURQaxFh.zoubFi6DXncSjhoQNJgRrnGs7EsimhC7zG\n",
+///     "basic_auth_users:\n  prometheus: $2y$10$X0h1gDsPszWURQaxFh.zoubFi6DXncSjhoQNJgRrnGs7EsimhC7zG\n\
+///      rate_limit:\n  interval: 1s\n  burst: 10\n",
 ///     std::path::Path::new("."),
 /// )
 /// .unwrap();
 /// assert!(config.tls().is_none());
 /// assert_eq!(config.basic_auth_users().count(), 1);
+/// assert_eq!(config.rate_limit().map(|r| r.burst()), Some(10));
 /// ```
 #[derive(Clone, Default)]
 pub struct WebConfig {
     tls: Option<TlsConfig>,
     users: Vec<(String, String)>,
     http2: bool,
+    headers: HeaderMap,
+    rate_limit: Option<RateLimit>,
 }
 
 impl std::fmt::Debug for WebConfig {
@@ -93,6 +135,8 @@ impl std::fmt::Debug for WebConfig {
                 &self.users.iter().map(|(u, _)| u).collect::<Vec<_>>(),
             )
             .field("http2", &self.http2)
+            .field("headers", &self.headers)
+            .field("rate_limit", &self.rate_limit)
             .finish()
     }
 }
@@ -143,13 +187,17 @@ impl WebConfig {
                 .map_err(|e| e.in_field("basic_auth_users"))?;
             users.push((name, hash));
         }
+        let http = file.http_server_config.unwrap_or_default();
+        let headers = http.headers.unwrap_or_default();
+        let headers =
+            ResponseHeaders::parse(headers.iter().map(|(k, v)| (k.as_str(), v.as_str())))?.0;
+        let rate_limit = file.rate_limit.map(rate_limit).transpose()?.flatten();
         Ok(Self {
             tls,
             users,
-            http2: file
-                .http_server_config
-                .and_then(|h| h.http2)
-                .unwrap_or(true),
+            http2: http.http2.unwrap_or(true),
+            headers,
+            rate_limit,
         })
     }
 
@@ -167,6 +215,94 @@ impl WebConfig {
     pub fn http2(&self) -> bool {
         self.http2
     }
+
+    /// The headers added to every answer (`http_server_config.headers`), names in lower case.
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.headers
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_bytes()))
+    }
+
+    pub(crate) fn header_map(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The `rate_limit`, when one is set (`interval` not zero).
+    pub fn rate_limit(&self) -> Option<RateLimit> {
+        self.rate_limit
+    }
+}
+
+/// `rate_limit`: `None` when `interval` is 0 (exporter-toolkit's "disabled").
+fn rate_limit(file: RateLimitFile) -> Result<Option<RateLimit>, SecurityError> {
+    let interval = match file.interval {
+        None => Duration::ZERO,
+        Some(GoDuration::Nanos(n)) => Duration::from_nanos(n),
+        Some(GoDuration::Text(text)) => parse_go_duration(&text).ok_or_else(|| {
+            SecurityError::malformed(
+                "rate_limit.interval",
+                format!("{text:?} is not a duration: use a Go duration such as 500ms, 1s or 1m30s"),
+            )
+        })?,
+    };
+    if interval.is_zero() {
+        return Ok(None);
+    }
+    let burst = file.burst.unwrap_or(0);
+    let burst = u32::try_from(burst)
+        .ok()
+        .filter(|b| *b > 0)
+        .ok_or_else(|| {
+            SecurityError::invalid(
+                "rate_limit.burst",
+                format!(
+                    "is {burst}: give at least 1 with a non-zero interval (a bucket of {burst} \
+                 would refuse every request)"
+                ),
+            )
+        })?;
+    Ok(RateLimit::new(interval, burst))
+}
+
+/// A Go duration: `0`, or numbers (fractions allowed) each followed by a unit among `ns`,
+/// `us`/`µs`, `ms`, `s`, `m`, `h`. Negative durations are not accepted.
+fn parse_go_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    if text == "0" {
+        return Some(Duration::ZERO);
+    }
+    let mut rest = text.strip_prefix('+').unwrap_or(text);
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total = 0f64;
+    while !rest.is_empty() {
+        let number_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let (number, after) = rest.split_at(number_end);
+        if number.is_empty() || number == "." {
+            return None;
+        }
+        let value: f64 = number.parse().ok()?;
+        let unit_end = after
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(after.len());
+        let (unit, after) = after.split_at(unit_end);
+        let nanos_per = match unit {
+            "ns" => 1.0,
+            "us" | "µs" | "μs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            _ => return None,
+        };
+        total += value * nanos_per;
+        rest = after;
+    }
+    // Go's durations end at about 292 years.
+    (total.is_finite() && total < 9.2e18).then(|| Duration::from_nanos(total as u64))
 }
 
 /// Replaces double-quoted values in a YAML error (they may be passwords or keys) while
@@ -193,19 +329,19 @@ fn tls_config(
 ) -> Result<Option<TlsConfig>, SecurityError> {
     // The PEM text, and the file it came from (None when inline).
     let pem = |inline: Option<String>, file: Option<String>, name: &'static str| match (
-        inline,
+        inline.filter(|t| !t.is_empty()),
         file.filter(|f| !f.is_empty()),
     ) {
         (Some(_), Some(_)) => Err(SecurityError::invalid(
             name,
             "give either the file or the inline value, not both".into(),
         )),
-        (Some(text), None) if !text.is_empty() => Ok(Some((text.into_bytes(), None))),
-        (_, Some(path)) => {
+        (Some(text), None) => Ok(Some((text.into_bytes(), None))),
+        (None, Some(path)) => {
             let path = resolve(&path);
             read_file(&path, name).map(|pem| Some((pem, Some(path))))
         }
-        _ => Ok(None),
+        (None, None) => Ok(None),
     };
     let cert = pem(tls.cert, tls.cert_file, "tls_server_config.cert_file")?;
     let key = pem(tls.key, tls.key_file, "tls_server_config.key_file")?;
@@ -213,75 +349,98 @@ fn tls_config(
         tls.client_ca,
         tls.client_ca_file,
         "tls_server_config.client_ca_file",
-    )?
-    .map(|(pem, _)| pem);
-    if tls
-        .client_allowed_sans
-        .as_ref()
-        .is_some_and(|s| !s.is_empty())
-    {
-        return Err(SecurityError::unsupported(
-            "tls_server_config.client_allowed_sans",
-            "is not supported: restrict clients with a dedicated client CA instead".into(),
-        ));
-    }
-    let _ = (
-        tls.cipher_suites,
-        tls.curve_preferences,
-        tls.prefer_server_cipher_suites,
-    );
+    )?;
     let client_auth = match tls.client_auth_type.as_deref().unwrap_or("") {
         "" | "NoClientCert" => ClientAuth::None,
+        "RequestClientCert" => ClientAuth::Request,
+        // The second name is the one exporter-toolkit still accepts for compatibility.
+        "RequireAnyClientCert" | "RequireClientCert" => ClientAuth::RequireAny,
         "VerifyClientCertIfGiven" => ClientAuth::VerifyIfGiven,
         "RequireAndVerifyClientCert" => ClientAuth::RequireAndVerify,
         other => {
-            return Err(SecurityError::unsupported(
+            return Err(SecurityError::malformed(
                 "tls_server_config.client_auth_type",
-                format!("{other:?} is not supported: use NoClientCert, VerifyClientCertIfGiven or RequireAndVerifyClientCert"),
-            ))
-        }
-    };
-    let min_version = match tls.min_version.as_deref().unwrap_or("") {
-        "" | "TLS12" => MinVersion::Tls12,
-        "TLS13" => MinVersion::Tls13,
-        other => {
-            return Err(SecurityError::unsupported(
-                "tls_server_config.min_version",
                 format!(
-                "{other:?} is not supported: use TLS12 or TLS13 (older versions are never offered)"
-            ),
+                    "{other:?} is not a client auth type: use NoClientCert, RequestClientCert, \
+                     RequireAnyClientCert, VerifyClientCertIfGiven or RequireAndVerifyClientCert"
+                ),
             ))
         }
     };
-    let max_version = match tls.max_version.as_deref().unwrap_or("") {
-        "" | "TLS13" => MaxVersion::Tls13,
-        "TLS12" if min_version == MinVersion::Tls12 => MaxVersion::Tls12,
-        other => {
-            return Err(SecurityError::unsupported(
-                "tls_server_config.max_version",
-                format!("{other:?} is not supported with this min_version: use TLS12 or TLS13"),
-            ))
+    if ca.is_some() && client_auth == ClientAuth::None {
+        return Err(SecurityError::invalid(
+            "tls_server_config.client_ca_file",
+            "is set but client_auth_type is NoClientCert: set a client_auth_type".into(),
+        ));
+    }
+    let allowed_sans = tls.client_allowed_sans.map(Arc::<[String]>::from);
+    if allowed_sans.is_some()
+        && !matches!(
+            client_auth,
+            ClientAuth::RequireAny | ClientAuth::RequireAndVerify
+        )
+    {
+        return Err(SecurityError::invalid(
+            "tls_server_config.client_allowed_sans",
+            "requires client_auth_type RequireAnyClientCert or RequireAndVerifyClientCert".into(),
+        ));
+    }
+    let min_version = tls
+        .min_version
+        .as_deref()
+        .map_or(Ok(MinVersion::Tls12), tls_names::min_version)?;
+    let max_version = tls
+        .max_version
+        .as_deref()
+        .map_or(Ok(MaxVersion::Tls13), tls_names::max_version)?;
+    if (min_version, max_version) == (MinVersion::Tls13, MaxVersion::Tls12) {
+        return Err(SecurityError::invalid(
+            "tls_server_config.max_version",
+            "TLS12 is below min_version TLS13: no TLS version is left".into(),
+        ));
+    }
+    let mut tls12_suites = None;
+    if let Some(names) = tls.cipher_suites.filter(|n| !n.is_empty()) {
+        let mut suites = Vec::new();
+        for name in &names {
+            if let Suite::Tls12(suite) = tls_names::suite(name)? {
+                suites.push(suite);
+            }
         }
+        tls12_suites = Some(suites);
+    }
+    let groups = tls
+        .curve_preferences
+        .filter(|n| !n.is_empty())
+        .map(|names| names.iter().map(|n| tls_names::curve(n)).collect())
+        .transpose()?;
+    let settings = TlsSettings {
+        versions: (min_version, max_version),
+        client_auth,
+        tls12_suites,
+        groups,
+        prefer_server_order: tls.prefer_server_cipher_suites.unwrap_or(true),
+        allowed_sans,
     };
+    let enabled =
+        cert.is_some() || key.is_some() || ca.is_some() || client_auth != ClientAuth::None;
+    let tuned = tls.min_version.is_some()
+        || tls.max_version.is_some()
+        || settings.tls12_suites.is_some()
+        || settings.groups.is_some()
+        || tls.prefer_server_cipher_suites.is_some();
     match (cert, key) {
-        (None, None) if ca.is_none() && client_auth == ClientAuth::None => Ok(None),
+        (None, None) if !enabled && !tuned => Ok(None),
         (Some((cert, cert_file)), Some((key, key_file))) => {
             // Follow the files' changes only when both are files.
             let files = cert_file.zip(key_file);
-            let config = TlsConfig::build(
-                &cert,
-                &key,
-                files,
-                (min_version, max_version),
-                client_auth,
-                ca.as_deref(),
-            )
-            .map_err(|e| {
+            let config = TlsConfig::build(&cert, &key, files, settings, ca).map_err(|e| {
                 let field = match e.field {
                     "cert_file" => "tls_server_config.cert_file",
                     "key_file" => "tls_server_config.key_file",
                     "client_ca_file" => "tls_server_config.client_ca_file",
                     "max_version" => "tls_server_config.max_version",
+                    "cipher_suites" => "tls_server_config.cipher_suites",
                     _ => "tls_server_config",
                 };
                 e.in_field(field)
@@ -290,11 +449,11 @@ fn tls_config(
         }
         (None, _) => Err(SecurityError::missing(
             "tls_server_config.cert_file",
-            "is required when TLS is configured".into(),
+            "is required when TLS is configured (cert_file or cert)".into(),
         )),
         (_, None) => Err(SecurityError::missing(
             "tls_server_config.key_file",
-            "is required when TLS is configured".into(),
+            "is required when TLS is configured (key_file or key)".into(),
         )),
     }
 }
@@ -334,6 +493,49 @@ mod tests {
     }
 
     #[test]
+    fn go_durations() {
+        for (text, nanos) in [
+            ("0", 0),
+            ("1s", 1_000_000_000),
+            ("500ms", 500_000_000),
+            ("1m30s", 90_000_000_000),
+            ("1.5h", 5_400_000_000_000),
+            ("2us", 2_000),
+            ("7ns", 7),
+        ] {
+            assert_eq!(
+                parse_go_duration(text),
+                Some(Duration::from_nanos(nanos)),
+                "{text}"
+            );
+        }
+        for text in ["", "1", "s", "1d", "-1s", "1s2"] {
+            assert_eq!(parse_go_duration(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn rate_limit_and_headers_are_read() {
+        let config = parse(
+            "rate_limit:\n  interval: 250ms\n  burst: 3\nhttp_server_config:\n  headers:\n    X-Frame-Options: deny\n",
+        )
+        .unwrap();
+        let limit = config.rate_limit().unwrap();
+        assert_eq!(
+            (limit.interval(), limit.burst()),
+            (Duration::from_millis(250), 3)
+        );
+        assert_eq!(
+            config.headers().collect::<Vec<_>>(),
+            [("x-frame-options", &b"deny"[..])]
+        );
+        assert_eq!(
+            parse("rate_limit:\n  interval: 0s\n").unwrap().rate_limit(),
+            None
+        );
+    }
+
+    #[test]
     fn errors_name_the_field() {
         let cases = [
             ("bogus: 1\n", "web config"),
@@ -347,9 +549,40 @@ mod tests {
                 "tls_server_config.min_version",
             ),
             (
-                "tls_server_config:\n  cert: x\n  key: y\n  client_auth_type: RequestClientCert\n",
+                "tls_server_config:\n  cert: x\n  key: y\n  client_auth_type: Bogus\n",
                 "tls_server_config.client_auth_type",
             ),
+            (
+                "tls_server_config:\n  cert: x\n  key: y\n  min_version: TLS13\n  max_version: TLS12\n",
+                "tls_server_config.max_version",
+            ),
+            (
+                "tls_server_config:\n  cert: x\n  key: y\n  cipher_suites: [TLS_RSA_WITH_AES_128_CBC_SHA]\n",
+                "tls_server_config.cipher_suites",
+            ),
+            (
+                "tls_server_config:\n  cert: x\n  key: y\n  curve_preferences: [CurveP521]\n",
+                "tls_server_config.curve_preferences",
+            ),
+            (
+                "tls_server_config:\n  cert: x\n  key: y\n  client_ca: x\n",
+                "tls_server_config.client_ca_file",
+            ),
+            (
+                "tls_server_config:\n  cert: x\n  key: y\n  client_auth_type: VerifyClientCertIfGiven\n  client_allowed_sans: [a]\n",
+                "tls_server_config.client_allowed_sans",
+            ),
+            (
+                "tls_server_config:\n  min_version: TLS13\n",
+                "tls_server_config.cert_file",
+            ),
+            (
+                "http_server_config:\n  headers:\n    Server: x\n",
+                "http_server_config.headers",
+            ),
+            ("rate_limit:\n  interval: 1s\n", "rate_limit.burst"),
+            ("rate_limit:\n  interval: 1x\n  burst: 1\n", "rate_limit.interval"),
+            ("rate_limit:\n  interval: -1s\n  burst: 1\n", "rate_limit.interval"),
             (
                 "tls_server_config:\n  key: y\n",
                 "tls_server_config.cert_file",
