@@ -475,6 +475,9 @@ async fn credentials_in_a_target_url_are_sent_as_basic_auth_and_shown_nowhere() 
 const HASH_127_0_0_1: f64 = 99_635_399.0;
 const HASH_IPV6_LOOPBACK: f64 = 1_751_717_746.0;
 
+/// Bytes of `/big`: more than one HTTP/2 flow-control window (64 KiB) and many frames.
+const BIG_BODY: usize = 1 << 20;
+
 /// An https server speaking HTTP/2 only (`h2` in ALPN) with a certificate for `localhost`
 /// (`O=Example`, `CN=probe-test`, serial `0a0b0c`, valid until [`CERT_EXPIRY`]); answers
 /// `over h2`. Returns it, the certificate's PEM and its DER.
@@ -510,13 +513,15 @@ async fn h2_server() -> (Server, String, Vec<u8>) {
                     return;
                 };
                 let service = hyper::service::service_fn(|request: hyper::Request<_>| async move {
-                    let body = if request.version() == hyper::Version::HTTP_2 {
-                        "over h2"
+                    let body = if request.uri().path() == "/big" {
+                        bytes::Bytes::from(vec![b'x'; BIG_BODY])
+                    } else if request.version() == hyper::Version::HTTP_2 {
+                        bytes::Bytes::from_static(b"over h2")
                     } else {
-                        "not h2!"
+                        bytes::Bytes::from_static(b"not h2!")
                     };
                     Ok::<_, std::convert::Infallible>(hyper::Response::new(
-                        http_body_util::Full::new(bytes::Bytes::from_static(body.as_bytes())),
+                        http_body_util::Full::new(body),
                     ))
                 });
                 let _ =
@@ -555,8 +560,14 @@ async fn http2_over_tls_and_every_tls_series() {
         ProbeTarget::new("no-tls-wanted", &server.url)
             .ca_file(&ca_file)
             .fail_if_ssl(true),
+        ProbeTarget::new("big", format!("{}big", server.url))
+            .ca_file(&ca_file)
+            .body_size_limit(BIG_BODY as u64),
+        ProbeTarget::new("too-big", format!("{}big", server.url))
+            .ca_file(&ca_file)
+            .body_size_limit(BIG_BODY as u64 - 1),
     ];
-    let (prober, registry) = exported(targets, 2);
+    let (prober, registry) = exported(targets, 4);
     prober.probe_all().await;
     let s = scrape(&registry);
     let t = [("target", "h2")];
@@ -611,6 +622,19 @@ async fn http2_over_tls_and_every_tls_series() {
             &[("target", "h2"), ("phase", "tls")]
         )
         .is_some_and(|took| took > 0.0));
+
+    let big = prober.last_outcome("big").expect("probed");
+    assert!(big.success, "{big:?}");
+    assert_eq!(
+        s.get("probe_http_uncompressed_body_length", &[("target", "big")]),
+        Some(BIG_BODY as f64)
+    );
+    let too_big = prober.last_outcome("too-big").expect("probed");
+    assert_eq!(
+        too_big.cause,
+        Some(FailureCause::Request(HttpErrorKind::BodySize)),
+        "{too_big:?}"
+    );
 
     let refused = prober.last_outcome("no-tls-wanted").expect("probed");
     assert_eq!(refused.cause, Some(FailureCause::Ssl), "{refused:?}");

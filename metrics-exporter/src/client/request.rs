@@ -56,9 +56,19 @@ pub(crate) struct HttpRequest {
 /// A response head received, its body not yet read.
 struct Hop {
     response: Response<Incoming>,
+    /// Kept until the body is read: the connection ends when its sender is dropped.
+    _sender: Sender,
     https: bool,
     #[cfg(feature = "prober")]
     tls: Option<TlsInfo>,
+}
+
+/// The sending half of an HTTP/1.1 or HTTP/2 connection.
+// Held for its lifetime only: never read.
+#[allow(dead_code)]
+enum Sender {
+    Http1(hyper::client::conn::http1::SendRequest<Full<Bytes>>),
+    Http2(hyper::client::conn::http2::SendRequest<Full<Bytes>>),
 }
 
 type Failure = (HttpErrorKind, String);
@@ -200,11 +210,12 @@ impl HttpRequest {
         };
 
         if !endpoint.https {
-            let response = self
+            let (response, sender) = self
                 .request(TokioIo::new(stream), false, endpoint, method, body, trace)
                 .await?;
             return Ok(Hop {
                 response,
+                _sender: sender,
                 https: false,
                 #[cfg(feature = "prober")]
                 tls: None,
@@ -222,11 +233,12 @@ impl HttpRequest {
         let h2 = connection.alpn_protocol() == Some(b"h2");
         #[cfg(feature = "prober")]
         let info = TlsInfo::of(connection);
-        let response = self
+        let (response, sender) = self
             .request(TokioIo::new(tls), h2, endpoint, method, body, trace)
             .await?;
         Ok(Hop {
             response,
+            _sender: sender,
             https: true,
             #[cfg(feature = "prober")]
             tls: Some(info),
@@ -241,7 +253,7 @@ impl HttpRequest {
         method: &Method,
         body: &Bytes,
         trace: &mut Trace,
-    ) -> Result<Response<Incoming>, Failure>
+    ) -> Result<(Response<Incoming>, Sender), Failure>
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
@@ -282,13 +294,15 @@ impl HttpRequest {
                     .map_err(other)?;
             // The connection task ends with the exchange (or when the timeout drops the sender).
             tokio::spawn(connection);
-            sender.send_request(request).await.map_err(other)?
+            let response = sender.send_request(request).await.map_err(other)?;
+            (response, Sender::Http2(sender))
         } else {
             let (mut sender, connection) = hyper::client::conn::http1::handshake(io)
                 .await
                 .map_err(other)?;
             tokio::spawn(connection);
-            sender.send_request(request).await.map_err(other)?
+            let response = sender.send_request(request).await.map_err(other)?;
+            (response, Sender::Http1(sender))
         };
         trace.timings.processing += started.elapsed();
         Ok(response)
