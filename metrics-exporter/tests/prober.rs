@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
 use metrics_exporter::prober::HttpErrorKind;
-use metrics_exporter::prober::{FailureCause, ProbeTarget, Prober, Schedule};
+use metrics_exporter::prober::{Compression, FailureCause, ProbeTarget, Prober, Schedule};
 use metrics_toolkit::{Format, MetricsRegistry};
 use test_support::Scrape;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -787,6 +787,16 @@ async fn the_preferred_ip_protocol_picks_the_address_and_falls_back() {
     }
 }
 
+/// Bytes the `/gz` route's body decodes to.
+const GZ_PLAIN: usize = 10_000;
+
+fn gzipped(plain: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(plain).expect("gzip");
+    encoder.finish().expect("gzip")
+}
+
 /// What the echo route saw: method, `X-Probe` header, body.
 type Seen = Arc<std::sync::Mutex<Vec<(String, Option<String>, String)>>>;
 
@@ -821,9 +831,19 @@ async fn body_conditions_method_headers_and_status_lists() {
                     }
                 }),
             );
+    let app = app.route(
+        "/gz",
+        get(|headers: axum::http::HeaderMap| async move {
+            if headers.get("accept-encoding").map(|v| v.as_bytes()) != Some(b"gzip") {
+                return (StatusCode::NOT_ACCEPTABLE, Vec::new());
+            }
+            (StatusCode::OK, gzipped(&[b'z'; GZ_PLAIN]))
+        }),
+    );
     let server = http_server(app).await;
     let root = server.url.clone();
     let echo = format!("{root}echo");
+    let gz = format!("{root}gz");
     let defaults = ProbeTarget::new("", "");
     // The echo target comes from a target file, as the binary reads it.
     let file = format!(
@@ -851,6 +871,18 @@ async fn body_conditions_method_headers_and_status_lists() {
         ProbeTarget::new("limit-ok", &root).body_size_limit(20),
         ProbeTarget::new("echo-2xx", &echo),
         ProbeTarget::new("not-ssl", &root).fail_if_not_ssl(true),
+        ProbeTarget::new("gzip", &gz)
+            .compression(Compression::Gzip)
+            .fail_if_body_not_matches_regexp("^z+$")
+            .body_size_limit(GZ_PLAIN as u64),
+        ProbeTarget::new("gzip-limit", &gz)
+            .compression(Compression::Gzip)
+            .body_size_limit(GZ_PLAIN as u64 - 1),
+        ProbeTarget::new("not-gzip", &root).compression(Compression::Gzip),
+        ProbeTarget::new("token", &root).header(
+            axum::http::header::AUTHORIZATION,
+            axum::http::HeaderValue::from_static("Bearer s3cret-token"),
+        ),
     ]);
     let (prober, registry) = exported(targets, 4);
     prober.probe_all().await;
@@ -911,6 +943,22 @@ async fn body_conditions_method_headers_and_status_lists() {
     assert_eq!(get("probe_http_status_code", "echo"), Some(404.0));
     assert_eq!(cause("echo-2xx"), Some("status"));
     assert_eq!(cause("not-ssl"), Some("ssl"));
+
+    // gzip: the length, limit and expressions apply to the decoded body.
+    assert_eq!(cause("gzip"), None);
+    assert_eq!(
+        get("probe_http_uncompressed_body_length", "gzip"),
+        Some(GZ_PLAIN as f64)
+    );
+    let gz_length = gzipped(&[b'z'; GZ_PLAIN]).len() as f64;
+    assert_eq!(get("probe_http_content_length", "gzip"), Some(gz_length));
+    assert_eq!(cause("gzip-limit"), Some("body_size"));
+    assert_eq!(cause("not-gzip"), Some("other"));
+
+    // Header values may be tokens: they show in no Debug output.
+    assert_eq!(cause("token"), None);
+    let debug = format!("{prober:?}");
+    assert!(!debug.contains("s3cret"), "{debug}");
     let seen = seen.lock().expect("lock").clone();
     assert!(
         seen.contains(&("POST".to_owned(), Some("yes".to_owned()), "ping".to_owned())),

@@ -4,6 +4,7 @@
 //! (rustls, the Mozilla roots, `h2` and `http/1.1` offered in ALPN), server processing (request
 //! sent to response head) and transfer (the body), summed over the redirects it follows.
 
+mod body;
 mod connect;
 mod credentials;
 mod endpoint;

@@ -1,10 +1,11 @@
 //! One timed request (GET by default), following redirects if asked, over HTTP/2 when the
 //! server chooses `h2` in ALPN and HTTP/1.1 otherwise.
 
+use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -13,6 +14,7 @@ use rustls::pki_types::ServerName;
 use rustls::ClientConfig;
 use tokio::io::{AsyncRead, AsyncWrite};
 
+use super::body::BodySink;
 use super::connect::{connect, resolve, AddressChoice};
 use super::credentials::redact_credentials;
 use super::endpoint::Endpoint;
@@ -23,7 +25,7 @@ use super::tls::TlsInfo;
 
 /// How to make the request; the default is a GET without a body, no redirect followed, IPv6
 /// addresses first then IPv4, no body size limit.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub(crate) struct RequestOptions {
     pub(crate) method: Method,
     /// Added to (and replacing) the defaults: `Host`, `User-Agent`, `Authorization` from the
@@ -37,6 +39,25 @@ pub(crate) struct RequestOptions {
     pub(crate) body_size_limit: Option<u64>,
     /// Keep the last body in [`HttpResponse::body`] (for regular expressions on it).
     pub(crate) keep_body: bool,
+    /// Ask for gzip (unless `headers` name an `Accept-Encoding`) and decode the body as gzip,
+    /// as the blackbox exporter's `compression: gzip`.
+    pub(crate) gzip: bool,
+}
+
+impl fmt::Debug for RequestOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Header values and bodies may carry tokens: names and sizes only.
+        f.debug_struct("RequestOptions")
+            .field("method", &self.method)
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field("body_bytes", &self.body.len())
+            .field("max_redirects", &self.max_redirects)
+            .field("address", &self.address)
+            .field("body_size_limit", &self.body_size_limit)
+            .field("keep_body", &self.keep_body)
+            .field("gzip", &self.gzip)
+            .finish()
+    }
 }
 
 /// A request to one `http` or `https` URL, timed by phase, over a new connection each time
@@ -274,6 +295,9 @@ impl HttpRequest {
         if let Some(authorization) = &endpoint.authorization {
             request = request.header(header::AUTHORIZATION, authorization.clone());
         }
+        if self.options.gzip {
+            request = request.header(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip"));
+        }
         let mut request = request
             .body(Full::new(body.clone()))
             .map_err(|e| (HttpErrorKind::Other, format!("request: {e}")))?;
@@ -313,30 +337,23 @@ impl HttpRequest {
         let other = |e: hyper::Error| (HttpErrorKind::Other, format!("HTTP: {e}"));
         let started = Instant::now();
         let (head, mut body) = hop.response.into_parts();
-        let limit = self.options.body_size_limit;
-        let mut kept = self.options.keep_body.then(BytesMut::new);
-        let mut body_bytes = 0u64;
+        let mut sink = BodySink::new(
+            self.options.body_size_limit,
+            self.options.keep_body,
+            self.options.gzip,
+        );
         let read = async {
             while let Some(frame) = body.frame().await {
                 let frame = frame.map_err(other)?;
                 if let Some(data) = frame.data_ref() {
-                    body_bytes += data.len() as u64;
-                    if let Some(limit) = limit.filter(|&l| body_bytes > l) {
-                        return Err((
-                            HttpErrorKind::BodySize,
-                            format!("the body is longer than the limit of {limit} bytes"),
-                        ));
-                    }
-                    if let Some(kept) = &mut kept {
-                        kept.extend_from_slice(data);
-                    }
+                    sink.take(data)?;
                 }
             }
-            Ok(())
+            sink.finish()
         }
         .await;
         trace.timings.transfer += started.elapsed();
-        read?;
+        let (body_bytes, kept) = read?;
         let content_length = head
             .headers
             .get(header::CONTENT_LENGTH)
@@ -347,7 +364,7 @@ impl HttpRequest {
             version: head.version,
             content_length,
             body_bytes,
-            body: kept.map(BytesMut::freeze),
+            body: kept,
             https: hop.https,
             trace: Trace::default(),
             #[cfg(feature = "prober")]

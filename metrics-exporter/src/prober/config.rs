@@ -79,6 +79,20 @@ pub struct ProbeTarget {
     pub fail_if_ssl: bool,
     /// The probe fails (cause `ssl`) unless the last response came over TLS.
     pub fail_if_not_ssl: bool,
+    /// How the body is decoded before its length, limit and expressions apply.
+    pub compression: Compression,
+}
+
+/// The blackbox exporter's `compression`: how a response body is decoded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Compression {
+    /// As received (`identity`, the default); no `Accept-Encoding` is sent.
+    #[default]
+    Identity,
+    /// `gzip`: `Accept-Encoding: gzip` is sent (unless `headers` name one) and the body is
+    /// decoded as gzip; a body that is not gzip fails the probe (cause `other`).
+    Gzip,
 }
 
 impl fmt::Debug for ProbeTarget {
@@ -111,6 +125,7 @@ impl fmt::Debug for ProbeTarget {
             )
             .field("fail_if_ssl", &self.fail_if_ssl)
             .field("fail_if_not_ssl", &self.fail_if_not_ssl)
+            .field("compression", &self.compression)
             .finish()
     }
 }
@@ -147,6 +162,7 @@ impl ProbeTarget {
             fail_if_body_not_matches_regexp: Vec::new(),
             fail_if_ssl: false,
             fail_if_not_ssl: false,
+            compression: Compression::Identity,
         }
     }
 
@@ -255,6 +271,12 @@ impl ProbeTarget {
     /// Fails the probe unless the last response came over TLS.
     pub fn fail_if_not_ssl(mut self, fail: bool) -> Self {
         self.fail_if_not_ssl = fail;
+        self
+    }
+
+    /// How the body is decoded.
+    pub fn compression(mut self, compression: Compression) -> Self {
+        self.compression = compression;
         self
     }
 
@@ -368,6 +390,7 @@ pub fn parse_target_list(
 /// fail_if_body_matches_regexp = ["maintenance"]
 /// fail_if_body_not_matches_regexp = ['"status":\s*"ok"']
 /// fail_if_not_ssl = true                # or fail_if_ssl
+/// compression = "gzip"                  # default identity
 /// ```
 pub fn parse_target_file(
     toml_text: &str,
@@ -416,6 +439,7 @@ struct TargetEntry {
     fail_if_body_not_matches_regexp: Option<Vec<String>>,
     fail_if_ssl: Option<bool>,
     fail_if_not_ssl: Option<bool>,
+    compression: Option<String>,
 }
 
 /// `body_size_limit`: a number of bytes, or a size such as `512KB`, `1MiB` (KB and KiB both
@@ -574,6 +598,18 @@ impl TargetEntry {
         if let Some(fail) = self.fail_if_not_ssl {
             target.fail_if_not_ssl = fail;
         }
+        if let Some(compression) = self.compression {
+            target.compression = match compression.as_str() {
+                "" | "identity" => Compression::Identity,
+                "gzip" => Compression::Gzip,
+                other => {
+                    return Err(malformed(
+                        name,
+                        format!("compression {other:?} is not supported: use gzip or identity"),
+                    ))
+                }
+            };
+        }
         if target.fail_if_ssl && target.fail_if_not_ssl {
             return Err(malformed(
                 name,
@@ -667,6 +703,7 @@ mod tests {
             "[[target]]\nurl = \"http://x/\"\nbody_size_limit = 0",
             "[[target]]\nurl = \"http://x/\"\nconnect_timeout = \"0s\"",
             "[[target]]\nurl = \"http://x/\"\nfail_if_ssl = true\nfail_if_not_ssl = true",
+            "[[target]]\nurl = \"http://x/\"\ncompression = \"br\"",
         ] {
             assert!(parse_target_file(bad, &defaults).is_err(), "{bad}");
         }
@@ -693,6 +730,7 @@ mod tests {
             fail_if_body_matches_regexp = ["down", "maint(enance)?"]
             fail_if_body_not_matches_regexp = ["ok"]
             fail_if_not_ssl = true
+            compression = "gzip"
         "#;
         let target = &parse_target_file(text, &defaults).unwrap()[0];
         assert!(matches!(target.schedule, Schedule::Cron(_)));
@@ -714,6 +752,7 @@ mod tests {
         );
         assert_eq!(target.fail_if_body_not_matches_regexp, ["ok"]);
         assert!(target.fail_if_not_ssl && !target.fail_if_ssl);
+        assert_eq!(target.compression, Compression::Gzip);
 
         let bad_regex =
             "[[target]]\nname = \"r\"\nurl = \"http://x/\"\nfail_if_body_matches_regexp = [\"(\"]";

@@ -56,7 +56,7 @@ pub use crate::client::{
     HttpErrorKind, IpProtocol, IpProtocolError, LeafCertificate, Timings, TlsInfo,
 };
 pub use cause::FailureCause;
-pub use config::{parse_target_file, parse_target_list, ProbeTarget};
+pub use config::{parse_target_file, parse_target_list, Compression, ProbeTarget};
 pub use error::{TargetError, TargetErrorKind};
 pub use probe::ProbeOutcome;
 #[cfg(feature = "standalone")]

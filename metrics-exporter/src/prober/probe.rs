@@ -12,7 +12,7 @@ use crate::client::{
 };
 
 use super::cause::FailureCause;
-use super::config::{compile_regexps, ProbeTarget};
+use super::config::{compile_regexps, Compression, ProbeTarget};
 use super::error::{TargetError, TargetErrorKind};
 
 /// The result of one probe: what the blackbox exporter's HTTP prober reports.
@@ -97,9 +97,14 @@ impl PreparedTarget {
                 )
             })?),
         };
+        let mut headers = config.headers.clone();
+        // Kept out of hyper's and our `Debug` output: they may be tokens.
+        for value in headers.values_mut() {
+            value.set_sensitive(true);
+        }
         let options = RequestOptions {
             method: config.method.clone(),
-            headers: config.headers.clone(),
+            headers,
             body: config
                 .body
                 .as_ref()
@@ -112,6 +117,7 @@ impl PreparedTarget {
             },
             body_size_limit: config.body_size_limit,
             keep_body: !(fail_if_matches.is_empty() && fail_if_not_matches.is_empty()),
+            gzip: config.compression == Compression::Gzip,
         };
         let request = HttpRequest::new(&config.url, ca_pem.as_deref(), options)
             .map_err(|e| TargetError::new(TargetErrorKind::Url, format!("target {name:?}: {e}")))?;
