@@ -7,15 +7,16 @@ use std::time::Duration;
 use http::StatusCode;
 use metrics_toolkit::health::HealthCheck;
 
-use crate::client::HttpGet;
 pub use crate::client::UrlError;
+use crate::client::{HttpRequest, RequestOptions};
 
 /// The check's own timeout (set with [`HealthCheck::timeout`]) bounds each run; this only
 /// keeps the inner request finite.
 const REQUEST_LIMIT: Duration = Duration::from_secs(24 * 3600);
 
 /// A check named `name` that passes when a GET of `url` (`http` or `https`) answers
-/// `expected`.
+/// `expected`. Shorthand for [`HttpCheck`] with its defaults: no redirect followed (a
+/// redirect is the answer checked), HTTP/2 when an `https` server offers it.
 ///
 /// ```
 /// use http::StatusCode;
@@ -30,22 +31,91 @@ pub fn http_get(
     url: &str,
     expected: StatusCode,
 ) -> Result<HealthCheck, UrlError> {
-    let get = Arc::new(HttpGet::new(url)?);
-    Ok(HealthCheck::new(name, move || {
-        let get = Arc::clone(&get);
-        async move {
-            let response = get.send(REQUEST_LIMIT).await.map_err(|e| e.to_string())?;
-            if response.status == expected {
-                Ok(())
-            } else {
-                Err(format!(
-                    "GET {} answered {}, expected {}",
-                    get.uri(),
-                    response.status.as_u16(),
-                    expected.as_u16()
-                )
-                .into())
+    Ok(HttpCheck::new(url)?.expected_status(expected).check(name))
+}
+
+/// A health check that GETs a URL, with the prober's HTTP client: HTTP/2 over TLS when the
+/// server chooses `h2` in ALPN, HTTP/1.1 otherwise, a new connection each time.
+///
+/// ```
+/// use http::StatusCode;
+/// use metrics_exporter::checks::HttpCheck;
+///
+/// let check = HttpCheck::new("https://auth.internal/healthz")?
+///     .expected_status(StatusCode::NO_CONTENT)
+///     .follow_redirects(3)
+///     .check("auth");
+/// # Ok::<(), metrics_exporter::checks::UrlError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct HttpCheck {
+    url: String,
+    ca_pem: Option<Vec<u8>>,
+    expected: StatusCode,
+    options: RequestOptions,
+}
+
+impl HttpCheck {
+    /// A GET of `url` (`http` or `https`) expecting 200 and following no redirect; the URL is
+    /// checked here.
+    pub fn new(url: &str) -> Result<Self, UrlError> {
+        HttpRequest::new(url, None, RequestOptions::default())?;
+        Ok(Self {
+            url: url.to_owned(),
+            ca_pem: None,
+            expected: StatusCode::OK,
+            options: RequestOptions::default(),
+        })
+    }
+
+    /// The status that passes (default 200).
+    pub fn expected_status(mut self, status: StatusCode) -> Self {
+        self.expected = status;
+        self
+    }
+
+    /// Follows up to `max` redirects, checking the status of the last answer (default: none
+    /// followed, so a 301 is what is checked).
+    pub fn follow_redirects(mut self, max: u32) -> Self {
+        self.options.max_redirects = Some(max);
+        self
+    }
+
+    /// Also trusts the PEM certificates in `ca_pem` (a private CA, a self-signed certificate).
+    pub fn ca_pem(mut self, ca_pem: &[u8]) -> Result<Self, UrlError> {
+        HttpRequest::new(&self.url, Some(ca_pem), RequestOptions::default())?;
+        self.ca_pem = Some(ca_pem.to_vec());
+        Ok(self)
+    }
+
+    /// The health check, named `name`.
+    pub fn check(self, name: impl Into<String>) -> HealthCheck {
+        let expected = self.expected;
+        // Checked in `new` and `ca_pem`, so this cannot fail; a failure would still only fail
+        // the check, never panic.
+        let request = HttpRequest::new(&self.url, self.ca_pem.as_deref(), self.options)
+            .map(Arc::new)
+            .map_err(|e| e.to_string());
+        HealthCheck::new(name, move || {
+            let request = request.clone();
+            async move {
+                let request = request?;
+                let response = request
+                    .send(REQUEST_LIMIT)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if response.status == expected {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "GET {} answered {}, expected {}",
+                        request.uri(),
+                        response.status.as_u16(),
+                        expected.as_u16()
+                    )
+                    .into())
+                }
             }
-        }
-    }))
+        })
+    }
 }

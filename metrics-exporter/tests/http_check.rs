@@ -1,5 +1,7 @@
 //! The HTTP check against real servers on loopback: a server that stops answering fails within
-//! the check's timeout; unexpected statuses and panicking checks fail and show as metrics.
+//! the check's timeout; unexpected statuses and panicking checks fail and show as metrics; an
+//! https server offering only `h2` is checked over HTTP/2; redirects are followed only when
+//! asked.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -152,4 +154,105 @@ async fn panics_and_unexpected_statuses_fail_and_show_as_metrics() {
         "{text}"
     );
     server.abort();
+}
+
+/// A server task stopped when dropped, also when an assertion fails.
+struct Stop(tokio::task::JoinHandle<()>);
+
+impl Drop for Stop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// An https server for `localhost` speaking HTTP/2 only (`h2` in ALPN): `/healthz` answers 200
+/// to HTTP/2 requests (505 to any other version), `/moved` redirects there with a 303. Returns
+/// its base URL, the certificate's PEM and the server.
+async fn h2_server() -> (String, String, Stop) {
+    let params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).expect("params");
+    let key = rcgen::KeyPair::generate().expect("key");
+    let cert = params.self_signed(&key).expect("certificate");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        )
+        .expect("server config");
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let task = tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(stream).await else {
+                    return;
+                };
+                let service = hyper::service::service_fn(|request: hyper::Request<_>| async move {
+                    let mut response = hyper::Response::new(http_body_util::Full::new(
+                        bytes::Bytes::from_static(b"ok"),
+                    ));
+                    if request.uri().path() == "/moved" {
+                        *response.status_mut() = StatusCode::SEE_OTHER;
+                        response.headers_mut().insert(
+                            http::header::LOCATION,
+                            http::HeaderValue::from_static("/healthz"),
+                        );
+                    } else if request.version() != hyper::Version::HTTP_2 {
+                        *response.status_mut() = StatusCode::HTTP_VERSION_NOT_SUPPORTED;
+                    }
+                    Ok::<_, std::convert::Infallible>(response)
+                });
+                let _ =
+                    hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+                        .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                        .await;
+            });
+        }
+    });
+    (format!("https://localhost:{port}"), cert.pem(), Stop(task))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checks_speak_http2_and_follow_redirects_only_when_asked() {
+    let (base, pem, _server) = h2_server().await;
+    let check = |path: &str| {
+        checks::HttpCheck::new(&format!("{base}{path}"))
+            .expect("url")
+            .ca_pem(pem.as_bytes())
+            .expect("pem")
+    };
+    let health = HealthRegistry::builder()
+        .check(check("/healthz").check("h2"))
+        .check(check("/moved").check("moved").kind(Kind::NonCritical))
+        .check(check("/moved").follow_redirects(1).check("followed"))
+        .build()
+        .expect("valid");
+    health.start().expect("runtime");
+    assert!(health.wait_for_first_round(Duration::from_secs(10)).await);
+
+    let h2 = health.check("h2").expect("registered");
+    assert_eq!(h2.status, Status::Pass, "{h2:?}");
+    let moved = health.check("moved").expect("registered");
+    assert_eq!(moved.status, Status::Warn, "{moved:?}");
+    assert!(
+        moved
+            .output
+            .as_deref()
+            .unwrap_or("")
+            .ends_with("/moved answered 303, expected 200"),
+        "{moved:?}"
+    );
+    let followed = health.check("followed").expect("registered");
+    assert_eq!(followed.status, Status::Pass, "{followed:?}");
+    assert!(checks::HttpCheck::new("ftp://x/").is_err());
+    assert!(checks::HttpCheck::new("https://x/")
+        .expect("url")
+        .ca_pem(b"not pem")
+        .is_err());
 }

@@ -1,11 +1,18 @@
 //! A blackbox-style HTTP prober for configured targets (never an open `?target=`).
 //!
-//! Each target is probed on its own schedule (a period or a six-field cron expression) with
-//! its own timeout, expected status and CA file; at most `concurrency` probes are in flight
-//! across targets. Results are kept for scrapes as blackbox-exporter-compatible metrics
-//! labelled by `target`: `probe_success`, `probe_duration_seconds`, `probe_http_status_code`,
-//! `probe_http_duration_seconds{phase}`, `probe_ssl_earliest_cert_expiry`, plus
-//! `probe_checks_total{result, cause}` and `probe_last_success_timestamp_seconds`.
+//! Each target is probed on its own schedule (a period or a cron expression of five or six
+//! fields) with the options of the blackbox exporter's HTTP prober ([`ProbeTarget`]: method,
+//! headers, body, valid status codes, redirects, preferred IP protocol, body size limit and
+//! regular expressions, TLS conditions); at most `concurrency` probes are in flight across
+//! targets. Results are kept for scrapes as the blackbox exporter's per-probe series, each
+//! labelled by `target` (`probe_success`, `probe_duration_seconds`, `probe_http_*`,
+//! `probe_ssl_*`, `probe_tls_*`, `probe_ip_*`, `probe_dns_lookup_time_seconds`,
+//! `probe_failed_due_to_regex`), plus `probe_checks_total{result, cause}` and
+//! `probe_last_success_timestamp_seconds`.
+//!
+//! Logs (`tracing`, target `metrics_exporter::prober`): every probe at debug; a failure at
+//! warn once per change of state (up to down, or a new cause), the recovery at info, so a
+//! target down for a day writes one line.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -40,22 +47,23 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
-use crate::client::HttpGet;
 use metrics_toolkit::prometheus_client::collector::Collector;
 use metrics_toolkit::prometheus_client::encoding::DescriptorEncoder;
 use tokio::sync::Semaphore;
 use tokio::task::AbortHandle;
 
-pub use crate::client::HttpErrorKind;
+pub use crate::client::{
+    HttpErrorKind, IpProtocol, IpProtocolError, LeafCertificate, Timings, TlsInfo,
+};
 pub use cause::FailureCause;
-pub use config::{parse_target_file, parse_target_list, ProbeTarget};
+pub use config::{parse_target_file, parse_target_list, Compression, ProbeTarget};
 pub use error::{TargetError, TargetErrorKind};
 pub use probe::ProbeOutcome;
 #[cfg(feature = "standalone")]
 pub(crate) use schedule::{parse_positive_duration, SCHEDULE_FORMS};
 pub use schedule::{Schedule, ScheduleError};
 
-use metrics::TargetState;
+use metrics::{Change, TargetState};
 use probe::PreparedTarget;
 
 /// Probes configured targets in the background and exports the results as a collector.
@@ -103,36 +111,10 @@ impl Prober {
             ));
         }
         config::check_names(&targets)?;
-        let mut prepared = Vec::with_capacity(targets.len());
-        for target in targets {
-            let name = &target.name;
-            if target.timeout.is_zero() {
-                return Err(TargetError::new(
-                    TargetErrorKind::OutOfRange,
-                    format!("target {name:?}: the timeout must be above zero"),
-                ));
-            }
-            let get = match &target.ca_file {
-                None => HttpGet::new(&target.url),
-                Some(path) => {
-                    let pem = std::fs::read(path).map_err(|e| {
-                        TargetError::new(
-                            TargetErrorKind::Unreadable,
-                            format!(
-                                "target {name:?}: cannot read CA file {}: {e}",
-                                path.display()
-                            ),
-                        )
-                    })?;
-                    HttpGet::with_ca_pem(&target.url, &pem)
-                }
-            }
-            .map_err(|e| TargetError::new(TargetErrorKind::Url, format!("target {name:?}: {e}")))?;
-            prepared.push(PreparedTarget {
-                config: target,
-                get,
-            });
-        }
+        let prepared = targets
+            .into_iter()
+            .map(PreparedTarget::new)
+            .collect::<Result<Vec<_>, _>>()?;
         let states = prepared
             .iter()
             .map(|_| Mutex::new(TargetState::default()))
@@ -209,11 +191,30 @@ impl Inner {
         let Ok(_permit) = self.permits.acquire().await else {
             return;
         };
-        let outcome = self.targets[index].probe().await;
-        self.states[index]
+        let target = &self.targets[index];
+        let outcome = target.probe().await;
+        let name = target.config.name.as_str();
+        tracing::debug!(
+            target = %name,
+            success = outcome.success,
+            duration_seconds = outcome.duration.as_secs_f64(),
+            status = outcome.status_code.unwrap_or(0),
+            cause = outcome.cause.map_or("", FailureCause::as_str),
+            detail = %outcome.message,
+            "probed"
+        );
+        let change = self.states[index]
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .record(outcome);
+        // Logged outside the lock; one line per change of state, never one per probe.
+        match change {
+            Change::None => {}
+            Change::Down { cause, message } => {
+                tracing::warn!(target = %name, cause = %cause, detail = %message, "probe failed");
+            }
+            Change::Up => tracing::info!(target = %name, "probe succeeded again"),
+        }
     }
 }
 

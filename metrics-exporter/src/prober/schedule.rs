@@ -1,4 +1,5 @@
-//! When a target is probed: every fixed duration, or on a six-field cron expression.
+//! When a target is probed: every fixed duration, or on a cron expression of five fields
+//! (minute first) or six (seconds first).
 
 use std::fmt;
 use std::str::FromStr;
@@ -6,8 +7,9 @@ use std::time::Duration;
 
 /// How often a target is probed.
 ///
-/// Parsed from a duration (`30s`, `500ms`, `1m 30s`) or a six-field cron expression with
-/// seconds first (`*/30 * * * * *`, evaluated in UTC).
+/// Parsed from a duration (`30s`, `500ms`, `1m 30s`), a five-field cron expression with
+/// minutes first as crontab writes them (`*/5 * * * *`, at second 0), or a six-field one with
+/// seconds first (`*/30 * * * * *`); cron expressions are evaluated in UTC.
 ///
 /// ```
 /// use std::time::Duration;
@@ -17,6 +19,8 @@ use std::time::Duration;
 /// assert_eq!(every, Schedule::Every(Duration::from_secs(30)));
 /// let cron: Schedule = "*/30 * * * * *".parse().unwrap();
 /// assert!(cron.next_delay() <= Duration::from_secs(30));
+/// let crontab: Schedule = "*/5 * * * *".parse().unwrap();
+/// assert!(crontab.next_delay() <= Duration::from_secs(300));
 /// assert!("every now and then".parse::<Schedule>().is_err());
 /// ```
 #[derive(Clone, PartialEq)]
@@ -29,8 +33,9 @@ pub enum Schedule {
 }
 
 /// The accepted forms, for error messages.
-pub(crate) const SCHEDULE_FORMS: &str =
-    "a duration such as 30s, 500ms or 1m, or a six-field cron expression such as */30 * * * * *";
+pub(crate) const SCHEDULE_FORMS: &str = "a duration such as 30s, 500ms or 1m, a five-field cron \
+     expression (minute first) such as */5 * * * *, or a six-field cron expression (seconds \
+     first) such as */30 * * * * *";
 
 impl Schedule {
     /// Time from now to the next probe.
@@ -77,8 +82,14 @@ impl FromStr for Schedule {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let text = text.trim();
         let fields = text.split_whitespace().count();
-        if fields == 6 {
-            return cron::Schedule::from_str(text)
+        if fields == 5 || fields == 6 {
+            // The cron crate reads seconds first; a crontab line starts at the minute.
+            let expression = if fields == 5 {
+                format!("0 {text}")
+            } else {
+                text.to_owned()
+            };
+            return cron::Schedule::from_str(&expression)
                 .map(|s| Self::Cron(Box::new(s)))
                 .map_err(|e| {
                     ScheduleError(format!(
@@ -108,7 +119,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_durations_and_six_field_cron_only() {
+    fn parses_durations_and_five_or_six_field_cron() {
         assert_eq!(
             "500ms".parse(),
             Ok(Schedule::Every(Duration::from_millis(500)))
@@ -118,13 +129,26 @@ mod tests {
             Ok(Schedule::Every(Duration::from_secs(90)))
         );
         assert!(matches!("0 */5 * * * *".parse(), Ok(Schedule::Cron(_))));
+        // Five fields: minute first, at second 0, so the same instants as "0 */5 * * * *".
+        let (Ok(Schedule::Cron(five)), Ok(Schedule::Cron(six))) =
+            ("*/5 * * * *".parse(), "0 */5 * * * *".parse())
+        else {
+            panic!("both parse");
+        };
+        let now = chrono::Utc::now();
+        let five: Vec<_> = five.after(&now).take(3).collect();
+        let six: Vec<_> = six.after(&now).take(3).collect();
+        assert_eq!(five, six);
+        assert_eq!(chrono::Timelike::second(&five[0]), 0);
+        assert_eq!(chrono::Timelike::minute(&five[0]) % 5, 0);
         for bad in [
             "",
             "0s",
             "30",
             "-5s",
-            "*/5 * * * *",
+            "*/5 * * *",
             "61 * * * * *",
+            "60 * * * *",
             "30 parsecs",
         ] {
             let error = bad.parse::<Schedule>().unwrap_err().to_string();
