@@ -597,7 +597,7 @@ mod tests {
             ("METRICS_ADDR", "localhost", "IP:PORT"),
             ("METRICS_ADDR", "1.2.3.4:99999", "IP:PORT"),
             ("PROBE_INTERVAL", "often", "six-field cron"),
-            ("PROBE_INTERVAL", "*/5 * * * *", "six-field cron"),
+            ("PROBE_INTERVAL", "*/5 * * *", "six-field cron"),
             ("PROBE_TIMEOUT", "0s", "duration"),
             ("PROBE_CONCURRENCY", "0", "whole number"),
             ("PROBE_CONCURRENCY", "-1", "whole number"),
