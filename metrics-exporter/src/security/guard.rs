@@ -29,9 +29,9 @@ enum Route {
 }
 
 impl Route {
-    fn of(path: &str) -> Self {
+    fn of(path: &str, telemetry_path: &str) -> Self {
         match path {
-            "/metrics" => Self::Metrics,
+            _ if path == telemetry_path => Self::Metrics,
             "/health" => Self::Health,
             "/live" | "/ready" | "/startup" => Self::Probe,
             _ => Self::Other,
@@ -46,6 +46,8 @@ pub(crate) struct Guard {
     /// [`Limits::max_header_bytes`](super::Limits::max_header_bytes).
     pub(crate) header_bytes: usize,
     pub(crate) metrics: SelfMetrics,
+    /// Where metrics are served ([`Exporter::telemetry_path`](crate::Exporter::telemetry_path)).
+    pub(crate) telemetry_path: Arc<str>,
 }
 
 /// The request line and headers as they were sent, roughly: what a bound on them must count.
@@ -88,7 +90,7 @@ pub(crate) async fn guard(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let route = Route::of(request.uri().path());
+    let route = Route::of(request.uri().path(), &guard.telemetry_path);
     let count = |result| {
         if route == Route::Metrics {
             guard.metrics.scrape(result);
