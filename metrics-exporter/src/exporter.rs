@@ -37,12 +37,15 @@ pub(crate) fn check_telemetry_path(path: &str) -> Result<(), String> {
     if !path.starts_with('/') {
         return Err("is not valid: use a path starting with /, such as /metrics".into());
     }
-    if path
-        .chars()
-        .any(|c| matches!(c, '{' | '}' | '?' | '#' | '*') || c.is_whitespace() || c.is_control())
-    {
+    if path.chars().any(|c| {
+        matches!(
+            c,
+            '{' | '}' | '?' | '#' | '*' | '"' | '\'' | '<' | '>' | '&' | '\\'
+        ) || c.is_whitespace()
+            || c.is_control()
+    }) {
         return Err(
-            "is not valid: use a plain path without {, }, *, ?, # or spaces, such as /metrics"
+            "is not valid: use a plain path (letters, digits, /, -, _, ., ~), such as /metrics"
                 .into(),
         );
     }
@@ -166,8 +169,8 @@ impl Exporter {
 
     /// Serves metrics at `path` instead of [`DEFAULT_TELEMETRY_PATH`] (`/metrics`), as
     /// `--web.telemetry-path` of Prometheus' exporters; `/metrics` is then not found. The
-    /// path must start with `/`, be plain (no `{`, `}`, `*`, `?`, `#`, spaces) and not be one
-    /// of the other routes.
+    /// path must start with `/`, be plain (no `{`, `}`, `*`, `?`, `#`, quotes, `<`, `>`, `&`,
+    /// `\`, spaces) and not be one of the other routes. The landing page `/` links to it.
     ///
     /// ```
     /// use metrics_toolkit::MetricsRegistry;
@@ -326,7 +329,10 @@ impl Exporter {
             telemetry_path: self.telemetry_path.clone(),
         };
         Router::new()
-            .route("/", get(handlers::landing))
+            .route("/", {
+                let page = handlers::landing_page(&self.telemetry_path);
+                get(move || handlers::landing(page.clone()))
+            })
             .route(&self.telemetry_path, get(handlers::metrics))
             .route("/health", get(handlers::health))
             .route("/health/{check}", get(handlers::health_check))
@@ -398,6 +404,17 @@ mod tests {
         );
         assert_eq!(status(&mut router, "/metrics").await, StatusCode::NOT_FOUND);
         assert_eq!(status(&mut router, "/live").await, StatusCode::OK);
+        let request = Request::get("/").body(Body::empty()).unwrap();
+        let page = router.call(request).await.unwrap().into_body();
+        let page = http_body_util::BodyExt::collect(page)
+            .await
+            .unwrap()
+            .to_bytes();
+        let page = String::from_utf8(page.to_vec()).unwrap();
+        assert!(
+            page.contains("<li><a href=\"internal/metrics\">/internal/metrics</a>"),
+            "{page}"
+        );
     }
 
     #[test]
@@ -412,6 +429,9 @@ mod tests {
             "/m/{x}",
             "/a b",
             "/x?y",
+            "/<b>",
+            "/a\"b",
+            "/a&b",
         ] {
             let registry = MetricsRegistry::builder().build().unwrap();
             let refused = Exporter::new(registry, Lifecycle::new()).telemetry_path(path);

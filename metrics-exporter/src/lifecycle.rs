@@ -183,8 +183,8 @@ impl Lifecycle {
         let signal = signals.next().await;
         tracing::info!(
             signal,
-            drain_delay = ?self.drain_delay,
-            drain_timeout = ?self.drain_timeout,
+            drain_delay = %humantime::format_duration(self.drain_delay),
+            drain_timeout = %humantime::format_duration(self.drain_timeout),
             "shutting down: /ready answers 503, then the listener closes and requests drain"
         );
         self.begin_shutdown();

@@ -3,6 +3,10 @@
 
 use std::fmt;
 
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
 use super::log_format::{JsonLines, Logfmt};
 
 /// How log lines are written (`--log.format`).
@@ -28,15 +32,34 @@ impl fmt::Display for LogsError {
 
 impl std::error::Error for LogsError {}
 
-/// Installs the process-wide subscriber: events at `level` and more severe, in `format`, on
-/// stderr. Call it once, first thing in `main`.
+/// Installs the process-wide subscriber: events of this crate (and of `metrics_toolkit`) at
+/// `level` and more severe, in `format`, on stderr; other crates' events at warn and more
+/// severe only (h2's and rustls' debug events would bury ours). Call it once, first thing in
+/// `main`.
 pub fn install_logs(level: tracing::Level, format: LogFormat) -> Result<(), LogsError> {
+    let others = if level == tracing::Level::ERROR {
+        tracing::Level::ERROR
+    } else {
+        tracing::Level::WARN
+    };
+    let filter = Targets::new()
+        .with_target("metrics_exporter", level)
+        .with_target("metrics_toolkit", level)
+        .with_default(others);
     let builder = tracing_subscriber::fmt()
         .with_max_level(level)
         .with_writer(std::io::stderr);
     let installed = match format {
-        LogFormat::Logfmt => builder.event_format(Logfmt).try_init(),
-        LogFormat::Json => builder.event_format(JsonLines).try_init(),
+        LogFormat::Logfmt => builder
+            .event_format(Logfmt)
+            .finish()
+            .with(filter)
+            .try_init(),
+        LogFormat::Json => builder
+            .event_format(JsonLines)
+            .finish()
+            .with(filter)
+            .try_init(),
     };
     installed.map_err(|e| LogsError(e.to_string()))
 }

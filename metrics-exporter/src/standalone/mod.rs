@@ -129,7 +129,7 @@ impl Standalone {
                 target = %target.name,
                 url = %redact_credentials(&target.url),
                 schedule = ?target.schedule,
-                timeout = ?target.timeout,
+                timeout = %humantime::format_duration(target.timeout),
                 "probing target"
             );
         }
