@@ -27,6 +27,54 @@ use crate::state::HandlerState;
 /// The address the exporter listens on when served on its own port.
 pub const DEFAULT_ADDR: &str = "0.0.0.0:9464";
 
+/// Where metrics are served unless [`Exporter::telemetry_path`] says otherwise.
+pub const DEFAULT_TELEMETRY_PATH: &str = "/metrics";
+
+/// The paths the exporter serves besides its metrics: a telemetry path cannot be one of them.
+const OTHER_ROUTES: [&str; 5] = ["/", "/health", "/live", "/ready", "/startup"];
+
+/// Why a telemetry path is refused: it must start with `/`, hold no `{`, `}`, `?`, `#` or
+/// whitespace (the router would take braces as a parameter), and not be another route.
+pub(crate) fn check_telemetry_path(path: &str) -> Result<(), String> {
+    if !path.starts_with('/') {
+        return Err("is not valid: use a path starting with /, such as /metrics".into());
+    }
+    if path.chars().any(|c| {
+        matches!(
+            c,
+            '{' | '}' | '?' | '#' | '*' | '"' | '\'' | '<' | '>' | '&' | '\\'
+        ) || c.is_whitespace()
+            || c.is_control()
+    }) {
+        return Err(
+            "is not valid: use a plain path (letters, digits, /, -, _, ., ~), such as /metrics"
+                .into(),
+        );
+    }
+    if OTHER_ROUTES.contains(&path) || path.starts_with("/health/") {
+        return Err(format!(
+            "is not valid: {} are served already; use another path, such as /metrics",
+            OTHER_ROUTES.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+/// A path refused by [`Exporter::telemetry_path`]: it says why and the accepted form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TelemetryPathError {
+    path: String,
+    reason: String,
+}
+
+impl std::fmt::Display for TelemetryPathError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "telemetry path {:?} {}", self.path, self.reason)
+    }
+}
+
+impl std::error::Error for TelemetryPathError {}
+
 /// Serves a registry's metrics and the service's health, merged into the app's router or on its
 /// own address.
 ///
@@ -71,6 +119,7 @@ pub struct Exporter {
     /// web-config.yml `rate_limit`, for [`serve`](Self::serve).
     rate_limit: Option<RateLimit>,
     refusals: Arc<Refusals>,
+    telemetry_path: Arc<str>,
 }
 
 impl Exporter {
@@ -108,6 +157,7 @@ impl Exporter {
             headers: axum::http::HeaderMap::new(),
             rate_limit: None,
             refusals: Arc::default(),
+            telemetry_path: Arc::from(DEFAULT_TELEMETRY_PATH),
         }
     }
 
@@ -125,6 +175,32 @@ impl Exporter {
         self.state.scrape_permits = Arc::new(Semaphore::new(limits.concurrent_scrapes()));
         self.state.scrape_timeout = limits.timeout();
         self
+    }
+
+    /// Serves metrics at `path` instead of [`DEFAULT_TELEMETRY_PATH`] (`/metrics`), as
+    /// `--web.telemetry-path` of Prometheus' exporters; `/metrics` is then not found. The
+    /// path must start with `/`, be plain (no `{`, `}`, `*`, `?`, `#`, quotes, `<`, `>`, `&`,
+    /// `\`, spaces) and not be one of the other routes. The landing page `/` links to it.
+    ///
+    /// ```
+    /// use metrics_toolkit::MetricsRegistry;
+    /// use metrics_exporter::{Exporter, Lifecycle};
+    ///
+    /// let registry = MetricsRegistry::builder().build().unwrap();
+    /// let exporter = Exporter::new(registry, Lifecycle::new()).telemetry_path("/internal/metrics")?;
+    /// let _app: axum::Router = exporter.router();
+    ///
+    /// let registry = MetricsRegistry::builder().build().unwrap();
+    /// assert!(Exporter::new(registry, Lifecycle::new()).telemetry_path("/health").is_err());
+    /// # Ok::<(), metrics_exporter::TelemetryPathError>(())
+    /// ```
+    pub fn telemetry_path(mut self, path: &str) -> Result<Self, TelemetryPathError> {
+        check_telemetry_path(path).map_err(|reason| TelemetryPathError {
+            path: path.to_owned(),
+            reason,
+        })?;
+        self.telemetry_path = Arc::from(path);
+        Ok(self)
     }
 
     /// Serves HTTPS from [`serve`](Self::serve) (has no effect on a merged router).
@@ -266,10 +342,14 @@ impl Exporter {
             header_bytes: self.limits.header_bytes(),
             metrics: self.state.metrics.clone(),
             refusals: Arc::clone(&self.refusals),
+            telemetry_path: self.telemetry_path.clone(),
         };
         Router::new()
-            .route("/", get(handlers::landing))
-            .route("/metrics", get(handlers::metrics))
+            .route("/", {
+                let page = handlers::landing_page(&self.telemetry_path);
+                get(move || handlers::landing(page.clone()))
+            })
+            .route(&self.telemetry_path, get(handlers::metrics))
             .route("/health", get(handlers::health))
             .route("/health/{check}", get(handlers::health_check))
             .route("/live", get(handlers::live))
@@ -312,5 +392,77 @@ impl Exporter {
             refusals: self.refusals,
         };
         server::serve(listener, router, options, shutdown, deadline).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use http::{Request, StatusCode};
+    use tower_service::Service;
+
+    use super::*;
+
+    async fn status(router: &mut Router, path: &str) -> StatusCode {
+        let request = Request::get(path).body(Body::empty()).unwrap();
+        router.call(request).await.unwrap().status()
+    }
+
+    #[tokio::test]
+    async fn metrics_are_served_at_the_telemetry_path_only() {
+        let registry = MetricsRegistry::builder().build().unwrap();
+        let lifecycle = Lifecycle::new();
+        lifecycle.mark_ready();
+        let exporter = Exporter::new(registry, lifecycle)
+            .telemetry_path("/internal/metrics")
+            .unwrap();
+        let mut router = exporter.router::<()>();
+        assert_eq!(
+            status(&mut router, "/internal/metrics").await,
+            StatusCode::OK
+        );
+        assert_eq!(status(&mut router, "/metrics").await, StatusCode::NOT_FOUND);
+        assert_eq!(status(&mut router, "/live").await, StatusCode::OK);
+        let request = Request::get("/").body(Body::empty()).unwrap();
+        let page = router.call(request).await.unwrap().into_body();
+        let page = http_body_util::BodyExt::collect(page)
+            .await
+            .unwrap()
+            .to_bytes();
+        let page = String::from_utf8(page.to_vec()).unwrap();
+        assert!(
+            page.contains("<li><a href=\"internal/metrics\">/internal/metrics</a>"),
+            "{page}"
+        );
+    }
+
+    #[test]
+    fn a_telemetry_path_that_is_not_a_plain_new_path_is_refused() {
+        for path in [
+            "",
+            "metrics",
+            "/health",
+            "/",
+            "/ready",
+            "/health/db",
+            "/m/{x}",
+            "/a b",
+            "/x?y",
+            "/<b>",
+            "/a\"b",
+            "/a&b",
+        ] {
+            let registry = MetricsRegistry::builder().build().unwrap();
+            let refused = Exporter::new(registry, Lifecycle::new()).telemetry_path(path);
+            let error = refused.unwrap_err();
+            assert!(
+                error.to_string().contains("is not valid"),
+                "{path:?}: {error}"
+            );
+        }
+        assert_eq!(
+            check_telemetry_path("metrics"),
+            Err("is not valid: use a path starting with /, such as /metrics".to_owned())
+        );
     }
 }

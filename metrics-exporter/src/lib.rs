@@ -78,5 +78,5 @@ mod server;
 pub mod standalone;
 mod state;
 
-pub use exporter::{Exporter, DEFAULT_ADDR};
+pub use exporter::{Exporter, TelemetryPathError, DEFAULT_ADDR, DEFAULT_TELEMETRY_PATH};
 pub use lifecycle::{Lifecycle, Phase};

@@ -180,9 +180,16 @@ impl Lifecycle {
     /// drain ([`abort_drain`](Self::abort_drain)). Spawn it once per service.
     pub async fn shutdown_on_signals(self) {
         let mut signals = Signals::new();
-        signals.next().await;
+        let signal = signals.next().await;
+        tracing::info!(
+            signal,
+            drain_delay = %humantime::format_duration(self.drain_delay),
+            drain_timeout = %humantime::format_duration(self.drain_timeout),
+            "shutting down: /ready answers 503, then the listener closes and requests drain"
+        );
         self.begin_shutdown();
-        signals.next().await;
+        let signal = signals.next().await;
+        tracing::warn!(signal, "second signal: stopping without draining");
         self.abort_drain();
     }
 }
@@ -209,8 +216,8 @@ impl Signals {
         Self {}
     }
 
-    /// The next signal; pending for ever when none could be registered.
-    async fn next(&mut self) {
+    /// The next signal's name; pending for ever when none could be registered.
+    async fn next(&mut self) -> &'static str {
         #[cfg(unix)]
         {
             async fn recv(signal: &mut Option<tokio::signal::unix::Signal>) {
@@ -224,13 +231,16 @@ impl Signals {
                 }
             }
             tokio::select! {
-                () = recv(&mut self.terminate) => {}
-                () = recv(&mut self.interrupt) => {}
+                () = recv(&mut self.terminate) => "SIGTERM",
+                () = recv(&mut self.interrupt) => "SIGINT",
             }
         }
         #[cfg(not(unix))]
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
+        {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            "Ctrl-C"
         }
     }
 }

@@ -1,38 +1,56 @@
-//! `metrics-exporter`: probes the targets named in `TARGETS` (and `TARGETS_FILE`) and serves
-//! `/metrics`, `/health`, `/live` and `/ready` on `METRICS_ADDR`, protected as
-//! `--web.config.file` and the `METRICS_*` security variables say. See docs/standalone.md and
-//! docs/security.md for every variable and its default.
+//! `metrics-exporter`: probes the targets of `--probe.targets` (and `--probe.targets-file`)
+//! and serves `/metrics`, `/health`, `/live` and `/ready` on `--web.listen-address`, protected
+//! as `--web.config.file` and the `--web.*` security flags say; logs to stderr. `--help` lists
+//! every flag with its environment variables and default (as does the crate's README).
 #![deny(unsafe_code)]
 
 use std::process::ExitCode;
 
-use metrics_exporter::standalone::{Settings, Standalone};
+use metrics_exporter::standalone::{install_logs, CommandLine, Standalone};
 use metrics_exporter::Lifecycle;
+
+/// Exit status of a configuration error, as for a usage error.
+const INVALID_CONFIGURATION: u8 = 2;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let standalone = match Settings::from_env_and_args(std::env::args().skip(1))
+    let command_line = match CommandLine::parse_from(std::env::args_os()) {
+        Ok(command_line) => command_line,
+        Err(e) => {
+            // --help and --version go to stdout and exit 0; usage errors to stderr, exit 2.
+            let _ = e.print();
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(INVALID_CONFIGURATION));
+        }
+    };
+    let (level, format) = command_line.logs();
+    if let Err(e) = install_logs(level, format) {
+        // Nothing to log with: the one place a plain line is written.
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            format!("metrics-exporter: {e}\n").as_bytes(),
+        );
+        return ExitCode::FAILURE;
+    }
+    let standalone = match command_line
+        .settings()
         .map_err(|e| e.to_string())
         .and_then(|settings| Standalone::new(settings).map_err(|e| e.to_string()))
     {
         Ok(standalone) => standalone,
         Err(message) => {
-            eprintln!("metrics-exporter: invalid configuration: {message}");
-            return ExitCode::from(2);
+            tracing::error!("invalid configuration: {message}");
+            return ExitCode::from(INVALID_CONFIGURATION);
         }
     };
     let listener = match standalone.bind().await {
         Ok(listener) => listener,
         Err(e) => {
-            eprintln!("metrics-exporter: {e}");
+            tracing::error!("{e}");
             return ExitCode::FAILURE;
         }
     };
     if let Ok(addr) = listener.local_addr() {
-        eprintln!(
-            "metrics-exporter: serving {}://{addr}/metrics",
-            standalone.scheme()
-        );
+        standalone.log_start(addr);
     }
     let lifecycle = Lifecycle::new()
         .drain_delay(standalone.shutdown_delay())
@@ -40,14 +58,17 @@ async fn main() -> ExitCode {
     tokio::spawn(lifecycle.clone().shutdown_on_signals());
     let served = standalone.serve(listener, lifecycle.clone()).await;
     if lifecycle.drain_aborted() {
-        eprintln!("metrics-exporter: second signal: stopped without draining");
+        tracing::warn!("stopped without draining");
         // At once: not even waiting for blocking tasks (a probe's name lookup) to end.
         std::process::exit(1);
     }
     match served {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => {
+            tracing::info!("drained: stopped");
+            ExitCode::SUCCESS
+        }
         Err(e) => {
-            eprintln!("metrics-exporter: {e}");
+            tracing::error!("{e}");
             ExitCode::FAILURE
         }
     }

@@ -71,7 +71,7 @@ async fn the_binary_serves_a_file_with_every_kind_of_key() {
             .arg(format!("--web.config.file={}", file.display()))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null()),
+            .stderr(std::fs::File::create(dir.path().join("log")).expect("log file")),
     );
     let mut roots = rustls::RootCertStore::empty();
     roots
@@ -110,6 +110,20 @@ async fn the_binary_serves_a_file_with_every_kind_of_key() {
             .contains("x-content-type-options: nosniff"),
         "{answer}"
     );
+    // The start log names what the file turned on.
+    let log = std::fs::read_to_string(dir.path().join("log")).expect("the binary's log");
+    let protection = log
+        .lines()
+        .find(|line| line.contains("msg=protection"))
+        .unwrap_or_else(|| panic!("no protection line in:\n{log}"));
+    for field in [
+        "tls=true",
+        "http2=false",
+        "rate_limit=\"1 per 1s, burst 100\"",
+        "response_headers=1",
+    ] {
+        assert!(protection.contains(field), "{field} not in {protection}");
+    }
     // RequireAnyClientCert: no certificate, no answer.
     let without = Arc::new(builder.with_no_client_auth());
     let refused = scrape(&addr, without).await;

@@ -30,9 +30,9 @@ enum Route {
 }
 
 impl Route {
-    fn of(path: &str) -> Self {
+    fn of(path: &str, telemetry_path: &str) -> Self {
         match path {
-            "/metrics" => Self::Metrics,
+            _ if path == telemetry_path => Self::Metrics,
             "/health" => Self::Health,
             "/live" | "/ready" | "/startup" => Self::Probe,
             _ => Self::Other,
@@ -49,6 +49,8 @@ pub(crate) struct Guard {
     pub(crate) metrics: SelfMetrics,
     /// Logs the 401 and 403 answers.
     pub(crate) refusals: Arc<Refusals>,
+    /// Where metrics are served ([`Exporter::telemetry_path`](crate::Exporter::telemetry_path)).
+    pub(crate) telemetry_path: Arc<str>,
 }
 
 /// The request line and headers as they were sent, roughly: what a bound on them must count.
@@ -91,7 +93,7 @@ pub(crate) async fn guard(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let route = Route::of(request.uri().path());
+    let route = Route::of(request.uri().path(), &guard.telemetry_path);
     let count = |result| {
         if route == Route::Metrics {
             guard.metrics.scrape(result);

@@ -1,7 +1,12 @@
 //! The standalone exporter (the `metrics-exporter` binary): probes configured targets and
 //! serves `/metrics` (probe, process and system metrics), `/health`, `/live` and `/ready`,
-//! configured by environment variables ([`Settings`]).
+//! configured by flags and environment variables ([`CommandLine`], [`Settings`]), logging
+//! to stderr ([`install_logs`]).
 
+mod cli;
+mod flags;
+mod log_format;
+mod logs;
 mod settings;
 
 use std::fmt;
@@ -16,7 +21,9 @@ use crate::lifecycle::Lifecycle;
 use crate::prober::{Prober, TargetError};
 use crate::security::SecurityError;
 
-use settings::WEB_CONFIG_FLAG;
+use crate::client::redact_credentials;
+pub use cli::CommandLine;
+pub use logs::{install_logs, LogFormat, LogsError};
 pub use settings::{Settings, SettingsError, SettingsErrorKind};
 
 /// Why the standalone exporter could not run.
@@ -25,7 +32,7 @@ pub use settings::{Settings, SettingsError, SettingsErrorKind};
 pub enum RunError {
     /// A target cannot be probed (bad URL, unreadable CA file, duplicate name).
     Targets(TargetError),
-    /// `METRICS_ADDR` cannot be listened on.
+    /// `--web.listen-address` cannot be listened on.
     Listen(std::net::SocketAddr, std::io::Error),
     /// The security settings cannot be applied.
     Security(SecurityError),
@@ -36,9 +43,17 @@ pub enum RunError {
 impl fmt::Display for RunError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Targets(e) => write!(f, "TARGETS or TARGETS_FILE: {e}"),
-            Self::Listen(addr, e) => write!(f, "METRICS_ADDR: cannot listen on {addr}: {e}"),
-            Self::Security(e) => write!(f, "{WEB_CONFIG_FLAG} or WEB_CONFIG_FILE: {e}"),
+            Self::Targets(e) => write!(
+                f,
+                "--probe.targets (TARGETS) or --probe.targets-file (TARGETS_FILE): {e}"
+            ),
+            Self::Listen(addr, e) => {
+                write!(
+                    f,
+                    "--web.listen-address (METRICS_ADDR): cannot listen on {addr}: {e}"
+                )
+            }
+            Self::Security(e) => write!(f, "--web.config.file (WEB_CONFIG_FILE): {e}"),
             Self::Serve(e) => write!(f, "serving: {e}"),
         }
     }
@@ -73,7 +88,7 @@ impl Standalone {
         })
     }
 
-    /// Binds `METRICS_ADDR`.
+    /// Binds `--web.listen-address`.
     pub async fn bind(&self) -> Result<TcpListener, RunError> {
         TcpListener::bind(self.settings.addr)
             .await
@@ -86,7 +101,9 @@ impl Standalone {
         let mut exporter = Exporter::new(self.registry, lifecycle.clone())
             .service_name("metrics-exporter")
             .security(self.settings.security)
-            .limits(self.settings.limits);
+            .limits(self.settings.limits)
+            .telemetry_path(&self.settings.telemetry_path)
+            .map_err(|e| RunError::Serve(std::io::Error::other(e)))?;
         if let Some(web_config) = &self.settings.web_config {
             exporter = exporter
                 .web_config(web_config)
@@ -94,6 +111,52 @@ impl Standalone {
         }
         lifecycle.mark_ready();
         exporter.serve(listener).await.map_err(RunError::Serve)
+    }
+
+    /// Logs what the exporter is about to do: where it listens, each target and its schedule
+    /// (credentials masked) and the protections on. One line each, at info.
+    pub fn log_start(&self, addr: std::net::SocketAddr) {
+        let settings = &self.settings;
+        tracing::info!(
+            address = %addr,
+            scheme = self.scheme(),
+            telemetry_path = %settings.telemetry_path,
+            version = env!("CARGO_PKG_VERSION"),
+            "listening"
+        );
+        for target in &settings.targets {
+            tracing::info!(
+                target = %target.name,
+                url = %redact_credentials(&target.url),
+                schedule = ?target.schedule,
+                timeout = %humantime::format_duration(target.timeout),
+                "probing target"
+            );
+        }
+        if settings.targets.is_empty() {
+            tracing::info!("no probe targets: serving process and system metrics only");
+        }
+        let web = settings.web_config.as_ref();
+        tracing::info!(
+            tls = web.is_some_and(|web| web.tls().is_some()),
+            basic_auth = web.is_some_and(|web| web.basic_auth_users().next().is_some()),
+            bearer_token = settings.security.credentials.bearer.is_some(),
+            allow_list = !settings.security.allow_list.is_empty(),
+            http2 = web.is_none_or(|web| web.http2()),
+            // "1 per 1s, burst 10", or "off".
+            rate_limit = %web.and_then(|web| web.rate_limit()).map_or_else(
+                || "off".to_owned(),
+                |limit| format!(
+                    "1 per {}, burst {}",
+                    humantime::format_duration(limit.interval()),
+                    limit.burst()
+                )
+            ),
+            response_headers = web.map_or(0, |web| web.headers().count()),
+            open_probes = settings.security.open_probes,
+            public_health = settings.security.public_health,
+            "protection"
+        );
     }
 
     /// `https` when the web config enables TLS, else `http`.

@@ -1,4 +1,4 @@
-//! The standalone binary's configuration, read from environment variables.
+//! The standalone binary's configuration, from its flags and environment variables.
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use metrics_toolkit::collectors::DEFAULT_SYSTEM_INTERVAL;
 
-use crate::exporter::DEFAULT_ADDR;
+use super::flags;
+use super::logs::LogFormat;
+use crate::exporter::{check_telemetry_path, DEFAULT_ADDR, DEFAULT_TELEMETRY_PATH};
 use crate::lifecycle::Lifecycle;
 use crate::prober::{
     parse_positive_duration, parse_target_file, parse_target_list, ProbeTarget, Prober, Schedule,
@@ -15,14 +17,15 @@ use crate::prober::{
 };
 use crate::security::{AllowList, Limits, Security, SecurityError, SecurityErrorKind, WebConfig};
 
-/// The command-line flag naming a Prometheus `web-config.yml` (as node-exporter's).
-pub(crate) const WEB_CONFIG_FLAG: &str = "--web.config.file";
-
-/// Everything the binary needs, validated.
+/// Everything the binary needs, validated. Each field names its flag (the variables are in the
+/// README's table and `--help`).
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// `METRICS_ADDR`: where `/metrics`, `/health`, `/live` and `/ready` are served.
+    /// `--web.listen-address` (`METRICS_ADDR`): where `/metrics`, `/health`, `/live` and
+    /// `/ready` are served.
     pub addr: SocketAddr,
+    /// `--web.telemetry-path`: where metrics are served (default `/metrics`).
+    pub telemetry_path: String,
     /// `TARGETS` and the targets of `TARGETS_FILE`.
     pub targets: Vec<ProbeTarget>,
     /// `PROBE_CONCURRENCY`: probes in flight at once, across targets.
@@ -43,6 +46,10 @@ pub struct Settings {
     /// `MAX_CONCURRENT_SCRAPES`, `SCRAPE_TIMEOUT`, `MAX_HEADER_BYTES`, `MAX_CONNECTIONS`,
     /// `FIRST_REQUEST_TIMEOUT` and `IDLE_TIMEOUT`.
     pub limits: Limits,
+    /// `--log.level`: the least severe events logged (default info).
+    pub log_level: tracing::Level,
+    /// `--log.format`: logfmt (the default) or JSON lines.
+    pub log_format: LogFormat,
 }
 
 /// An environment variable (or command-line flag) with an invalid value: which one, what kind of
@@ -76,7 +83,8 @@ pub enum SettingsErrorKind {
     Unreadable,
     /// Set together with a variable it excludes.
     Conflict,
-    /// A command-line argument the binary does not know.
+    /// A command-line argument the binary does not know. [`CommandLine`](super::CommandLine)
+    /// reports those itself now (clap's usage error, exit code 2); kept for compatibility.
     UnknownArgument,
 }
 
@@ -133,26 +141,24 @@ fn blank(variable: &'static str) -> SettingsError {
 }
 
 impl Settings {
-    /// Reads the process environment.
+    /// Reads the process environment (no flags).
     pub fn from_env() -> Result<Self, SettingsError> {
-        Self::from_lookup(|name| {
-            std::env::var_os(name).map(|value| value.to_string_lossy().into_owned())
-        })
+        Self::from_flags_and_lookup(|_| None, process_env)
     }
 
-    /// Reads the variables through `lookup` (a name to its value, if set). A blank value counts
-    /// as unset, except for the security settings (`METRICS_BEARER_TOKEN`,
-    /// `METRICS_BEARER_TOKEN_FILE`, `METRICS_ALLOW`, `METRICS_TRUSTED_PROXIES`,
-    /// `METRICS_OPEN_PROBES`, `METRICS_PUBLIC_HEALTH`, `WEB_CONFIG_FILE` and
-    /// `--web.config.file`): set but blank, one is an error naming it, since taking it as
-    /// unset would silently turn a protection off.
+    /// Reads the variables through `lookup` (a name to its value, if set): for each setting
+    /// its `METRICS_EXPORTER_` variable, else the variable of earlier versions (`METRICS_ADDR`,
+    /// `PROBE_INTERVAL`, ...). A blank value counts as unset, except for the security settings
+    /// (bearer token and its file, allow-list, trusted proxies, open probes, public health,
+    /// web config file): set but blank, one is an error naming it, since taking it as unset
+    /// would silently turn a protection off.
     ///
     /// ```
     /// use metrics_exporter::standalone::Settings;
     ///
     /// let env = |name: &str| match name {
     ///     "TARGETS" => Some("api=http://127.0.0.1:8080/health".to_owned()),
-    ///     "PROBE_INTERVAL" => Some("*/30 * * * * *".to_owned()),
+    ///     "METRICS_EXPORTER_PROBE_INTERVAL" => Some("*/30 * * * * *".to_owned()),
     ///     _ => None,
     /// };
     /// let settings = Settings::from_lookup(env).unwrap();
@@ -166,84 +172,69 @@ impl Settings {
     /// assert_eq!(blank.unwrap_err().variable(), "METRICS_BEARER_TOKEN");
     /// ```
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
-        Self::from_lookup_and_args(lookup, std::iter::empty())
+        Self::from_flags_and_lookup(|_| None, lookup)
     }
 
-    /// Reads the process environment and the command line (without the program name):
-    /// `--web.config.file PATH` (or `=PATH`) takes precedence over `WEB_CONFIG_FILE`.
-    pub fn from_env_and_args(
-        args: impl IntoIterator<Item = String>,
-    ) -> Result<Self, SettingsError> {
-        Self::from_lookup_and_args(
-            |name| std::env::var_os(name).map(|value| value.to_string_lossy().into_owned()),
-            args,
-        )
-    }
-
-    /// Like [`from_lookup`](Self::from_lookup), with command-line arguments.
+    /// Like [`from_lookup`](Self::from_lookup), with command-line flags first: `flags` gives
+    /// a flag's value by its name without `--` (`"probe.interval"`), if it was given. A
+    /// setting's value comes from its flag, else its `METRICS_EXPORTER_` variable, else its
+    /// earlier variable, else the default; an error names the one that supplied the value.
+    /// The binary parses its command line with [`CommandLine`](super::CommandLine).
     ///
     /// ```
     /// use metrics_exporter::standalone::Settings;
     ///
-    /// let args = ["--web.config.file=/nonexistent/web.yml".to_owned()];
-    /// let error = Settings::from_lookup_and_args(|_| None, args).unwrap_err();
+    /// let flags = |name: &str| (name == "web.listen-address").then(|| "127.0.0.1:9100".to_owned());
+    /// let env = |name: &str| (name == "METRICS_ADDR").then(|| "0.0.0.0:9464".to_owned());
+    /// assert_eq!(Settings::from_flags_and_lookup(flags, env).unwrap().addr.to_string(), "127.0.0.1:9100");
+    ///
+    /// let flags = |name: &str| (name == "web.config.file").then(|| "/nonexistent/web.yml".to_owned());
+    /// let error = Settings::from_flags_and_lookup(flags, |_| None).unwrap_err();
     /// assert_eq!(error.variable(), "--web.config.file");
     /// ```
-    pub fn from_lookup_and_args(
+    pub fn from_flags_and_lookup(
+        flags: impl Fn(&str) -> Option<String>,
         lookup: impl Fn(&str) -> Option<String>,
-        args: impl IntoIterator<Item = String>,
     ) -> Result<Self, SettingsError> {
-        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        let secure = |name: &'static str| match lookup(name) {
-            Some(value) if value.trim().is_empty() => Err(blank(name)),
-            value => Ok(value),
+        let sources = Sources {
+            flags: &flags,
+            env: &lookup,
         };
-        let mut web_config_flag = None;
-        let mut args = args.into_iter();
-        while let Some(arg) = args.next() {
-            if let Some(path) = arg.strip_prefix("--web.config.file=") {
-                if path.trim().is_empty() {
-                    return Err(blank(WEB_CONFIG_FLAG));
-                }
-                web_config_flag = Some(path.to_owned());
-            } else if arg == WEB_CONFIG_FLAG {
-                web_config_flag = Some(args.next().ok_or_else(|| {
-                    invalid(
-                        WEB_CONFIG_FLAG,
-                        "needs a path: --web.config.file=/etc/metrics-exporter/web-config.yml"
-                            .into(),
-                    )
-                })?);
-            } else {
-                return Err(error(
-                    "command line",
-                    SettingsErrorKind::UnknownArgument,
-                    format!("unknown argument {arg:?}: the only flag is --web.config.file=PATH; everything else is set by environment variables"),
-                ));
-            }
-        }
+        let get = |name: &str| sources.get(name);
 
-        let addr_text = get("METRICS_ADDR").unwrap_or_else(|| DEFAULT_ADDR.to_owned());
-        let addr = addr_text.trim().parse().map_err(|_| {
-            invalid(
-                "METRICS_ADDR",
-                format!("{addr_text:?} is not a socket address: use IP:PORT, such as 0.0.0.0:9464 or [::]:9464"),
-            )
-        })?;
+        let addr = match get("web.listen-address")? {
+            None => DEFAULT_ADDR.parse().map_err(|_| invalid("METRICS_ADDR", String::new()))?,
+            Some((source, text)) => text.trim().parse().map_err(|_| {
+                invalid(
+                    source,
+                    format!("{text:?} is not a socket address: use IP:PORT, such as 0.0.0.0:9464 or [::]:9464"),
+                )
+            })?,
+        };
+        let telemetry_path = match get("web.telemetry-path")? {
+            None => DEFAULT_TELEMETRY_PATH.to_owned(),
+            Some((source, text)) => {
+                let path = text.trim();
+                check_telemetry_path(path).map_err(|e| invalid(source, format!("{text:?} {e}")))?;
+                path.to_owned()
+            }
+        };
+        let log_level = log_level(&get)?;
+        let log_format = log_format(&get)?;
 
         let mut defaults = ProbeTarget::new("", "");
-        if let Some(text) = get("PROBE_INTERVAL") {
+        if let Some((source, text)) = get("probe.interval")? {
             defaults.schedule = text.parse::<Schedule>().map_err(|_| {
                 invalid(
-                    "PROBE_INTERVAL",
+                    source,
                     format!("{text:?} is not valid: use {SCHEDULE_FORMS}"),
                 )
             })?;
         }
-        if let Some(text) = get("PROBE_TIMEOUT") {
-            defaults.timeout = duration("PROBE_TIMEOUT", &text)?;
+        if let Some((source, text)) = get("probe.timeout")? {
+            defaults.timeout = duration(source, &text)?;
         }
-        if let Some(text) = get("PROBE_EXPECTED_STATUS") {
+        if let Some((source, text)) = get("probe.expected-status")? {
             let status = text
                 .trim()
                 .parse::<u16>()
@@ -251,177 +242,233 @@ impl Settings {
                 .filter(|s| (100..=599).contains(s))
                 .ok_or_else(|| {
                     invalid(
-                        "PROBE_EXPECTED_STATUS",
+                        source,
                         format!("{text:?} is not an HTTP status: use a number from 100 to 599, such as 200"),
                     )
                 })?;
             defaults.expected_status = Some(status);
         }
-        let concurrency = match get("PROBE_CONCURRENCY") {
+        let concurrency = match get("probe.concurrency")? {
             None => Prober::DEFAULT_CONCURRENCY,
-            Some(text) => text
-                .trim()
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=10_000).contains(n))
-                .ok_or_else(|| {
-                    invalid(
-                        "PROBE_CONCURRENCY",
-                        format!(
-                            "{text:?} is not valid: use a whole number from 1 to 10000, such as 16"
-                        ),
-                    )
-                })?,
+            Some((source, text)) => whole_number(source, &text, 1, 10_000, "16")?,
         };
 
-        let mut targets = match get("TARGETS") {
+        let mut targets = match get("probe.targets")? {
             None => Vec::new(),
-            Some(list) => parse_target_list(&list, &defaults).map_err(|e| {
+            Some((source, list)) => parse_target_list(&list, &defaults).map_err(|e| {
                 invalid(
-                    "TARGETS",
+                    source,
                     format!("{e}; use comma-separated URLs, each optionally name=URL"),
                 )
             })?,
         };
-        if let Some(path) = get("TARGETS_FILE") {
-            let path = PathBuf::from(path);
+        if let Some((source, path)) = get("probe.targets-file")? {
+            let path = PathBuf::from(path.trim());
             let text = std::fs::read_to_string(&path).map_err(|e| {
                 error(
-                    "TARGETS_FILE",
+                    source,
                     SettingsErrorKind::Unreadable,
                     format!("cannot read {}: {e}", path.display()),
                 )
             })?;
             let from_file = parse_target_file(&text, &defaults).map_err(|e| {
                 invalid(
-                    "TARGETS_FILE",
+                    source,
                     format!("{}: {e} (expected TOML with [[target]] tables: url, and optionally name, interval, timeout, expected_status, ca_file)", path.display()),
                 )
             })?;
             targets.extend(from_file);
         }
 
-        let system_interval = match get("SYSTEM_METRICS_INTERVAL") {
+        let system_interval = match get("system.metrics-interval")? {
             None => DEFAULT_SYSTEM_INTERVAL,
-            Some(text) => duration("SYSTEM_METRICS_INTERVAL", &text)?,
+            Some((source, text)) => duration(source, &text)?,
         };
-        let shutdown_delay = match get("SHUTDOWN_DELAY") {
+        let shutdown_delay = match get("shutdown.delay")? {
             None => Duration::ZERO,
-            Some(text) if text.trim() == "0" => Duration::ZERO,
-            Some(text) => duration("SHUTDOWN_DELAY", &text)?,
+            Some((_, text)) if text.trim() == "0" => Duration::ZERO,
+            Some((source, text)) => duration(source, &text)?,
         };
-        let (web_config_variable, web_config_path) = match web_config_flag {
-            Some(path) => (WEB_CONFIG_FLAG, Some(path)),
-            None => ("WEB_CONFIG_FILE", secure("WEB_CONFIG_FILE")?),
+        let shutdown_timeout = match get("shutdown.timeout")? {
+            None => Lifecycle::DEFAULT_DRAIN_TIMEOUT,
+            Some((source, text)) => duration(source, &text)?,
         };
-        let web_config = web_config_path
-            .map(|path| {
+        let web_config = get("web.config.file")?
+            .map(|(source, path)| {
                 WebConfig::from_file(path.trim())
-                    .map_err(|e| error(web_config_variable, kind_of(&e), e.to_string()))
+                    .map_err(|e| error(source, kind_of(&e), e.to_string()))
             })
             .transpose()?;
         Ok(Self {
             addr,
+            telemetry_path,
             targets,
             concurrency,
             system_interval,
             shutdown_delay,
-            shutdown_timeout: match get("SHUTDOWN_TIMEOUT") {
-                None => Lifecycle::DEFAULT_DRAIN_TIMEOUT,
-                Some(text) => duration("SHUTDOWN_TIMEOUT", &text)?,
-            },
-            security: security(&secure)?,
+            shutdown_timeout,
+            security: security(&get)?,
             web_config,
             limits: limits(&get)?,
+            log_level,
+            log_format,
         })
     }
 }
 
-/// A security variable's value: `None` when unset, an error when set but blank.
-type SecureLookup<'a> = &'a dyn Fn(&'static str) -> Result<Option<String>, SettingsError>;
+/// `--log.level` and `--log.format` from `flags` and `lookup`, each its default when unset or
+/// invalid: how to log the error of [`Settings::from_flags_and_lookup`].
+pub(crate) fn logs_or_defaults(
+    flags: impl Fn(&str) -> Option<String>,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> (tracing::Level, LogFormat) {
+    let sources = Sources {
+        flags: &flags,
+        env: &lookup,
+    };
+    let get = |name: &str| sources.get(name);
+    (
+        log_level(&get).unwrap_or(tracing::Level::INFO),
+        log_format(&get).unwrap_or_default(),
+    )
+}
 
-fn security(get: SecureLookup<'_>) -> Result<Security, SettingsError> {
+fn log_level(get: Lookup<'_>) -> Result<tracing::Level, SettingsError> {
+    let Some((source, text)) = get("log.level")? else {
+        return Ok(tracing::Level::INFO);
+    };
+    match text.trim().to_ascii_lowercase().as_str() {
+        "debug" => Ok(tracing::Level::DEBUG),
+        "info" => Ok(tracing::Level::INFO),
+        "warn" => Ok(tracing::Level::WARN),
+        "error" => Ok(tracing::Level::ERROR),
+        _ => Err(invalid(
+            source,
+            format!("{text:?} is not valid: use debug, info, warn or error"),
+        )),
+    }
+}
+
+fn log_format(get: Lookup<'_>) -> Result<LogFormat, SettingsError> {
+    let Some((source, text)) = get("log.format")? else {
+        return Ok(LogFormat::Logfmt);
+    };
+    match text.trim().to_ascii_lowercase().as_str() {
+        "logfmt" => Ok(LogFormat::Logfmt),
+        "json" => Ok(LogFormat::Json),
+        _ => Err(invalid(
+            source,
+            format!("{text:?} is not valid: use logfmt or json"),
+        )),
+    }
+}
+
+pub(crate) fn process_env(name: &str) -> Option<String> {
+    std::env::var_os(name).map(|value| value.to_string_lossy().into_owned())
+}
+
+/// The command line and the environment, in their order of precedence.
+struct Sources<'a> {
+    flags: &'a dyn Fn(&str) -> Option<String>,
+    env: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl Sources<'_> {
+    /// The value of the setting of flag `name` and the flag or variable that gave it: its flag,
+    /// else its prefixed variable, else its earlier variable. Blank counts as unset, except
+    /// for a security setting, where it is an error naming the flag or variable.
+    fn get(&self, name: &str) -> Result<Option<(&'static str, String)>, SettingsError> {
+        let flag = flags::flag(name);
+        let candidates = [
+            (flag.option, (self.flags)(flag.name)),
+            (flag.variable, (self.env)(flag.variable)),
+        ]
+        .into_iter()
+        .chain(flag.legacy.map(|legacy| (legacy, (self.env)(legacy))));
+        for (source, value) in candidates {
+            match value {
+                Some(value) if !value.trim().is_empty() => return Ok(Some((source, value))),
+                Some(_) if flag.security != flags::Security::None => return Err(blank(source)),
+                // Unset, or blank (taken as unset): the next source, or the default.
+                _ => {}
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// A setting's value and the flag or variable that gave it (see [`Sources::get`]).
+type Lookup<'a> = &'a dyn Fn(&str) -> Result<Option<(&'static str, String)>, SettingsError>;
+
+fn security(get: Lookup<'_>) -> Result<Security, SettingsError> {
     let mut security = Security::new();
-    match (
-        get("METRICS_BEARER_TOKEN")?,
-        get("METRICS_BEARER_TOKEN_FILE")?,
-    ) {
-        (Some(_), Some(_)) => {
+    match (get("web.bearer-token")?, get("web.bearer-token-file")?) {
+        (Some((token_source, _)), Some((file_source, _))) => {
             return Err(error(
-                "METRICS_BEARER_TOKEN_FILE",
+                file_source,
                 SettingsErrorKind::Conflict,
-                "set either METRICS_BEARER_TOKEN or METRICS_BEARER_TOKEN_FILE, not both".into(),
+                format!("set either {token_source} or {file_source}, not both"),
             ))
         }
-        (Some(token), None) => {
+        (Some((source, token)), None) => {
             security = security
                 .bearer_token(&token)
-                .map_err(|e| security_error("METRICS_BEARER_TOKEN", &e))?;
+                .map_err(|e| security_error(source, &e))?;
         }
-        (None, Some(path)) => {
+        (None, Some((source, path))) => {
             security = security
                 .bearer_token_file(path.trim())
-                .map_err(|e| security_error("METRICS_BEARER_TOKEN_FILE", &e))?;
+                .map_err(|e| security_error(source, &e))?;
         }
         (None, None) => {}
     }
     let mut list = AllowList::new();
-    for cidr in get("METRICS_ALLOW")?.iter().flat_map(|v| v.split(',')) {
-        list = list.allow(cidr).map_err(|e| {
-            invalid(
-                "METRICS_ALLOW",
-                format!("{}; use comma-separated ranges", e.message),
-            )
-        })?;
+    if let Some((source, ranges)) = get("web.allow")? {
+        for cidr in ranges.split(',') {
+            list = list.allow(cidr).map_err(|e| {
+                invalid(source, format!("{}; use comma-separated ranges", e.message))
+            })?;
+        }
     }
-    for cidr in get("METRICS_TRUSTED_PROXIES")?
-        .iter()
-        .flat_map(|v| v.split(','))
-    {
-        list = list.trust_forwarded_for_from(cidr).map_err(|e| {
-            invalid(
-                "METRICS_TRUSTED_PROXIES",
-                format!("{}; use comma-separated ranges", e.message),
-            )
-        })?;
+    if let Some((source, ranges)) = get("web.trusted-proxies")? {
+        for cidr in ranges.split(',') {
+            list = list.trust_forwarded_for_from(cidr).map_err(|e| {
+                invalid(source, format!("{}; use comma-separated ranges", e.message))
+            })?;
+        }
     }
     Ok(security
         .allow_list(list)
-        .open_probes(flag(get, "METRICS_OPEN_PROBES", true)?)
-        .public_health(flag(get, "METRICS_PUBLIC_HEALTH", false)?))
+        .open_probes(boolean(get, "web.open-probes", true)?)
+        .public_health(boolean(get, "web.public-health", false)?))
 }
 
-fn flag(
-    get: SecureLookup<'_>,
-    variable: &'static str,
-    default: bool,
-) -> Result<bool, SettingsError> {
-    match get(variable)?
-        .map(|v| v.trim().to_ascii_lowercase())
-        .as_deref()
-    {
-        None => Ok(default),
-        Some("true" | "1" | "yes") => Ok(true),
-        Some("false" | "0" | "no") => Ok(false),
-        Some(other) => Err(invalid(
-            variable,
+fn boolean(get: Lookup<'_>, name: &str, default: bool) -> Result<bool, SettingsError> {
+    let Some((source, text)) = get(name)? else {
+        return Ok(default);
+    };
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        other => Err(invalid(
+            source,
             format!("{other:?} is not valid: use true or false"),
         )),
     }
 }
 
-fn limits(get: &dyn Fn(&str) -> Option<String>) -> Result<Limits, SettingsError> {
+fn limits(get: Lookup<'_>) -> Result<Limits, SettingsError> {
     let mut limits = Limits::default();
-    if let Some(text) = get("MAX_CONCURRENT_SCRAPES") {
-        let n = whole_number("MAX_CONCURRENT_SCRAPES", &text, 1, 10_000, "4")?;
+    if let Some((source, text)) = get("web.max-concurrent-scrapes")? {
+        let n = whole_number(source, &text, 1, 10_000, "4")?;
         limits = limits.max_concurrent_scrapes(n);
     }
-    if let Some(text) = get("SCRAPE_TIMEOUT") {
-        limits = limits.scrape_timeout(duration("SCRAPE_TIMEOUT", &text)?);
+    if let Some((source, text)) = get("web.scrape-timeout")? {
+        limits = limits.scrape_timeout(duration(source, &text)?);
     }
-    if let Some(text) = get("MAX_HEADER_BYTES") {
+    if let Some((source, text)) = get("web.max-header-bytes")? {
         let n = whole_number(
-            "MAX_HEADER_BYTES",
+            source,
             &text,
             Limits::MIN_HEADER_BYTES,
             Limits::MAX_HEADER_BYTES,
@@ -429,15 +476,15 @@ fn limits(get: &dyn Fn(&str) -> Option<String>) -> Result<Limits, SettingsError>
         )?;
         limits = limits.max_header_bytes(n);
     }
-    if let Some(text) = get("MAX_CONNECTIONS") {
-        let n = whole_number("MAX_CONNECTIONS", &text, 1, 1_000_000, "256")?;
+    if let Some((source, text)) = get("web.max-connections")? {
+        let n = whole_number(source, &text, 1, 1_000_000, "256")?;
         limits = limits.max_connections(n);
     }
-    if let Some(text) = get("FIRST_REQUEST_TIMEOUT") {
-        limits = limits.first_request_timeout(duration("FIRST_REQUEST_TIMEOUT", &text)?);
+    if let Some((source, text)) = get("web.first-request-timeout")? {
+        limits = limits.first_request_timeout(duration(source, &text)?);
     }
-    if let Some(text) = get("IDLE_TIMEOUT") {
-        limits = limits.idle_timeout(duration("IDLE_TIMEOUT", &text)?);
+    if let Some((source, text)) = get("web.idle-timeout")? {
+        limits = limits.idle_timeout(duration(source, &text)?);
     }
     Ok(limits)
 }
@@ -538,7 +585,9 @@ mod tests {
         let web = dir.path().join("web.yml");
         std::fs::write(&web, "basic_auth_users: {}\n").unwrap();
         let token_path = token.display().to_string();
-        let s = Settings::from_lookup_and_args(
+        let web_path = web.display().to_string();
+        let s = Settings::from_flags_and_lookup(
+            |name| (name == "web.config.file").then(|| web_path.clone()),
             |name| match name {
                 "METRICS_BEARER_TOKEN_FILE" => Some(token_path.clone()),
                 "METRICS_ALLOW" => Some("10.0.0.0/8, ::1".to_owned()),
@@ -546,25 +595,129 @@ mod tests {
                 "MAX_CONCURRENT_SCRAPES" => Some("2".to_owned()),
                 _ => None,
             },
-            ["--web.config.file".to_owned(), web.display().to_string()],
         )
         .unwrap();
         assert!(s.security.has_credentials());
         assert!(s.web_config.is_some());
         assert_eq!(s.limits.concurrent_scrapes(), 2);
         assert!(!format!("{s:?}").contains("tok\n") && !format!("{s:?}").contains("\"tok"));
+    }
 
-        let error = Settings::from_lookup_and_args(|_| None, ["--verbose".to_owned()]).unwrap_err();
-        assert!(error.message.contains("--web.config.file"), "{error}");
-        let error =
-            Settings::from_lookup_and_args(|_| None, ["--web.config.file".to_owned()]).unwrap_err();
-        assert_eq!(error.variable, "--web.config.file");
+    /// `lookup` over fixed pairs.
+    fn pairs<'a>(vars: &'a [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    #[test]
+    fn a_flag_beats_the_prefixed_variable_which_beats_the_earlier_one() {
+        let env = [
+            ("METRICS_EXPORTER_PROBE_TIMEOUT", "2s"),
+            ("PROBE_TIMEOUT", "3s"),
+            ("METRICS_ADDR", "127.0.0.1:3"),
+            ("METRICS_EXPORTER_SHUTDOWN_TIMEOUT", "4s"),
+        ];
+        let flags = [("probe.timeout", "1s"), ("shutdown.timeout", "5s")];
+        let s = Settings::from_flags_and_lookup(pairs(&flags), pairs(&env)).unwrap();
+        assert_eq!(s.concurrency, Prober::DEFAULT_CONCURRENCY);
+        assert_eq!(s.shutdown_timeout, Duration::from_secs(5));
+        assert_eq!(s.addr.to_string(), "127.0.0.1:3");
+        let targets = [("probe.targets", "http://127.0.0.1:1/")];
+        let timeout = |flags: &[(&'static str, &'static str)], env| {
+            Settings::from_flags_and_lookup(pairs(flags), pairs(env))
+                .unwrap()
+                .targets[0]
+                .timeout
+        };
+        let with_flag = [targets[0], flags[0]];
+        assert_eq!(timeout(&with_flag, &env), Duration::from_secs(1));
+        assert_eq!(timeout(&targets, &env), Duration::from_secs(2));
+        assert_eq!(timeout(&targets, &env[1..]), Duration::from_secs(3));
+        assert_eq!(timeout(&targets, &[]), ProbeTarget::DEFAULT_TIMEOUT);
+    }
+
+    #[test]
+    fn an_error_names_the_flag_or_variable_that_supplied_the_value() {
+        let env = [
+            ("METRICS_EXPORTER_PROBE_TIMEOUT", "soon"),
+            ("PROBE_TIMEOUT", "later"),
+        ];
+        let error = Settings::from_flags_and_lookup(pairs(&[]), pairs(&env)).unwrap_err();
+        assert_eq!(error.variable(), "METRICS_EXPORTER_PROBE_TIMEOUT");
+        let error = Settings::from_flags_and_lookup(pairs(&[]), pairs(&env[1..])).unwrap_err();
+        assert_eq!(error.variable(), "PROBE_TIMEOUT");
+        assert!(error.to_string().contains("\"later\""), "{error}");
+        let flags = [("probe.timeout", "never")];
+        let error = Settings::from_flags_and_lookup(pairs(&flags), pairs(&env)).unwrap_err();
+        assert_eq!(error.variable(), "--probe.timeout");
+        assert_eq!(
+            error.to_string(),
+            "--probe.timeout: \"never\" is not valid: use a duration such as 10s, 500ms or 1m"
+        );
+        let flags = [("web.telemetry-path", "metrics")];
+        let error = Settings::from_flags_and_lookup(pairs(&flags), pairs(&[])).unwrap_err();
+        assert_eq!(error.variable(), "--web.telemetry-path");
+        assert!(error.to_string().contains("starting with /"), "{error}");
+        let flags = [("log.level", "loud")];
+        let error = Settings::from_flags_and_lookup(pairs(&flags), pairs(&[])).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "--log.level: \"loud\" is not valid: use debug, info, warn or error"
+        );
+        let env = [("METRICS_EXPORTER_LOG_FORMAT", "xml")];
+        let error = Settings::from_flags_and_lookup(pairs(&[]), pairs(&env)).unwrap_err();
+        assert_eq!(error.variable(), "METRICS_EXPORTER_LOG_FORMAT");
+        assert!(error.to_string().contains("logfmt or json"), "{error}");
+    }
+
+    #[test]
+    fn the_defaults_help_shows_are_the_defaults_applied() {
+        let defaults: Vec<(&'static str, &'static str)> = flags::FLAGS
+            .iter()
+            .filter_map(|flag| flag.default.map(|default| (flag.name, default)))
+            .collect();
+        let given = Settings::from_flags_and_lookup(pairs(&defaults), pairs(&[])).unwrap();
+        let unset = settings(&[]).unwrap();
+        assert_eq!(format!("{given:?}"), format!("{unset:?}"));
+        // Per-target defaults apply to targets.
+        let target = ProbeTarget::new("", "");
+        assert_eq!(
+            format!("{:?}", Schedule::Every(ProbeTarget::DEFAULT_INTERVAL)),
+            format!("{:?}", target.schedule)
+        );
+        let mut with_target = defaults.clone();
+        with_target.push(("probe.targets", "http://127.0.0.1:1/"));
+        let given = Settings::from_flags_and_lookup(pairs(&with_target), pairs(&[])).unwrap();
+        assert_eq!(given.targets[0].schedule, target.schedule);
+        assert_eq!(given.targets[0].timeout, target.timeout);
+    }
+
+    #[test]
+    fn log_settings_default_to_info_and_logfmt() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.log_level, tracing::Level::INFO);
+        assert_eq!(s.log_format, LogFormat::Logfmt);
+        let s = settings(&[
+            ("METRICS_EXPORTER_LOG_LEVEL", "Debug"),
+            ("METRICS_EXPORTER_LOG_FORMAT", "json"),
+        ])
+        .unwrap();
+        assert_eq!(s.log_level, tracing::Level::DEBUG);
+        assert_eq!(s.log_format, LogFormat::Json);
+        let broken = [("METRICS_EXPORTER_LOG_LEVEL", "loud")];
+        assert_eq!(
+            logs_or_defaults(pairs(&[("log.format", "json")]), pairs(&broken)),
+            (tracing::Level::INFO, LogFormat::Json)
+        );
     }
 
     /// The variables that protect the exporter. Set but blank, each is refused (the binary exits 2
     /// naming it) rather than taken as unset: `METRICS_BEARER_TOKEN="  "` must not serve
     /// `/metrics` to everyone.
-    const SECURITY_VARIABLES: [&str; 7] = [
+    const SECURITY_VARIABLES: [&str; 14] = [
         "METRICS_BEARER_TOKEN",
         "METRICS_BEARER_TOKEN_FILE",
         "METRICS_ALLOW",
@@ -572,6 +725,13 @@ mod tests {
         "METRICS_OPEN_PROBES",
         "METRICS_PUBLIC_HEALTH",
         "WEB_CONFIG_FILE",
+        "METRICS_EXPORTER_WEB_BEARER_TOKEN",
+        "METRICS_EXPORTER_WEB_BEARER_TOKEN_FILE",
+        "METRICS_EXPORTER_WEB_ALLOW",
+        "METRICS_EXPORTER_WEB_TRUSTED_PROXIES",
+        "METRICS_EXPORTER_WEB_OPEN_PROBES",
+        "METRICS_EXPORTER_WEB_PUBLIC_HEALTH",
+        "METRICS_EXPORTER_WEB_CONFIG_FILE",
     ];
 
     #[test]
@@ -583,9 +743,17 @@ mod tests {
                 assert!(error.message.contains("blank"), "{error}");
             }
         }
-        let error = Settings::from_lookup_and_args(|_| None, ["--web.config.file= ".to_owned()])
-            .unwrap_err();
-        assert_eq!(error.variable, WEB_CONFIG_FLAG);
+        for flag in [
+            "web.config.file",
+            "web.bearer-token",
+            "web.allow",
+            "web.open-probes",
+        ] {
+            let error =
+                Settings::from_flags_and_lookup(pairs(&[(flag, " ")]), pairs(&[])).unwrap_err();
+            assert_eq!(error.variable, format!("--{flag}"));
+            assert_eq!(error.kind, SettingsErrorKind::Blank);
+        }
         // Other variables still count as unset when blank.
         let s = settings(&[("TARGETS", " "), ("PROBE_TIMEOUT", "")]).unwrap();
         assert!(s.targets.is_empty());
@@ -598,6 +766,7 @@ mod tests {
             ("METRICS_ADDR", "1.2.3.4:99999", "IP:PORT"),
             ("PROBE_INTERVAL", "often", "six-field cron"),
             ("PROBE_INTERVAL", "*/5 * * *", "six-field cron"),
+            ("PROBE_INTERVAL", "every 5 minutes", "six-field cron"),
             ("PROBE_TIMEOUT", "0s", "duration"),
             ("PROBE_CONCURRENCY", "0", "whole number"),
             ("PROBE_CONCURRENCY", "-1", "whole number"),
@@ -623,6 +792,27 @@ mod tests {
             ("IDLE_TIMEOUT", "soon", "duration"),
             ("MAX_HEADER_BYTES", "100", "whole number"),
             ("WEB_CONFIG_FILE", "/nonexistent/web.yml", "cannot read"),
+            (
+                "METRICS_EXPORTER_WEB_LISTEN_ADDRESS",
+                "localhost",
+                "IP:PORT",
+            ),
+            (
+                "METRICS_EXPORTER_WEB_TELEMETRY_PATH",
+                "/health",
+                "served already",
+            ),
+            (
+                "METRICS_EXPORTER_WEB_TELEMETRY_PATH",
+                "/m/{x}",
+                "plain path",
+            ),
+            ("METRICS_EXPORTER_PROBE_CONCURRENCY", "0", "whole number"),
+            (
+                "METRICS_EXPORTER_LOG_LEVEL",
+                "trace",
+                "debug, info, warn or error",
+            ),
         ];
         for (variable, value, form) in cases {
             let error = settings(&[(variable, value)]).unwrap_err();
