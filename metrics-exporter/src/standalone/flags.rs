@@ -56,236 +56,242 @@ macro_rules! flag {
 }
 
 /// Every setting, in `--help` order.
-pub(crate) const FLAGS: &[Flag] =
-    &[
-        flag!(
-            "web.listen-address",
-            "WEB_LISTEN_ADDRESS",
-            Some("METRICS_ADDR"),
-            Some("0.0.0.0:9464"),
-            "IP:PORT",
-            None,
-            "Address to serve /metrics, /health, /live and /ready on"
-        ),
-        flag!(
-            "web.telemetry-path",
-            "WEB_TELEMETRY_PATH",
-            None,
-            Some("/metrics"),
-            "PATH",
-            None,
-            "Path under which metrics are served"
-        ),
-        flag!(
-            "web.config.file",
-            "WEB_CONFIG_FILE",
-            Some("WEB_CONFIG_FILE"),
-            None,
-            "FILE",
-            Guard,
-            "Prometheus web-config.yml: TLS, basic auth users, HTTP/2"
-        ),
-        flag!(
-            "web.bearer-token",
-            "WEB_BEARER_TOKEN",
-            Some("METRICS_BEARER_TOKEN"),
-            None,
-            "TOKEN",
-            Secret,
-            "Bearer token required on /metrics and /health (prefer the file: flags show in ps)"
-        ),
-        flag!(
-            "web.bearer-token-file",
-            "WEB_BEARER_TOKEN_FILE",
-            Some("METRICS_BEARER_TOKEN_FILE"),
-            None,
-            "FILE",
-            Guard,
-            "File holding the bearer token (re-read when it changes)"
-        ),
-        flag!(
-            "web.allow",
-            "WEB_ALLOW",
-            Some("METRICS_ALLOW"),
-            None,
-            "CIDRS",
-            Guard,
-            "Comma-separated client IP ranges allowed (default: every client)"
-        ),
-        flag!(
-            "web.trusted-proxies",
-            "WEB_TRUSTED_PROXIES",
-            Some("METRICS_TRUSTED_PROXIES"),
-            None,
-            "CIDRS",
-            Guard,
-            "Comma-separated proxy ranges whose X-Forwarded-For is believed"
-        ),
-        flag!(
-            "web.open-probes",
-            "WEB_OPEN_PROBES",
-            Some("METRICS_OPEN_PROBES"),
-            Some("true"),
-            "BOOL",
-            Guard,
-            "Whether /live, /ready and /startup answer without credentials"
-        ),
-        flag!(
-            "web.public-health",
-            "WEB_PUBLIC_HEALTH",
-            Some("METRICS_PUBLIC_HEALTH"),
-            Some("false"),
-            "BOOL",
-            Guard,
-            "Whether /health (overall status only) answers without credentials"
-        ),
-        flag!(
-            "web.max-concurrent-scrapes",
-            "WEB_MAX_CONCURRENT_SCRAPES",
-            Some("MAX_CONCURRENT_SCRAPES"),
-            Some("10"),
-            "N",
-            None,
-            "Scrapes encoded at once; more are answered 503"
-        ),
-        flag!(
-            "web.scrape-timeout",
-            "WEB_SCRAPE_TIMEOUT",
-            Some("SCRAPE_TIMEOUT"),
-            Some("10s"),
-            "DURATION",
-            None,
-            "A scrape taking longer to encode is answered 503"
-        ),
-        flag!(
-            "web.max-header-bytes",
-            "WEB_MAX_HEADER_BYTES",
-            Some("MAX_HEADER_BYTES"),
-            Some("16384"),
-            "BYTES",
-            None,
-            "Largest request line and headers (8192 to 1048576); larger is answered 431"
-        ),
-        flag!(
-            "web.max-connections",
-            "WEB_MAX_CONNECTIONS",
-            Some("MAX_CONNECTIONS"),
-            Some("256"),
-            "N",
-            None,
-            "Connections open at once; more are closed when accepted"
-        ),
-        flag!(
-            "web.first-request-timeout",
-            "WEB_FIRST_REQUEST_TIMEOUT",
-            Some("FIRST_REQUEST_TIMEOUT"),
-            Some("10s"),
-            "DURATION",
-            None,
-            "A connection's first request must arrive within this"
-        ),
-        flag!(
-            "web.idle-timeout",
-            "WEB_IDLE_TIMEOUT",
-            Some("IDLE_TIMEOUT"),
-            Some("90s"),
-            "DURATION",
-            None,
-            "A connection without a request in flight is closed after this"
-        ),
-        flag!(
-            "probe.targets",
-            "PROBE_TARGETS",
-            Some("TARGETS"),
-            None,
-            "URLS",
-            None,
-            "Comma-separated URLs to probe, each optionally name=URL"
-        ),
-        flag!("probe.targets-file", "PROBE_TARGETS_FILE", Some("TARGETS_FILE"), None, "FILE", None,
-        "TOML file of [[target]] tables (url, name, interval, timeout, expected_status, ca_file)"),
-        flag!(
-            "probe.interval",
-            "PROBE_INTERVAL",
-            Some("PROBE_INTERVAL"),
-            Some("30s"),
-            "SCHEDULE",
-            None,
-            "Time between probes (a duration) or a cron expression, for every target"
-        ),
-        flag!(
-            "probe.timeout",
-            "PROBE_TIMEOUT",
-            Some("PROBE_TIMEOUT"),
-            Some("10s"),
-            "DURATION",
-            None,
-            "Time allowed for a whole probe"
-        ),
-        flag!(
-            "probe.expected-status",
-            "PROBE_EXPECTED_STATUS",
-            Some("PROBE_EXPECTED_STATUS"),
-            None,
-            "STATUS",
-            None,
-            "The HTTP status that counts as success (default: any 2xx)"
-        ),
-        flag!(
-            "probe.concurrency",
-            "PROBE_CONCURRENCY",
-            Some("PROBE_CONCURRENCY"),
-            Some("16"),
-            "N",
-            None,
-            "Probes in flight at once, across targets"
-        ),
-        flag!(
-            "system.metrics-interval",
-            "SYSTEM_METRICS_INTERVAL",
-            Some("SYSTEM_METRICS_INTERVAL"),
-            Some("10s"),
-            "DURATION",
-            None,
-            "How often host system_* metrics are read"
-        ),
-        flag!(
-            "shutdown.delay",
-            "SHUTDOWN_DELAY",
-            Some("SHUTDOWN_DELAY"),
-            Some("0"),
-            "DURATION",
-            None,
-            "After a signal, /ready answers 503 this long before the listener closes"
-        ),
-        flag!(
-            "shutdown.timeout",
-            "SHUTDOWN_TIMEOUT",
-            Some("SHUTDOWN_TIMEOUT"),
-            Some("10s"),
-            "DURATION",
-            None,
-            "Time requests may take to finish once the listener closed"
-        ),
-        flag!(
-            "log.level",
-            "LOG_LEVEL",
-            None,
-            Some("info"),
-            "LEVEL",
-            None,
-            "Least severe log events written: debug, info, warn or error"
-        ),
-        flag!(
-            "log.format",
-            "LOG_FORMAT",
-            None,
-            Some("logfmt"),
-            "FORMAT",
-            None,
-            "Log line format on stderr: logfmt or json"
-        ),
-    ];
+pub(crate) const FLAGS: &[Flag] = &[
+    flag!(
+        "web.listen-address",
+        "WEB_LISTEN_ADDRESS",
+        Some("METRICS_ADDR"),
+        Some("0.0.0.0:9464"),
+        "IP:PORT",
+        None,
+        "Address to serve /metrics, /health, /live and /ready on"
+    ),
+    flag!(
+        "web.telemetry-path",
+        "WEB_TELEMETRY_PATH",
+        None,
+        Some("/metrics"),
+        "PATH",
+        None,
+        "Path under which metrics are served"
+    ),
+    flag!(
+        "web.config.file",
+        "WEB_CONFIG_FILE",
+        Some("WEB_CONFIG_FILE"),
+        None,
+        "FILE",
+        Guard,
+        "Prometheus web-config.yml: TLS, basic auth users, HTTP/2"
+    ),
+    flag!(
+        "web.bearer-token",
+        "WEB_BEARER_TOKEN",
+        Some("METRICS_BEARER_TOKEN"),
+        None,
+        "TOKEN",
+        Secret,
+        "Bearer token required on /metrics and /health (prefer the file: flags show in ps)"
+    ),
+    flag!(
+        "web.bearer-token-file",
+        "WEB_BEARER_TOKEN_FILE",
+        Some("METRICS_BEARER_TOKEN_FILE"),
+        None,
+        "FILE",
+        Guard,
+        "File holding the bearer token (re-read when it changes)"
+    ),
+    flag!(
+        "web.allow",
+        "WEB_ALLOW",
+        Some("METRICS_ALLOW"),
+        None,
+        "CIDRS",
+        Guard,
+        "Comma-separated client IP ranges allowed (default: every client)"
+    ),
+    flag!(
+        "web.trusted-proxies",
+        "WEB_TRUSTED_PROXIES",
+        Some("METRICS_TRUSTED_PROXIES"),
+        None,
+        "CIDRS",
+        Guard,
+        "Comma-separated proxy ranges whose X-Forwarded-For is believed"
+    ),
+    flag!(
+        "web.open-probes",
+        "WEB_OPEN_PROBES",
+        Some("METRICS_OPEN_PROBES"),
+        Some("true"),
+        "BOOL",
+        Guard,
+        "Whether /live, /ready and /startup answer without credentials"
+    ),
+    flag!(
+        "web.public-health",
+        "WEB_PUBLIC_HEALTH",
+        Some("METRICS_PUBLIC_HEALTH"),
+        Some("false"),
+        "BOOL",
+        Guard,
+        "Whether /health (overall status only) answers without credentials"
+    ),
+    flag!(
+        "web.max-concurrent-scrapes",
+        "WEB_MAX_CONCURRENT_SCRAPES",
+        Some("MAX_CONCURRENT_SCRAPES"),
+        Some("10"),
+        "N",
+        None,
+        "Scrapes encoded at once; more are answered 503"
+    ),
+    flag!(
+        "web.scrape-timeout",
+        "WEB_SCRAPE_TIMEOUT",
+        Some("SCRAPE_TIMEOUT"),
+        Some("10s"),
+        "DURATION",
+        None,
+        "A scrape taking longer to encode is answered 503"
+    ),
+    flag!(
+        "web.max-header-bytes",
+        "WEB_MAX_HEADER_BYTES",
+        Some("MAX_HEADER_BYTES"),
+        Some("16384"),
+        "BYTES",
+        None,
+        "Largest request line and headers (8192 to 1048576); larger is answered 431"
+    ),
+    flag!(
+        "web.max-connections",
+        "WEB_MAX_CONNECTIONS",
+        Some("MAX_CONNECTIONS"),
+        Some("256"),
+        "N",
+        None,
+        "Connections open at once; more are closed when accepted"
+    ),
+    flag!(
+        "web.first-request-timeout",
+        "WEB_FIRST_REQUEST_TIMEOUT",
+        Some("FIRST_REQUEST_TIMEOUT"),
+        Some("10s"),
+        "DURATION",
+        None,
+        "A connection's first request must arrive within this"
+    ),
+    flag!(
+        "web.idle-timeout",
+        "WEB_IDLE_TIMEOUT",
+        Some("IDLE_TIMEOUT"),
+        Some("90s"),
+        "DURATION",
+        None,
+        "A connection without a request in flight is closed after this"
+    ),
+    flag!(
+        "probe.targets",
+        "PROBE_TARGETS",
+        Some("TARGETS"),
+        None,
+        "URLS",
+        None,
+        "Comma-separated URLs to probe, each optionally name=URL"
+    ),
+    flag!(
+        "probe.targets-file",
+        "PROBE_TARGETS_FILE",
+        Some("TARGETS_FILE"),
+        None,
+        "FILE",
+        None,
+        "TOML file of [[target]] tables: url and the per-target options of docs/prober.md"
+    ),
+    flag!(
+        "probe.interval",
+        "PROBE_INTERVAL",
+        Some("PROBE_INTERVAL"),
+        Some("30s"),
+        "SCHEDULE",
+        None,
+        "Time between probes (a duration) or a cron expression, for every target"
+    ),
+    flag!(
+        "probe.timeout",
+        "PROBE_TIMEOUT",
+        Some("PROBE_TIMEOUT"),
+        Some("10s"),
+        "DURATION",
+        None,
+        "Time allowed for a whole probe"
+    ),
+    flag!(
+        "probe.expected-status",
+        "PROBE_EXPECTED_STATUS",
+        Some("PROBE_EXPECTED_STATUS"),
+        None,
+        "STATUS",
+        None,
+        "The HTTP status that counts as success (default: any 2xx)"
+    ),
+    flag!(
+        "probe.concurrency",
+        "PROBE_CONCURRENCY",
+        Some("PROBE_CONCURRENCY"),
+        Some("16"),
+        "N",
+        None,
+        "Probes in flight at once, across targets"
+    ),
+    flag!(
+        "system.metrics-interval",
+        "SYSTEM_METRICS_INTERVAL",
+        Some("SYSTEM_METRICS_INTERVAL"),
+        Some("10s"),
+        "DURATION",
+        None,
+        "How often host system_* metrics are read"
+    ),
+    flag!(
+        "shutdown.delay",
+        "SHUTDOWN_DELAY",
+        Some("SHUTDOWN_DELAY"),
+        Some("0"),
+        "DURATION",
+        None,
+        "After a signal, /ready answers 503 this long before the listener closes"
+    ),
+    flag!(
+        "shutdown.timeout",
+        "SHUTDOWN_TIMEOUT",
+        Some("SHUTDOWN_TIMEOUT"),
+        Some("10s"),
+        "DURATION",
+        None,
+        "Time requests may take to finish once the listener closed"
+    ),
+    flag!(
+        "log.level",
+        "LOG_LEVEL",
+        None,
+        Some("info"),
+        "LEVEL",
+        None,
+        "Least severe log events written: debug, info, warn or error"
+    ),
+    flag!(
+        "log.format",
+        "LOG_FORMAT",
+        None,
+        Some("logfmt"),
+        "FORMAT",
+        None,
+        "Log line format on stderr: logfmt or json"
+    ),
+];
 
 /// The setting of flag `name` (without `--`).
 pub(crate) fn flag(name: &str) -> &'static Flag {

@@ -274,7 +274,7 @@ impl Settings {
             let from_file = parse_target_file(&text, &defaults).map_err(|e| {
                 invalid(
                     source,
-                    format!("{}: {e} (expected TOML with [[target]] tables: url, and optionally name, interval, timeout, expected_status, ca_file)", path.display()),
+                    format!("{}: {e} (expected TOML with [[target]] tables: url and the per-target options of docs/prober.md)", path.display()),
                 )
             })?;
             targets.extend(from_file);
