@@ -399,6 +399,54 @@ fn every_service_has_a_healthcheck_and_publishes_only_on_loopback() {
     }
 }
 
+/// Each third-party image pinned to a release (no `latest`), Prometheus on 3.x; the agents use
+/// 3.x's `--agent` (run-native.sh, on Debian's 2.42, `--enable-feature=agent`).
+#[test]
+fn the_stack_runs_pinned_current_releases() {
+    let compose = resolved_compose();
+    let services = compose["services"].as_mapping().expect("services");
+    let mut prometheus_majors = BTreeSet::new();
+    for (name, service) in services {
+        let image = text(&service["image"]);
+        if image.starts_with("rust-monitoring-") {
+            continue;
+        }
+        let (repository, tag) = image
+            .rsplit_once(':')
+            .unwrap_or_else(|| panic!("{name:?}: {image} has no tag"));
+        assert!(
+            tag != "latest" && tag.chars().any(|c| c.is_ascii_digit()),
+            "{name:?}: {image} is not pinned to a release"
+        );
+        if repository == "prom/prometheus" {
+            prometheus_majors.insert(
+                tag.trim_start_matches('v')
+                    .split('.')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+            );
+            let command: Vec<&str> = service["command"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .map(text)
+                .collect();
+            if name.as_str().is_some_and(|n| n.starts_with("agent-")) {
+                assert!(command.contains(&"--agent"), "{name:?}: {command:?}");
+            }
+            assert!(
+                !command
+                    .iter()
+                    .any(|flag| flag.starts_with("--enable-feature=agent")),
+                "{name:?}: 2.x's agent flag on a 3.x image"
+            );
+        }
+    }
+    assert_eq!(prometheus_majors, BTreeSet::from(["3".to_owned()]));
+    assert!(deploy::read("run-native.sh").contains("--enable-feature=agent"));
+}
+
 /// A Dockerfile of the stack: multi-stage, a locked release build of `target`, run as the
 /// distroless non-root user, serving metrics on every interface of the container.
 fn assert_small_non_root_image(dockerfile: &str, target: &str) {
