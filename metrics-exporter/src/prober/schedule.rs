@@ -64,6 +64,16 @@ impl fmt::Debug for Schedule {
     }
 }
 
+/// As an operator reads it in a log line: `every 30s`, or `cron 0 */5 * * * *` (UTC).
+impl fmt::Display for Schedule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Every(period) => write!(f, "every {}", humantime::format_duration(*period)),
+            Self::Cron(schedule) => write!(f, "cron {} (UTC)", schedule.source()),
+        }
+    }
+}
+
 /// A schedule that could not be parsed; the message names the accepted forms.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScheduleError(String);
@@ -154,6 +164,14 @@ mod tests {
             let error = bad.parse::<Schedule>().unwrap_err().to_string();
             assert!(error.contains("six-field cron"), "{bad:?}: {error}");
         }
+    }
+
+    #[test]
+    fn displays_as_a_log_line_reads_it() {
+        let every: Schedule = "1m 30s".parse().unwrap();
+        assert_eq!(every.to_string(), "every 1m 30s");
+        let cron: Schedule = "0 */5 * * * *".parse().unwrap();
+        assert_eq!(cron.to_string(), "cron 0 */5 * * * * (UTC)");
     }
 
     #[test]

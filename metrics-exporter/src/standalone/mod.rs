@@ -128,7 +128,7 @@ impl Standalone {
             tracing::info!(
                 target = %target.name,
                 url = %redact_credentials(&target.url),
-                schedule = ?target.schedule,
+                schedule = %target.schedule,
                 timeout = %humantime::format_duration(target.timeout),
                 "probing target"
             );
