@@ -64,16 +64,18 @@ impl TargetState {
     }
 }
 
-/// FNV-1a (32 bits) of the address's 16 bytes (IPv4 as IPv4-mapped IPv6), as Go's `net.IP`
-/// holds a resolved address and the blackbox exporter hashes it.
+/// FNV-1a (32 bits) of the address's bytes: 4 for IPv4 (also when written IPv4-mapped), 16
+/// for IPv6, as the blackbox exporter hashes them (its 0.23 answers 3668918509 for 127.0.0.1).
 fn ip_hash(ip: IpAddr) -> u32 {
-    let octets = match ip {
-        IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
-        IpAddr::V6(v6) => v6.octets(),
+    let fnv1a = |bytes: &[u8]| {
+        bytes.iter().fold(0x811c_9dc5_u32, |hash, &byte| {
+            (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
+        })
     };
-    octets.iter().fold(0x811c_9dc5_u32, |hash, &byte| {
-        (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
-    })
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => fnv1a(&v4.octets()),
+        IpAddr::V6(v6) => fnv1a(&v6.octets()),
+    }
 }
 
 /// `probe_http_version`: 1.1, 2, ...; 0 without a response.
@@ -347,8 +349,11 @@ mod tests {
 
     #[test]
     fn ip_hashes_are_fnv1a_of_the_16_byte_form() {
-        // FNV-1a of 16 zero bytes, and of ::ffff:127.0.0.1 (Go's form of 127.0.0.1).
+        // FNV-1a of 16 zero bytes, of the 4 bytes of 127.0.0.1 (also written IPv4-mapped,
+        // the value the blackbox exporter shows), and of ::1.
         assert_eq!(ip_hash("::".parse().unwrap()), 0x6969_1905);
+        assert_eq!(ip_hash("127.0.0.1".parse().unwrap()), 3_668_918_509);
+        assert_eq!(ip_hash("::1".parse().unwrap()), 1_751_717_746);
         assert_eq!(
             ip_hash("127.0.0.1".parse().unwrap()),
             ip_hash("::ffff:127.0.0.1".parse().unwrap())
