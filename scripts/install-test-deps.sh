@@ -45,3 +45,9 @@ if ! python3 -c "import prometheus_client" 2>/dev/null; then
   echo "installing the OpenMetrics parser (prometheus-client from PyPI)"
   python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "prometheus-client==0.21.1"
 fi
+
+# kubernetes-validate (PyPI), pinned: the Kubernetes schemas it bundles check deploy/kubernetes/.
+if ! python3 -c "import kubernetes_validate" 2>/dev/null; then
+  echo "installing the Kubernetes manifest validator (kubernetes-validate from PyPI)"
+  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "kubernetes-validate==1.37.0"
+fi
