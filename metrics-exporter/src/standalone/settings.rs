@@ -284,10 +284,19 @@ impl Settings {
             None => DEFAULT_SYSTEM_INTERVAL,
             Some((source, text)) => duration(source, &text)?,
         };
+        // The one duration where zero is meaningful (and the default): no delay.
         let shutdown_delay = match get("shutdown.delay")? {
             None => Duration::ZERO,
-            Some((_, text)) if text.trim() == "0" => Duration::ZERO,
-            Some((source, text)) => duration(source, &text)?,
+            Some((source, text)) => match humantime::parse_duration(text.trim()) {
+                Ok(delay) => delay,
+                Err(_) if text.trim() == "0" => Duration::ZERO,
+                Err(_) => {
+                    return Err(invalid(
+                        source,
+                        format!("{text:?} is not valid: use a duration such as 0s, 5s or 1m"),
+                    ))
+                }
+            },
         };
         let shutdown_timeout = match get("shutdown.timeout")? {
             None => Lifecycle::DEFAULT_DRAIN_TIMEOUT,
@@ -555,6 +564,14 @@ mod tests {
         assert_eq!(s.limits.connections(), 64);
         assert_eq!(s.limits.first_request(), Duration::from_secs(2));
         assert_eq!(s.limits.idle(), Duration::from_secs(60));
+        // No delay is the default, and may be written as the docs give it.
+        for (text, delay) in [("0s", 0), ("0", 0), ("5s", 5)] {
+            let s = settings(&[("SHUTDOWN_DELAY", text)]).unwrap();
+            assert_eq!(s.shutdown_delay, Duration::from_secs(delay), "{text:?}");
+        }
+        let error = settings(&[("SHUTDOWN_DELAY", "soon")]).unwrap_err();
+        assert_eq!(error.variable(), "SHUTDOWN_DELAY");
+        assert!(error.to_string().contains("0s, 5s or 1m"), "{error}");
     }
 
     #[test]
