@@ -1,6 +1,7 @@
 //! Ready-made health checks that need the exporter's HTTP client: the HTTP GET check. (The TCP
 //! check, which needs no client, is [`HealthCheck::tcp`].)
 
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,7 +9,7 @@ use http::StatusCode;
 use metrics_toolkit::health::HealthCheck;
 
 pub use crate::client::UrlError;
-use crate::client::{HttpRequest, RequestOptions};
+use crate::client::{redact_credentials, HttpRequest, RequestOptions};
 
 /// The check's own timeout (set with [`HealthCheck::timeout`]) bounds each run; this only
 /// keeps the inner request finite.
@@ -47,24 +48,36 @@ pub fn http_get(
 ///     .check("auth");
 /// # Ok::<(), metrics_exporter::checks::UrlError>(())
 /// ```
-#[derive(Debug, Clone)]
+///
+/// Its `Debug` output shows the URL without credentials and the CA certificates by size.
+#[derive(Clone)]
 pub struct HttpCheck {
-    url: String,
-    ca_pem: Option<Vec<u8>>,
+    /// Built once: the URL parsed, the TLS configuration made.
+    request: HttpRequest,
+    /// Bytes of PEM given to [`ca_pem`](Self::ca_pem), for `Debug`.
+    ca_pem_bytes: Option<usize>,
     expected: StatusCode,
-    options: RequestOptions,
+}
+
+impl fmt::Debug for HttpCheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpCheck")
+            .field("url", &redact_credentials(&self.request.uri().to_string()))
+            .field("ca_pem_bytes", &self.ca_pem_bytes)
+            .field("expected", &self.expected)
+            .field("max_redirects", &self.request.options().max_redirects)
+            .finish()
+    }
 }
 
 impl HttpCheck {
     /// A GET of `url` (`http` or `https`) expecting 200 and following no redirect; the URL is
     /// checked here.
     pub fn new(url: &str) -> Result<Self, UrlError> {
-        HttpRequest::new(url, None, RequestOptions::default())?;
         Ok(Self {
-            url: url.to_owned(),
-            ca_pem: None,
+            request: HttpRequest::new(url, None, RequestOptions::default())?,
+            ca_pem_bytes: None,
             expected: StatusCode::OK,
-            options: RequestOptions::default(),
         })
     }
 
@@ -77,29 +90,24 @@ impl HttpCheck {
     /// Follows up to `max` redirects, checking the status of the last answer (default: none
     /// followed, so a 301 is what is checked).
     pub fn follow_redirects(mut self, max: u32) -> Self {
-        self.options.max_redirects = Some(max);
+        self.request.options_mut().max_redirects = Some(max);
         self
     }
 
     /// Also trusts the PEM certificates in `ca_pem` (a private CA, a self-signed certificate).
     pub fn ca_pem(mut self, ca_pem: &[u8]) -> Result<Self, UrlError> {
-        HttpRequest::new(&self.url, Some(ca_pem), RequestOptions::default())?;
-        self.ca_pem = Some(ca_pem.to_vec());
+        self.request = self.request.with_ca_pem(ca_pem)?;
+        self.ca_pem_bytes = Some(ca_pem.len());
         Ok(self)
     }
 
     /// The health check, named `name`.
     pub fn check(self, name: impl Into<String>) -> HealthCheck {
         let expected = self.expected;
-        // Checked in `new` and `ca_pem`, so this cannot fail; a failure would still only fail
-        // the check, never panic.
-        let request = HttpRequest::new(&self.url, self.ca_pem.as_deref(), self.options)
-            .map(Arc::new)
-            .map_err(|e| e.to_string());
+        let request = Arc::new(self.request);
         HealthCheck::new(name, move || {
-            let request = request.clone();
+            let request = Arc::clone(&request);
             async move {
-                let request = request?;
                 let response = request
                     .send(REQUEST_LIMIT)
                     .await

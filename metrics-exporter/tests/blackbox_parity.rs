@@ -1,5 +1,6 @@
 //! The prober beside the real blackbox exporter (Debian `prometheus-blackbox-exporter`, 0.23):
-//! both probe the same local servers (a plain page, a redirect chain, a 404, TLS with HTTP/2
+//! both probe the same local servers (a plain page, a redirect chain, one redirect over the
+//! limit of 10, a 300 with a `Location` (not followed), a 404, TLS with HTTP/2
 //! and with HTTP/1.1 only, body expressions that match and that do not, a refused connection,
 //! IPv6 loopback where the machine has it)
 //! and their `probe_*` series are compared one by one: names, types, values and labels, with
@@ -15,7 +16,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::Path as UrlPath;
-use axum::http::header::LAST_MODIFIED;
+use axum::http::header::{LAST_MODIFIED, LOCATION};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::get;
 use axum::Router;
@@ -107,6 +109,11 @@ fn plain_server(listener: TcpListener) -> Server {
                     Redirect::to(&format!("/hop/{}", n - 1)).into_response()
                 }
             }),
+        )
+        // A 300 with a Location: an answer, not a redirect, to Go's client.
+        .route(
+            "/choices",
+            get(|| async { (StatusCode::MULTIPLE_CHOICES, [(LOCATION, "/")]) }),
         );
     let task = tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
@@ -468,6 +475,23 @@ async fn the_prober_agrees_with_the_blackbox_exporter() {
             1.1,
         ),
         ("404", format!("{plain}/missing"), "plain", same(), 0.0, 1.1),
+        // Eleven redirects: one over the limit of 10, the last one's status reported.
+        (
+            "over the redirect limit",
+            format!("{plain}/hop/11"),
+            "plain",
+            same(),
+            0.0,
+            1.1,
+        ),
+        (
+            "300 with a Location",
+            format!("{plain}/choices"),
+            "plain",
+            same(),
+            0.0,
+            1.1,
+        ),
         (
             "tls h2",
             format!("https://localhost:{h2_port}/"),

@@ -256,3 +256,27 @@ async fn checks_speak_http2_and_follow_redirects_only_when_asked() {
         .ca_pem(b"not pem")
         .is_err());
 }
+
+#[test]
+fn debug_shows_neither_the_password_nor_the_ca_certificates() {
+    let key = rcgen::KeyPair::generate().expect("key");
+    let cert = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+        .expect("params")
+        .self_signed(&key)
+        .expect("certificate");
+    let pem = cert.pem();
+    let check = checks::HttpCheck::new("https://user:hunter2@localhost:8443/healthz")
+        .expect("url")
+        .ca_pem(pem.as_bytes())
+        .expect("pem")
+        .follow_redirects(2);
+    let debug = format!("{check:?}");
+    assert_eq!(
+        debug,
+        format!(
+            "HttpCheck {{ url: \"https://localhost:8443/healthz\", ca_pem_bytes: Some({}), \
+             expected: 200, max_redirects: Some(2) }}",
+            pem.len()
+        )
+    );
+}

@@ -480,7 +480,7 @@ const BIG_BODY: usize = 1 << 20;
 
 /// An https server speaking HTTP/2 only (`h2` in ALPN) with a certificate for `localhost`
 /// (`O=Example`, `CN=probe-test`, serial `0a0b0c`, valid until [`CERT_EXPIRY`]); answers
-/// `over h2`. Returns it, the certificate's PEM and its DER.
+/// `over h2`, on `/authority` the request's `:authority`. Returns it, the certificate's PEM and its DER.
 async fn h2_server() -> (Server, String, Vec<u8>) {
     let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).expect("params");
     params.not_after = rcgen::date_time_ymd(2040, 1, 1);
@@ -515,6 +515,10 @@ async fn h2_server() -> (Server, String, Vec<u8>) {
                 let service = hyper::service::service_fn(|request: hyper::Request<_>| async move {
                     let body = if request.uri().path() == "/big" {
                         bytes::Bytes::from(vec![b'x'; BIG_BODY])
+                    } else if request.uri().path() == "/authority" {
+                        // What the client sent as `:authority`.
+                        let authority = request.uri().authority().map(|a| a.to_string());
+                        bytes::Bytes::from(authority.unwrap_or_default())
                     } else if request.version() == hyper::Version::HTTP_2 {
                         bytes::Bytes::from_static(b"over h2")
                     } else {
@@ -566,6 +570,14 @@ async fn http2_over_tls_and_every_tls_series() {
         ProbeTarget::new("too-big", format!("{}big", server.url))
             .ca_file(&ca_file)
             .body_size_limit(BIG_BODY as u64 - 1),
+        // A configured Host is the HTTP/2 request's authority.
+        ProbeTarget::new("h2-host", format!("{}authority", server.url))
+            .ca_file(&ca_file)
+            .header(
+                axum::http::header::HOST,
+                axum::http::HeaderValue::from_static("configured.test:1234"),
+            )
+            .fail_if_body_not_matches_regexp("^configured.test:1234$"),
     ];
     let (prober, registry) = exported(targets, 4);
     prober.probe_all().await;
@@ -573,6 +585,12 @@ async fn http2_over_tls_and_every_tls_series() {
     let t = [("target", "h2")];
     let outcome = prober.last_outcome("h2").expect("probed");
     assert!(outcome.success, "{outcome:?}");
+    assert!(outcome.ssl(), "{outcome:?}");
+    assert_eq!(outcome.cert_expiry(), Some(CERT_EXPIRY));
+    assert!(!outcome.failed_due_to_regex());
+    let host = prober.last_outcome("h2-host").expect("probed");
+    assert!(host.success, "the authority sent: {host:?}");
+    assert_eq!(host.http_version, Some(axum::http::Version::HTTP_2));
     for (name, value) in [
         ("probe_success", 1.0),
         ("probe_http_status_code", 200.0),
@@ -658,26 +676,55 @@ async fn http2_over_tls_and_every_tls_series() {
 async fn redirects_are_followed_counted_limited_or_not_followed() {
     use axum::extract::Path;
     use axum::response::{IntoResponse, Redirect};
-    let app = Router::new().route(
-        "/hop/{n}",
-        get(|Path(n): Path<u32>| async move {
-            if n == 0 {
-                "arrived".into_response()
-            } else {
-                Redirect::to(&format!("/hop/{}", n - 1)).into_response()
-            }
-        }),
-    );
+    let app = Router::new()
+        .route(
+            "/hop/{n}",
+            get(|Path(n): Path<u32>| async move {
+                if n == 0 {
+                    "arrived".into_response()
+                } else {
+                    Redirect::to(&format!("/hop/{}", n - 1)).into_response()
+                }
+            }),
+        )
+        // 3xx that Go's client does not follow, even with a Location.
+        .route(
+            "/status/{code}",
+            get(|Path(code): Path<u16>| async move {
+                let status = StatusCode::from_u16(code).expect("a status");
+                (status, [("location", "/hop/0")]).into_response()
+            }),
+        )
+        .route(
+            "/long",
+            get(|| async { Redirect::to(&format!("/{}", "a".repeat(10_000))).into_response() }),
+        );
     let server = http_server(app).await;
     let url = format!("{}hop/3", server.url);
-    let targets = vec![
+    let mut targets = vec![
         ProbeTarget::new("chain", &url).fail_if_body_not_matches_regexp("arrived"),
         ProbeTarget::new("limited", &url).max_redirects(2),
         ProbeTarget::new("off", &url).follow_redirects(false),
         ProbeTarget::new("off-accepting", &url)
             .follow_redirects(false)
             .valid_status_codes([303]),
+        ProbeTarget::new("long", format!("{}long", server.url)).max_redirects(0),
     ];
+    for code in [300, 304, 305] {
+        targets.push(
+            ProbeTarget::new(
+                format!("final-{code}"),
+                format!("{}status/{code}", server.url),
+            )
+            .valid_status_codes([code]),
+        );
+    }
+    for code in [301, 302, 307, 308] {
+        targets.push(ProbeTarget::new(
+            format!("followed-{code}"),
+            format!("{}status/{code}", server.url),
+        ));
+    }
     let (prober, registry) = exported(targets, 4);
     prober.probe_all().await;
     let s = scrape(&registry);
@@ -697,9 +744,11 @@ async fn redirects_are_followed_counted_limited_or_not_followed() {
         Some(7.0)
     );
 
-    // Over the limit: the third redirect is refused, as the blackbox exporter counts it.
+    // Over the limit: the third redirect is refused, as the blackbox exporter counts it, and
+    // its status is the one reported.
     assert_eq!(get("probe_success", "limited"), Some(0.0));
     assert_eq!(get("probe_http_redirects", "limited"), Some(3.0));
+    assert_eq!(get("probe_http_status_code", "limited"), Some(303.0));
     assert_eq!(failures("limited", "redirects"), Some(1.0));
     let limited = prober.last_outcome("limited").expect("probed");
     assert_eq!(
@@ -716,6 +765,139 @@ async fn redirects_are_followed_counted_limited_or_not_followed() {
     assert_eq!(get("probe_http_redirects", "off"), Some(1.0));
     assert_eq!(failures("off", "status"), Some(1.0));
     assert_eq!(get("probe_success", "off-accepting"), Some(1.0));
+
+    // 300, 304 and 305 are answers, not redirects; 301, 302, 307 and 308 are followed.
+    for code in [300, 304, 305] {
+        let name = format!("final-{code}");
+        assert_eq!(get("probe_success", &name), Some(1.0), "{name}");
+        assert_eq!(get("probe_http_status_code", &name), Some(f64::from(code)));
+        assert_eq!(get("probe_http_redirects", &name), Some(0.0), "{name}");
+    }
+    for code in [301, 302, 307, 308] {
+        let name = format!("followed-{code}");
+        assert_eq!(get("probe_success", &name), Some(1.0), "{name}");
+        assert_eq!(get("probe_http_status_code", &name), Some(200.0), "{name}");
+        assert_eq!(get("probe_http_redirects", &name), Some(1.0), "{name}");
+    }
+
+    // A 10 000-character Location is not copied whole into the outcome (or a log line).
+    let long = prober.last_outcome("long").expect("probed");
+    assert_eq!(
+        long.cause,
+        Some(FailureCause::Request(HttpErrorKind::Redirects))
+    );
+    assert!(
+        long.message
+            .starts_with("more than 0 redirects (the last to /aaa"),
+        "{long:?}"
+    );
+    assert_eq!(long.message.chars().count(), 257, "{}", long.message);
+    assert!(long.message.ends_with('…'));
+}
+
+/// What a recording route saw: the route, then `Host`, `Authorization`, `Cookie`,
+/// `WWW-Authenticate`.
+type SeenHeaders = Arc<std::sync::Mutex<Vec<[Option<String>; 5]>>>;
+
+fn recording(seen: &SeenHeaders, route: &'static str) -> axum::routing::MethodRouter {
+    let seen = Arc::clone(seen);
+    get(move |headers: axum::http::HeaderMap| async move {
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        };
+        seen.lock().expect("lock").push([
+            Some(route.to_owned()),
+            header("host"),
+            header("authorization"),
+            header("cookie"),
+            header("www-authenticate"),
+        ]);
+        "seen"
+    })
+}
+
+/// As Go's client: `Authorization` (from the URL or configured), `Cookie`, `WWW-Authenticate`
+/// and a configured `Host` follow a redirect on the same scheme, host and port only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sensitive_headers_stay_with_their_origin_on_redirect() {
+    use axum::response::Redirect;
+    let seen: SeenHeaders = Arc::default();
+    let other = http_server(Router::new().route("/seen", recording(&seen, "other"))).await;
+    let other_authority = other
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let away_to = format!("{}seen", other.url);
+    let app = Router::new()
+        .route("/seen", recording(&seen, "same"))
+        .route("/here", get(|| async { Redirect::temporary("/seen") }))
+        .route(
+            "/away",
+            get(move || {
+                let to = away_to.clone();
+                async move { Redirect::temporary(&to) }
+            }),
+        );
+    let server = http_server(app).await;
+    let authority = server
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let target = |name: &str, path: &str, with_url_credentials: bool| {
+        let url = if with_url_credentials {
+            format!("http://user:pw@{authority}/{path}")
+        } else {
+            format!("http://{authority}/{path}")
+        };
+        let value = axum::http::HeaderValue::from_static;
+        let mut target = ProbeTarget::new(name, url)
+            .header(axum::http::header::COOKIE, value("session=1"))
+            .header(axum::http::header::WWW_AUTHENTICATE, value("Basic"))
+            .header(axum::http::header::HOST, value("configured.test"));
+        if !with_url_credentials {
+            target = target.header(axum::http::header::AUTHORIZATION, value("Bearer t0ken"));
+        }
+        target
+    };
+    // One at a time, so the recordings come in order.
+    for (name, path, credentials) in [
+        ("same", "here", true),
+        ("away-url-credentials", "away", true),
+        ("away-configured", "away", false),
+    ] {
+        let prober = Prober::new(vec![target(name, path, credentials)], 1).expect("valid");
+        prober.probe_all().await;
+        let outcome = prober.last_outcome(name).expect("probed");
+        assert!(outcome.success, "{name}: {outcome:?}");
+        assert_eq!(outcome.redirects, 1);
+    }
+    let seen = seen.lock().expect("lock").clone();
+    let some = |s: &str| Some(s.to_owned());
+    assert_eq!(
+        seen,
+        [
+            [
+                some("same"),
+                some("configured.test"),
+                // "user:pw"
+                some("Basic dXNlcjpwdw=="),
+                some("session=1"),
+                some("Basic"),
+            ],
+            [
+                some("other"),
+                Some(other_authority.clone()),
+                None,
+                None,
+                None
+            ],
+            [some("other"), Some(other_authority), None, None, None],
+        ]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

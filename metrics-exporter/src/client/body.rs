@@ -1,6 +1,9 @@
 //! Reading a response body: counted, held to a size limit, kept when asked, and gunzipped
 //! first when the request asked for gzip (the limit and count then apply to what it decodes
 //! to, as the blackbox exporter's `body_size_limit` and uncompressed length do).
+//!
+//! A body kept without a size limit is held to [`MAX_KEPT_BODY`]: a server sending gigabytes
+//! cannot make the prober hold them.
 
 use std::io::{self, Write};
 
@@ -8,10 +11,16 @@ use bytes::{Bytes, BytesMut};
 
 use super::response::HttpErrorKind;
 
+/// Bytes of body kept at most when no size limit is set: 10 MiB. A longer body fails with
+/// kind `BodySize`, as it would over a limit.
+pub(crate) const MAX_KEPT_BODY: u64 = 10 << 20;
+
 /// Where body bytes go, as received or after decoding.
 struct Counted {
     bytes: u64,
     limit: Option<u64>,
+    /// The limit is [`MAX_KEPT_BODY`], set for keeping, not by the caller.
+    kept_cap: bool,
     kept: Option<BytesMut>,
 }
 
@@ -51,20 +60,28 @@ enum Sink {
 
 type Failure = (HttpErrorKind, String);
 
-fn too_long(limit: u64) -> Failure {
-    (
-        HttpErrorKind::BodySize,
-        format!("the body is longer than the limit of {limit} bytes"),
-    )
+fn too_long(counted: &Counted) -> Failure {
+    let limit = counted.limit.unwrap_or_default();
+    let message = if counted.kept_cap {
+        format!(
+            "the body is longer than the {limit} bytes kept for the body regular expressions \
+             (set body_size_limit to allow more)"
+        )
+    } else {
+        format!("the body is longer than the limit of {limit} bytes")
+    };
+    (HttpErrorKind::BodySize, message)
 }
 
 impl BodySink {
-    /// A sink with an optional size `limit` that keeps the body if `keep`; `gzip` decodes it
-    /// first.
+    /// A sink with an optional size `limit` that keeps the body if `keep` (then at most
+    /// [`MAX_KEPT_BODY`] bytes without a limit); `gzip` decodes it first.
     pub(crate) fn new(limit: Option<u64>, keep: bool, gzip: bool) -> Self {
+        let kept_cap = keep && limit.is_none();
         let counted = Counted {
             bytes: 0,
-            limit,
+            limit: if kept_cap { Some(MAX_KEPT_BODY) } else { limit },
+            kept_cap,
             kept: keep.then(BytesMut::new),
         };
         #[cfg(feature = "prober")]
@@ -83,18 +100,14 @@ impl BodySink {
     /// Takes the next bytes received.
     pub(crate) fn take(&mut self, data: &[u8]) -> Result<(), Failure> {
         match &mut self.sink {
-            Sink::Plain(counted) => counted
-                .write_all(data)
-                .map_err(|_| too_long(counted.limit.unwrap_or_default())),
+            Sink::Plain(counted) => counted.write_all(data).map_err(|_| too_long(counted)),
             #[cfg(feature = "prober")]
-            Sink::Gzip(decoder) => {
-                decoder
-                    .write_all(data)
-                    .map_err(|e| match decoder.get_ref().over_limit() {
-                        Some(limit) => too_long(limit),
-                        None => (HttpErrorKind::Other, format!("the body is not gzip: {e}")),
-                    })
-            }
+            Sink::Gzip(decoder) => decoder
+                .write_all(data)
+                .map_err(|e| match decoder.get_ref() {
+                    counted if counted.over_limit().is_some() => too_long(counted),
+                    _ => (HttpErrorKind::Other, format!("the body is not gzip: {e}")),
+                }),
         }
     }
 
@@ -107,9 +120,9 @@ impl BodySink {
             #[cfg(feature = "prober")]
             Sink::Gzip(mut decoder) => {
                 if let Err(e) = decoder.try_finish() {
-                    return Err(match decoder.get_ref().over_limit() {
-                        Some(limit) => too_long(limit),
-                        None => (HttpErrorKind::Other, format!("the body is not gzip: {e}")),
+                    return Err(match decoder.get_ref() {
+                        counted if counted.over_limit().is_some() => too_long(counted),
+                        _ => (HttpErrorKind::Other, format!("the body is not gzip: {e}")),
                     });
                 }
                 decoder
@@ -137,6 +150,32 @@ mod tests {
         let mut sink = BodySink::new(Some(5), false, false);
         sink.take(b"abc").unwrap();
         assert_eq!(sink.take(b"def").unwrap_err().0, HttpErrorKind::BodySize);
+    }
+
+    #[test]
+    fn kept_bodies_without_a_limit_are_capped() {
+        let chunk = vec![b'x'; 1 << 20];
+        let cap_chunks = (MAX_KEPT_BODY >> 20) as usize;
+        let mut sink = BodySink::new(None, true, false);
+        for _ in 0..cap_chunks {
+            sink.take(&chunk).unwrap();
+        }
+        let error = sink.take(b"x").unwrap_err();
+        assert_eq!(error.0, HttpErrorKind::BodySize);
+        assert!(error.1.contains("set body_size_limit"), "{}", error.1);
+        // Not kept: only counted, no cap.
+        let mut sink = BodySink::new(None, false, false);
+        for _ in 0..=cap_chunks {
+            sink.take(&chunk).unwrap();
+        }
+        assert_eq!(sink.finish().unwrap().0, MAX_KEPT_BODY + (1 << 20));
+        // A limit set by the caller is the one that applies.
+        let mut sink = BodySink::new(Some(MAX_KEPT_BODY + 1), true, false);
+        for _ in 0..cap_chunks {
+            sink.take(&chunk).unwrap();
+        }
+        sink.take(b"x").unwrap();
+        assert_eq!(sink.finish().unwrap().0, MAX_KEPT_BODY + 1);
     }
 
     #[cfg(feature = "prober")]

@@ -18,7 +18,9 @@ use super::body::BodySink;
 use super::connect::{connect, resolve, AddressChoice};
 use super::credentials::redact_credentials;
 use super::endpoint::Endpoint;
-use super::response::{HttpError, HttpErrorKind, HttpResponse, Trace, UrlError};
+use super::response::{
+    truncate_detail, HttpError, HttpErrorKind, HttpResponse, ResponseHead, Trace, UrlError,
+};
 use super::tls::client_config;
 #[cfg(feature = "prober")]
 use super::tls::TlsInfo;
@@ -94,6 +96,28 @@ enum Sender {
 
 type Failure = (HttpErrorKind, String);
 
+/// Headers not sent on after a redirect to another scheme, host or port, as Go's client.
+const SENSITIVE_ON_REDIRECT: [header::HeaderName; 4] = [
+    header::AUTHORIZATION,
+    header::COOKIE,
+    header::WWW_AUTHENTICATE,
+    header::HOST,
+];
+
+/// Whether a response with `status` and a `Location` is a redirect to follow: 301, 302, 303,
+/// 307 and 308, as Go's client; 300, 304 and 305 are answers.
+fn follows(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308)
+}
+
+/// The `Content-Length` header's value, if it has a valid one.
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+}
+
 impl HttpRequest {
     /// A request to `url` (`http://` or `https://`, with a host), trusting the Mozilla roots
     /// and the PEM certificates in `ca_pem`, if any (a private CA, a self-signed certificate).
@@ -109,6 +133,22 @@ impl HttpRequest {
             tls,
             options,
         })
+    }
+
+    /// The same request, trusting the PEM certificates in `ca_pem` besides the Mozilla roots.
+    pub(crate) fn with_ca_pem(mut self, ca_pem: &[u8]) -> Result<Self, UrlError> {
+        self.tls = client_config(Some(ca_pem)).map_err(|e| UrlError(e.0))?;
+        Ok(self)
+    }
+
+    /// Its options.
+    pub(crate) fn options(&self) -> &RequestOptions {
+        &self.options
+    }
+
+    /// Its options, to change.
+    pub(crate) fn options_mut(&mut self) -> &mut RequestOptions {
+        &mut self.options
     }
 
     /// The URL requested, without its credentials.
@@ -129,7 +169,8 @@ impl HttpRequest {
             }
             Ok(Err((kind, message))) => Err(HttpError {
                 kind,
-                message,
+                // A message may quote what the server sent (a `Location`): bounded for logs.
+                message: truncate_detail(message),
                 trace,
             }),
             Err(_) => Err(HttpError {
@@ -148,18 +189,25 @@ impl HttpRequest {
         let mut endpoint = self.endpoint.clone();
         let mut method = self.options.method.clone();
         let mut body = self.options.body.clone();
+        // The configured headers, less the sensitive ones once a redirect left the origin.
+        let mut headers = std::borrow::Cow::Borrowed(&self.options.headers);
         loop {
             let first = trace.redirects == 0;
             let hop = self
-                .hop(&endpoint, &method, &body, deadline, trace, first)
+                .hop(&endpoint, &method, &body, &headers, deadline, trace, first)
                 .await?;
             let status = hop.response.status();
+            trace.last_head = Some(ResponseHead {
+                status,
+                version: hop.response.version(),
+                content_length: content_length(hop.response.headers()),
+            });
             let location = hop
                 .response
                 .headers()
                 .get(header::LOCATION)
                 .and_then(|l| l.to_str().ok())
-                .filter(|_| status.is_redirection());
+                .filter(|_| follows(status));
             if let Some(location) = location {
                 trace.redirects += 1;
                 if let Some(max) = self.options.max_redirects {
@@ -172,9 +220,20 @@ impl HttpRequest {
                             ),
                         ));
                     }
-                    endpoint = endpoint
+                    let next = endpoint
                         .follow(location)
                         .map_err(|e| (HttpErrorKind::Redirects, format!("redirect: {e}")))?;
+                    // As Go's client: credentials and cookies go to the origin they were
+                    // given for, not to wherever a redirect points (`follow` drops the URL's
+                    // credentials the same way); once dropped, they stay dropped.
+                    if !endpoint.same_origin(&next) {
+                        let mut kept = headers.into_owned();
+                        for name in SENSITIVE_ON_REDIRECT {
+                            kept.remove(name);
+                        }
+                        headers = std::borrow::Cow::Owned(kept);
+                    }
+                    endpoint = next;
                     // As browsers do: 301, 302 and 303 become a GET without body; 307 and 308
                     // repeat the request.
                     if matches!(
@@ -192,12 +251,16 @@ impl HttpRequest {
         }
     }
 
-    /// Connects to `endpoint`, sends the request and waits for the response head.
+    /// Connects to `endpoint`, sends the request (with `headers` added) and waits for the
+    /// response head.
+    // The parts of one hop; a struct for them would only be unpacked again.
+    #[allow(clippy::too_many_arguments)]
     async fn hop(
         &self,
         endpoint: &Endpoint,
         method: &Method,
         body: &Bytes,
+        headers: &HeaderMap,
         deadline: Instant,
         trace: &mut Trace,
         first: bool,
@@ -232,7 +295,13 @@ impl HttpRequest {
 
         if !endpoint.https {
             let (response, sender) = self
-                .request(TokioIo::new(stream), false, endpoint, method, body, trace)
+                .request(
+                    TokioIo::new(stream),
+                    false,
+                    endpoint,
+                    (method, body, headers),
+                    trace,
+                )
                 .await?;
             return Ok(Hop {
                 response,
@@ -255,7 +324,13 @@ impl HttpRequest {
         #[cfg(feature = "prober")]
         let info = TlsInfo::of(connection);
         let (response, sender) = self
-            .request(TokioIo::new(tls), h2, endpoint, method, body, trace)
+            .request(
+                TokioIo::new(tls),
+                h2,
+                endpoint,
+                (method, body, headers),
+                trace,
+            )
             .await?;
         Ok(Hop {
             response,
@@ -271,22 +346,31 @@ impl HttpRequest {
         io: TokioIo<S>,
         h2: bool,
         endpoint: &Endpoint,
-        method: &Method,
-        body: &Bytes,
+        (method, body, headers): (&Method, &Bytes, &HeaderMap),
         trace: &mut Trace,
     ) -> Result<(Response<Incoming>, Sender), Failure>
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let other = |e: hyper::Error| (HttpErrorKind::Other, format!("HTTP: {e}"));
-        // HTTP/2 carries the authority in the URI (`:authority`); HTTP/1.1 in `Host`.
+        // HTTP/2 carries the authority in the URI (`:authority`), HTTP/1.1 in `Host`; a
+        // configured `Host` is either.
+        let host = headers
+            .get(header::HOST)
+            .unwrap_or(&endpoint.host_header)
+            .clone();
         let mut request = Request::builder().method(method.clone());
         request = if h2 {
-            request.uri(endpoint.uri.clone())
+            let mut parts = endpoint.uri.clone().into_parts();
+            parts.authority = Some(
+                http::uri::Authority::try_from(host.as_bytes())
+                    .map_err(|e| (HttpErrorKind::Other, format!("Host header: {e}")))?,
+            );
+            let uri = Uri::from_parts(parts)
+                .map_err(|e| (HttpErrorKind::Other, format!("Host header: {e}")))?;
+            request.uri(uri)
         } else {
-            request
-                .uri(endpoint.path())
-                .header(header::HOST, endpoint.host_header.clone())
+            request.uri(endpoint.path()).header(header::HOST, host)
         };
         request = request.header(
             header::USER_AGENT,
@@ -301,13 +385,16 @@ impl HttpRequest {
         let mut request = request
             .body(Full::new(body.clone()))
             .map_err(|e| (HttpErrorKind::Other, format!("request: {e}")))?;
-        let headers = request.headers_mut();
-        for name in self.options.headers.keys() {
-            headers.remove(name);
+        let out = request.headers_mut();
+        for name in headers.keys() {
+            if name != header::HOST {
+                out.remove(name);
+            }
         }
-        headers.extend(self.options.headers.clone());
-        if h2 {
-            headers.remove(header::HOST);
+        for (name, value) in headers {
+            if name != header::HOST {
+                out.append(name, value.clone());
+            }
         }
 
         let started = Instant::now();
@@ -354,11 +441,7 @@ impl HttpRequest {
         .await;
         trace.timings.transfer += started.elapsed();
         let (body_bytes, kept) = read?;
-        let content_length = head
-            .headers
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse().ok());
+        let content_length = content_length(&head.headers);
         Ok(HttpResponse {
             status: head.status,
             version: head.version,

@@ -39,6 +39,21 @@ pub struct Trace {
     /// Redirect responses received (followed, or the one that went over the limit or was not
     /// followed), as the blackbox exporter counts them.
     pub redirects: u32,
+    /// The last response head received, also when the request then failed (one redirect
+    /// over the limit, a body over the size limit).
+    pub last_head: Option<ResponseHead>,
+}
+
+/// What a response head showed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ResponseHead {
+    /// The status code.
+    pub status: StatusCode,
+    /// The HTTP version spoken.
+    pub version: Version,
+    /// The `Content-Length` header, if any.
+    pub content_length: Option<u64>,
 }
 
 /// An answered request (the last one, after redirects).
@@ -126,6 +141,18 @@ impl fmt::Display for HttpError {
 
 impl std::error::Error for HttpError {}
 
+/// Characters of an error message kept (a server's `Location` may be kilobytes long).
+pub(crate) const DETAIL_LIMIT: usize = 256;
+
+/// `message` cut to [`DETAIL_LIMIT`] characters (on a character boundary), `…` marking the cut.
+pub(crate) fn truncate_detail(mut message: String) -> String {
+    if let Some((cut, _)) = message.char_indices().nth(DETAIL_LIMIT) {
+        message.truncate(cut);
+        message.push('…');
+    }
+    message
+}
+
 /// A URL (or request setting) that cannot be requested.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UrlError(pub(crate) String);
@@ -137,3 +164,20 @@ impl fmt::Display for UrlError {
 }
 
 impl std::error::Error for UrlError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn details_are_cut_on_a_character_boundary() {
+        assert_eq!(truncate_detail("short".to_owned()), "short");
+        let exact = "a".repeat(DETAIL_LIMIT);
+        assert_eq!(truncate_detail(exact.clone()), exact);
+        // Two-byte characters: a byte count would cut one in half.
+        let long = format!("x{}", "é".repeat(1000));
+        let cut = truncate_detail(long);
+        assert_eq!(cut.chars().count(), DETAIL_LIMIT + 1);
+        assert!(cut.starts_with("xé") && cut.ends_with("é…"), "{cut}");
+    }
+}

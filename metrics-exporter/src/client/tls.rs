@@ -21,8 +21,18 @@ impl fmt::Display for TlsError {
 impl std::error::Error for TlsError {}
 
 /// A client configuration trusting the Mozilla roots and the PEM certificates in
-/// `extra_ca_pem`, offering `h2` then `http/1.1` in ALPN.
+/// `extra_ca_pem`, offering `h2` then `http/1.1` in ALPN. Without extra certificates, one
+/// configuration is built and shared (copying the roots for each target would cost ~150 KiB).
 pub(crate) fn client_config(extra_ca_pem: Option<&[u8]>) -> Result<Arc<ClientConfig>, TlsError> {
+    static DEFAULT: std::sync::OnceLock<Result<Arc<ClientConfig>, TlsError>> =
+        std::sync::OnceLock::new();
+    match extra_ca_pem {
+        None => DEFAULT.get_or_init(|| build_client_config(None)).clone(),
+        Some(pem) => build_client_config(Some(pem)),
+    }
+}
+
+fn build_client_config(extra_ca_pem: Option<&[u8]>) -> Result<Arc<ClientConfig>, TlsError> {
     let mut roots = RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };

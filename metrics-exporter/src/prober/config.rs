@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::client::{redact_credentials, url_without_credentials, IpProtocol};
@@ -53,14 +54,17 @@ pub struct ProbeTarget {
     pub ca_file: Option<PathBuf>,
     /// The request method (default `GET`).
     pub method: Method,
-    /// Request headers, added to or replacing `Host`, `User-Agent` and `Authorization`.
+    /// Request headers, added to or replacing `Host`, `User-Agent` and `Authorization`. Over
+    /// HTTP/2 `Host` is sent as the `:authority`. After a redirect to another scheme, host or
+    /// port, `Authorization`, `Cookie`, `WWW-Authenticate` and `Host` are no longer sent.
     pub headers: HeaderMap,
     /// The request body (default none).
     pub body: Option<String>,
     /// Whether redirects are followed (default true); when not, the redirect is the answer.
     pub follow_redirects: bool,
     /// Redirects followed at most (default 10); one more fails the probe with cause
-    /// `redirects`.
+    /// `redirects` (its status kept as the outcome's). Only 301, 302, 303, 307 and 308 are
+    /// redirects; 300, 304 and 305 are answers.
     pub max_redirects: u32,
     /// The IP protocol tried first (default `ip6`, as the blackbox exporter).
     pub preferred_ip_protocol: IpProtocol,
@@ -69,7 +73,9 @@ pub struct ProbeTarget {
     /// Time allowed to connect to each address; default: what is left of the timeout, shared
     /// between the addresses not yet tried.
     pub connect_timeout: Option<Duration>,
-    /// A longer body fails the probe with cause `body_size` (default: no limit).
+    /// A longer body fails the probe with cause `body_size` (default: no limit; with body
+    /// regular expressions, which need the body kept, at most 10 MiB is kept and a longer body
+    /// fails the same way).
     pub body_size_limit: Option<u64>,
     /// The probe fails (cause `regex`) if the body matches any of these.
     pub fail_if_body_matches_regexp: Vec<String>,
@@ -81,6 +87,43 @@ pub struct ProbeTarget {
     pub fail_if_not_ssl: bool,
     /// How the body is decoded before its length, limit and expressions apply.
     pub compression: Compression,
+    /// The body expressions compiled when the target was read, reused by the prober while
+    /// they are still those of the two lists above.
+    compiled: CompiledRegexps,
+}
+
+/// The compiled `fail_if_body_matches_regexp` and `fail_if_body_not_matches_regexp`.
+#[derive(Debug)]
+pub(crate) struct BodyRegexps {
+    pub(crate) matches: Vec<regex::bytes::Regex>,
+    pub(crate) not_matches: Vec<regex::bytes::Regex>,
+}
+
+impl BodyRegexps {
+    /// Whether these are compiled from exactly `matches` and `not_matches`.
+    fn compiled_from(&self, matches: &[String], not_matches: &[String]) -> bool {
+        let same = |compiled: &[regex::bytes::Regex], patterns: &[String]| {
+            compiled.len() == patterns.len()
+                && compiled.iter().zip(patterns).all(|(r, p)| r.as_str() == p)
+        };
+        same(&self.matches, matches) && same(&self.not_matches, not_matches)
+    }
+
+    /// Whether there is any expression, so the body must be kept.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.matches.is_empty() && self.not_matches.is_empty()
+    }
+}
+
+/// A cache of compiled expressions; derived from the pattern lists, so equal to any other
+/// (targets compare by their settings).
+#[derive(Clone, Default)]
+struct CompiledRegexps(Option<Arc<BodyRegexps>>);
+
+impl PartialEq for CompiledRegexps {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// The blackbox exporter's `compression`: how a response body is decoded.
@@ -163,6 +206,7 @@ impl ProbeTarget {
             fail_if_ssl: false,
             fail_if_not_ssl: false,
             compression: Compression::Identity,
+            compiled: CompiledRegexps::default(),
         }
     }
 
@@ -280,6 +324,26 @@ impl ProbeTarget {
         self
     }
 
+    /// The body expressions compiled: those compiled when the target was read if the lists
+    /// are unchanged since, else compiled now. An invalid one is refused naming the target
+    /// and the key.
+    pub(crate) fn body_regexps(&self) -> Result<Arc<BodyRegexps>, TargetError> {
+        let (matches, not_matches) = (
+            &self.fail_if_body_matches_regexp,
+            &self.fail_if_body_not_matches_regexp,
+        );
+        if let Some(compiled) = &self.compiled.0 {
+            if compiled.compiled_from(matches, not_matches) {
+                return Ok(Arc::clone(compiled));
+            }
+        }
+        let name = self.name.as_str();
+        Ok(Arc::new(BodyRegexps {
+            matches: compile_regexps(name, "fail_if_body_matches_regexp", matches)?,
+            not_matches: compile_regexps(name, "fail_if_body_not_matches_regexp", not_matches)?,
+        }))
+    }
+
     /// Whether `status` counts as success.
     pub fn accepts(&self, status: u16) -> bool {
         if !self.valid_status_codes.is_empty() {
@@ -305,7 +369,7 @@ impl ProbeTarget {
 
 /// Compiles a target's `key` list of regular expressions; an invalid one is refused naming
 /// the target and the key.
-pub(crate) fn compile_regexps(
+fn compile_regexps(
     name: &str,
     key: &str,
     patterns: &[String],
@@ -585,11 +649,9 @@ impl TargetEntry {
             })?);
         }
         if let Some(patterns) = self.fail_if_body_matches_regexp {
-            compile_regexps(name, "fail_if_body_matches_regexp", &patterns)?;
             target.fail_if_body_matches_regexp = patterns;
         }
         if let Some(patterns) = self.fail_if_body_not_matches_regexp {
-            compile_regexps(name, "fail_if_body_not_matches_regexp", &patterns)?;
             target.fail_if_body_not_matches_regexp = patterns;
         }
         if let Some(fail) = self.fail_if_ssl {
@@ -619,6 +681,8 @@ impl TargetEntry {
         target.ca_file = self.ca_file.or(target.ca_file);
         target.name = name.to_owned();
         target.url = self.url;
+        // Compiled once, here: checked now, and kept for the prober.
+        target.compiled = CompiledRegexps(Some(target.body_regexps()?));
         Ok(target)
     }
 }
@@ -775,6 +839,23 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    #[test]
+    fn body_expressions_are_compiled_once_when_read() {
+        let text = "[[target]]\nurl = \"http://x/\"\nfail_if_body_matches_regexp = [\"a+\"]\n";
+        let mut target = parse_target_file(text, &ProbeTarget::new("", ""))
+            .unwrap()
+            .remove(0);
+        let first = target.body_regexps().unwrap();
+        // The same compiled expressions, not a new compilation.
+        assert!(Arc::ptr_eq(&first, &target.body_regexps().unwrap()));
+        assert_eq!(first.matches[0].as_str(), "a+");
+        // Changed after reading: compiled anew from the lists, the one source of truth.
+        target.fail_if_body_matches_regexp = vec!["b+".to_owned()];
+        let changed = target.body_regexps().unwrap();
+        assert_eq!(changed.matches[0].as_str(), "b+");
+        assert!(!Arc::ptr_eq(&first, &changed));
     }
 
     #[test]

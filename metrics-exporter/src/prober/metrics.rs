@@ -183,7 +183,7 @@ pub(crate) fn encode(
         "probe_http_ssl",
         "Whether the last response (after redirects) came over TLS.",
         None,
-        probed().map(|(name, last)| (name, i64::from(last.ssl))),
+        probed().map(|(name, last)| (name, i64::from(last.ssl()))),
     )?;
     per_target_gauge(
         encoder,
@@ -226,7 +226,7 @@ pub(crate) fn encode(
         "probe_failed_due_to_regex",
         "Whether the last probe failed on a body regular expression.",
         None,
-        probed().map(|(name, last)| (name, i64::from(last.failed_due_to_regex))),
+        probed().map(|(name, last)| (name, i64::from(last.failed_due_to_regex()))),
     )?;
 
     let tls = || probed().filter_map(|(name, last)| Some((name, last.tls.as_ref()?)));
@@ -348,7 +348,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ip_hashes_are_fnv1a_of_the_16_byte_form() {
+    fn ip_hashes_are_fnv1a_of_4_bytes_for_ipv4_and_16_for_ipv6() {
         // FNV-1a of 16 zero bytes, of the 4 bytes of 127.0.0.1 (also written IPv4-mapped,
         // the value the blackbox exporter shows), and of ::1.
         assert_eq!(ip_hash("::".parse().unwrap()), 0x6969_1905);

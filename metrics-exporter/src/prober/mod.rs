@@ -61,7 +61,7 @@ pub use error::{TargetError, TargetErrorKind};
 pub use probe::ProbeOutcome;
 #[cfg(feature = "standalone")]
 pub(crate) use schedule::{parse_positive_duration, SCHEDULE_FORMS};
-pub use schedule::{Schedule, ScheduleError};
+pub use schedule::{CronExpression, Schedule, ScheduleError};
 
 use metrics::{Change, TargetState};
 use probe::PreparedTarget;

@@ -3,16 +3,17 @@
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use http::Version;
-use regex::bytes::Regex;
 
 use crate::client::{
     AddressChoice, HttpRequest, HttpResponse, RequestOptions, Timings, TlsInfo, Trace,
 };
 
 use super::cause::FailureCause;
-use super::config::{compile_regexps, Compression, ProbeTarget};
+use super::config::{BodyRegexps, Compression, ProbeTarget};
 use super::error::{TargetError, TargetErrorKind};
 
 /// The result of one probe: what the blackbox exporter's HTTP prober reports.
@@ -24,12 +25,12 @@ pub struct ProbeOutcome {
     pub success: bool,
     /// Time for the whole probe.
     pub duration: Duration,
-    /// The status code answered, if any.
+    /// The status code of the last response, if any: also when the probe then failed (one
+    /// redirect over the limit, a body over the size limit), as the blackbox exporter
+    /// reports it.
     pub status_code: Option<u16>,
     /// Time per phase, summed over redirects.
     pub timings: Timings,
-    /// For `https`: the earliest certificate expiry, seconds since the Unix epoch.
-    pub cert_expiry: Option<i64>,
     /// Why it failed; `None` on success.
     pub cause: Option<FailureCause>,
     /// What happened, for logs.
@@ -46,14 +47,28 @@ pub struct ProbeOutcome {
     pub body_length: u64,
     /// The HTTP version of the last response.
     pub http_version: Option<Version>,
-    /// Whether the last response came over TLS.
-    pub ssl: bool,
     /// The last response's `Last-Modified`, seconds since the Unix epoch.
     pub last_modified: Option<i64>,
-    /// The last connection's TLS version, cipher and certificates, for `https`.
+    /// The last connection's TLS version, cipher and certificates, when the last response
+    /// came over TLS.
     pub tls: Option<TlsInfo>,
+}
+
+impl ProbeOutcome {
+    /// For a response over TLS: the earliest certificate expiry, seconds since the Unix epoch.
+    pub fn cert_expiry(&self) -> Option<i64> {
+        self.tls.as_ref().and_then(|t| t.earliest_expiry)
+    }
+
+    /// Whether the last response came over TLS.
+    pub fn ssl(&self) -> bool {
+        self.tls.is_some()
+    }
+
     /// Whether a body regular expression failed the probe.
-    pub failed_due_to_regex: bool,
+    pub fn failed_due_to_regex(&self) -> bool {
+        self.cause == Some(FailureCause::Regex)
+    }
 }
 
 /// A target ready to probe: its settings, its prepared request, its compiled expressions.
@@ -61,8 +76,7 @@ pub struct ProbeOutcome {
 pub(crate) struct PreparedTarget {
     pub(crate) config: ProbeTarget,
     request: HttpRequest,
-    fail_if_matches: Vec<Regex>,
-    fail_if_not_matches: Vec<Regex>,
+    regexps: Arc<BodyRegexps>,
 }
 
 impl PreparedTarget {
@@ -75,16 +89,8 @@ impl PreparedTarget {
                 format!("target {name:?}: the timeout must be above zero"),
             ));
         }
-        let fail_if_matches = compile_regexps(
-            name,
-            "fail_if_body_matches_regexp",
-            &config.fail_if_body_matches_regexp,
-        )?;
-        let fail_if_not_matches = compile_regexps(
-            name,
-            "fail_if_body_not_matches_regexp",
-            &config.fail_if_body_not_matches_regexp,
-        )?;
+        // Those compiled when the target file was read, unless changed since.
+        let regexps = config.body_regexps()?;
         let ca_pem = match &config.ca_file {
             None => None,
             Some(path) => Some(std::fs::read(path).map_err(|e| {
@@ -116,7 +122,7 @@ impl PreparedTarget {
                 connect_timeout: config.connect_timeout,
             },
             body_size_limit: config.body_size_limit,
-            keep_body: !(fail_if_matches.is_empty() && fail_if_not_matches.is_empty()),
+            keep_body: !regexps.is_empty(),
             gzip: config.compression == Compression::Gzip,
         };
         let request = HttpRequest::new(&config.url, ca_pem.as_deref(), options)
@@ -124,8 +130,7 @@ impl PreparedTarget {
         Ok(Self {
             config,
             request,
-            fail_if_matches,
-            fail_if_not_matches,
+            regexps,
         })
     }
 
@@ -148,14 +153,12 @@ impl PreparedTarget {
     fn judge(&self, response: HttpResponse, duration: Duration) -> ProbeOutcome {
         let code = response.status.as_u16();
         let config = &self.config;
-        let mut failed_due_to_regex = false;
         let failure = if !config.accepts(code) {
             Some((
                 FailureCause::Status,
                 format!("{code}, expected {}", config.accepted_statuses()),
             ))
         } else if let Some(message) = self.body_failure(response.body.as_ref()) {
-            failed_due_to_regex = true;
             Some((FailureCause::Regex, message))
         } else if config.fail_if_ssl && response.https {
             Some((
@@ -179,7 +182,6 @@ impl PreparedTarget {
             duration,
             status_code: Some(code),
             timings: response.trace.timings,
-            cert_expiry: response.tls.as_ref().and_then(|t| t.earliest_expiry),
             cause,
             message,
             dns_lookup: response.trace.dns_lookup,
@@ -188,20 +190,19 @@ impl PreparedTarget {
             content_length: response.content_length,
             body_length: response.body_bytes,
             http_version: Some(response.version),
-            ssl: response.https,
             last_modified: response.last_modified,
             tls: response.tls,
-            failed_due_to_regex,
         }
     }
 
     /// Why the body fails the target's regular expressions, if it does.
     fn body_failure(&self, body: Option<&Bytes>) -> Option<String> {
         let body = body.map_or(&[][..], |b| &b[..]);
-        if let Some(found) = self.fail_if_matches.iter().find(|r| r.is_match(body)) {
+        if let Some(found) = self.regexps.matches.iter().find(|r| r.is_match(body)) {
             return Some(format!("the body matches {:?}", found.as_str()));
         }
-        self.fail_if_not_matches
+        self.regexps
+            .not_matches
             .iter()
             .find(|r| !r.is_match(body))
             .map(|missing| format!("the body does not match {:?}", missing.as_str()))
@@ -213,20 +214,17 @@ fn failed_request(trace: Trace, duration: Duration) -> ProbeOutcome {
     ProbeOutcome {
         success: false,
         duration,
-        status_code: None,
+        status_code: trace.last_head.map(|h| h.status.as_u16()),
         timings: trace.timings,
-        cert_expiry: None,
         cause: None,
         message: String::new(),
         dns_lookup: trace.dns_lookup,
         ip_addr: trace.addr.map(|a| a.ip()),
         redirects: trace.redirects,
-        content_length: None,
+        content_length: trace.last_head.and_then(|h| h.content_length),
         body_length: 0,
-        http_version: None,
-        ssl: false,
+        http_version: trace.last_head.map(|h| h.version),
         last_modified: None,
         tls: None,
-        failed_due_to_regex: false,
     }
 }
