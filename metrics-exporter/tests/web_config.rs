@@ -615,6 +615,48 @@ async fn the_rate_limit_answers_429_after_the_burst() {
 }
 
 #[tokio::test]
+async fn rate_limited_scrapes_are_counted_at_a_custom_telemetry_path() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("web-config.yml");
+    std::fs::write(&path, "rate_limit:\n  interval: 1h\n  burst: 2\n").expect("write");
+    let web = WebConfig::from_file(&path).expect("web config");
+    let served = common::serve(None, |e| {
+        e.web_config(&web)
+            .expect("apply")
+            .telemetry_path("/internal/metrics")
+            .expect("path")
+    })
+    .await;
+    let client = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for path in [
+        "/internal/metrics",
+        "/internal/metrics",
+        "/internal/metrics",
+        "/internal/metrics",
+        "/metrics",
+        "/live",
+    ] {
+        let response = client
+            .get(format!("{}{path}", served.base))
+            .send()
+            .await
+            .expect("request");
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 429, 429, 429, 429]);
+    // Only the two refused at the telemetry path are scrapes.
+    let text = served
+        .registry
+        .encode(metrics_toolkit::Format::PrometheusText)
+        .expect("encode");
+    assert!(
+        text.contains("exporter_scrapes_total{result=\"rejected\"} 2\n"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn one_file_with_every_key_is_honoured() {
     let p = pkis();
     let inline = |path: &Path| {
