@@ -390,6 +390,7 @@ impl Exporter {
             headers: self.headers,
             rate_limit: self.rate_limit,
             refusals: self.refusals,
+            telemetry_path: self.telemetry_path,
         };
         server::serve(listener, router, options, shutdown, deadline).await
     }

@@ -70,6 +70,9 @@ pub(crate) struct Options {
     pub(crate) rate_limit: Option<RateLimit>,
     /// Where refused requests are logged.
     pub(crate) refusals: Arc<Refusals>,
+    /// The path `/metrics` is served at ([`Exporter::telemetry_path`](crate::Exporter::telemetry_path)):
+    /// a request to it refused by the rate limit counts as a rejected scrape.
+    pub(crate) telemetry_path: Arc<str>,
 }
 
 /// What the server does to every request before and after the router: the rate limit and
@@ -79,6 +82,7 @@ struct Answers {
     bucket: Option<Bucket>,
     refusals: Arc<Refusals>,
     metrics: SelfMetrics,
+    telemetry_path: Arc<str>,
 }
 
 impl Answers {
@@ -87,7 +91,7 @@ impl Answers {
         if self.bucket.as_ref().is_none_or(Bucket::try_take) {
             return None;
         }
-        if path == "/metrics" {
+        if path == &*self.telemetry_path {
             self.metrics.scrape(ScrapeResult::Rejected);
         }
         self.refusals
@@ -171,6 +175,7 @@ pub(crate) async fn serve(
         bucket: options.rate_limit.map(Bucket::new),
         refusals: options.refusals,
         metrics: options.metrics.clone(),
+        telemetry_path: options.telemetry_path,
     });
     let context = Arc::new(ConnectionContext {
         http1,

@@ -492,8 +492,8 @@ fn help_shows_no_secret_from_the_environment() {
     );
 }
 
-/// A setting as `--help` and the README table list it: flag, variables, default.
-type Listed = (String, Vec<String>, Option<String>);
+/// A setting as `--help` and the README table list it: flag, variables, default, meaning.
+type Listed = (String, Vec<String>, Option<String>, String);
 
 fn listed_in_help(help: &str) -> BTreeSet<Listed> {
     let mut blocks: Vec<Vec<&str>> = Vec::new();
@@ -528,10 +528,17 @@ fn listed_in_help(help: &str) -> BTreeSet<Listed> {
                 .or_else(|| between(&text, "[env: ", ']'))
                 .unwrap_or_else(|| panic!("--{flag} has no variable: {text}"))];
             variables.extend(between(&text, "[legacy env: ", ']'));
+            // The meaning is what precedes the bracketed variables and default.
+            let meaning = [" [legacy env: ", " [env: ", " [default: "]
+                .iter()
+                .filter_map(|start| text.find(start))
+                .min()
+                .map_or(text.as_str(), |end| &text[..end]);
             Some((
                 format!("--{flag}"),
                 variables,
                 between(&text, "[default: ", ']'),
+                meaning.trim().to_owned(),
             ))
         })
         .collect()
@@ -549,13 +556,15 @@ fn listed_in_readme(readme: &str) -> BTreeSet<Listed> {
             let code = |cell: &str| cell.trim_matches('`').to_owned();
             let variables = cells[1].split(", ").map(code).collect();
             let default = (cells[2] != "none").then(|| code(cells[2]));
-            (code(cells[0]), variables, default)
+            // The README marks names up as code; --help prints them plain.
+            let meaning = cells[3].replace('`', "");
+            (code(cells[0]), variables, default, meaning)
         })
         .collect()
 }
 
 #[test]
-fn help_and_the_readme_table_list_the_same_flags_variables_and_defaults() {
+fn help_and_the_readme_table_list_the_same_flags_variables_defaults_and_meanings() {
     let output = run_args(&["--help"], &[]);
     assert_eq!(output.status.code(), Some(0));
     let help = listed_in_help(&String::from_utf8_lossy(&output.stdout));
@@ -576,6 +585,7 @@ fn help_and_the_readme_table_list_the_same_flags_variables_and_defaults() {
             "PROBE_INTERVAL".into(),
         ],
         Some("30s".into()),
+        "Time between probes (a duration) or a cron expression, for every target".into(),
     );
     assert!(help.contains(&expected), "{help:#?}");
 }

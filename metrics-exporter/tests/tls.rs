@@ -162,10 +162,18 @@ async fn a_rotated_certificate_is_served_without_a_restart() {
             .and_then(|f| f.set_modified(later))
             .expect("set mtime");
     }
-    let answer = scrape(&addr, client_config(&second, BOTH, false))
-        .await
-        .expect("scrape with the new CA");
-    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // The files are looked at at most once a second: bounded wait for the new pair.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match scrape(&addr, client_config(&second, BOTH, false)).await {
+            Ok(answer) if answer.starts_with("HTTP/1.1 200") => break,
+            other => assert!(
+                std::time::Instant::now() < deadline,
+                "the new certificate was not served 10 s after the rotation: {other:?}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     // A new client (no session to resume) that trusts only the first CA is refused now.
     assert!(scrape(&addr, client_config(&old_ca, BOTH, false))
         .await
@@ -287,10 +295,16 @@ async fn a_reload_that_failed_mid_rewrite_is_retried_though_the_mtime_stays() {
     std::fs::write(&second.server.0, vec![b'x'; new_cert.len()]).expect("write garbage");
     set_mtime(&second.server.0);
     set_mtime(&second.server.1);
-    let answer = scrape(&addr, client_config(&old_ca, BOTH, false))
-        .await
-        .expect("the old pair is served while the new one is broken");
-    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // Connections for a second and a half: at least one check reads the broken file, and
+    // every connection gets the old pair.
+    let until = std::time::Instant::now() + Duration::from_millis(1500);
+    while std::time::Instant::now() < until {
+        let answer = scrape(&addr, client_config(&old_ca, BOTH, false))
+            .await
+            .expect("the old pair is served while the new one is broken");
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert_ne!(old_cert, new_cert);
 
     std::fs::write(&second.server.0, &new_cert).expect("finish the rewrite");

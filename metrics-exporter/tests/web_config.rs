@@ -5,7 +5,7 @@
 //! `curve_preferences`, `headers` on every answer, `rate_limit`, and refused keys and values
 //! named in the error.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,17 +13,15 @@ use metrics_exporter::security::WebConfig;
 use rustls::crypto::ring::{cipher_suite, kx_group};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
-use rustls::{ProtocolVersion, SupportedProtocolVersion};
+use rustls::ProtocolVersion;
 use test_support::pki::Pki;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 mod common;
 use common::Served;
-
-const BOTH: &[&SupportedProtocolVersion] = &[&rustls::version::TLS13, &rustls::version::TLS12];
-const TLS12: &[&SupportedProtocolVersion] = &[&rustls::version::TLS12];
-const TLS13: &[&SupportedProtocolVersion] = &[&rustls::version::TLS13];
+#[path = "common/tls_client.rs"]
+mod tls_client;
+use tls_client::{client_config, exchange, scrapes, Client, BOTH, TLS12, TLS13};
 
 /// Two independent PKIs: `trusted` is the one the exporter's files come from, `other` signs a
 /// client certificate the exporter does not trust.
@@ -61,118 +59,6 @@ fn tls_yaml(pki: &Pki, extra: &str) -> String {
         pki.server.0.display(),
         pki.server.1.display()
     )
-}
-
-/// A client's choices: versions, its certificate, the suites and groups it offers, ALPN.
-struct Client<'a> {
-    versions: &'a [&'static SupportedProtocolVersion],
-    cert: Option<&'a (PathBuf, PathBuf)>,
-    suites: Option<Vec<rustls::SupportedCipherSuite>>,
-    groups: Option<Vec<&'static dyn rustls::crypto::SupportedKxGroup>>,
-    alpn: &'a [&'a [u8]],
-}
-
-impl Default for Client<'_> {
-    fn default() -> Self {
-        Self {
-            versions: BOTH,
-            cert: None,
-            suites: None,
-            groups: None,
-            alpn: &[],
-        }
-    }
-}
-
-fn client_config(ca: &Path, client: Client<'_>) -> Arc<rustls::ClientConfig> {
-    let mut provider = rustls::crypto::ring::default_provider();
-    if let Some(suites) = client.suites {
-        provider.cipher_suites = suites;
-    }
-    if let Some(groups) = client.groups {
-        provider.kx_groups = groups;
-    }
-    let mut roots = rustls::RootCertStore::empty();
-    roots
-        .add(CertificateDer::from_pem_file(ca).expect("CA"))
-        .expect("add CA");
-    let builder = rustls::ClientConfig::builder_with_provider(Arc::new(provider))
-        .with_protocol_versions(client.versions)
-        .expect("versions")
-        .with_root_certificates(roots);
-    let mut config = match client.cert {
-        Some((cert, key)) => builder
-            .with_client_auth_cert(
-                vec![CertificateDer::from_pem_file(cert).expect("cert")],
-                PrivateKeyDer::from_pem_file(key).expect("key"),
-            )
-            .expect("client cert"),
-        None => builder.with_no_client_auth(),
-    };
-    config.alpn_protocols = client.alpn.iter().map(|p| p.to_vec()).collect();
-    Arc::new(config)
-}
-
-/// What one TLS exchange showed.
-#[derive(Debug)]
-struct Exchange {
-    version: Option<ProtocolVersion>,
-    suite: Option<rustls::CipherSuite>,
-    group: Option<rustls::NamedGroup>,
-    alpn: Option<Vec<u8>>,
-    /// The HTTP/1.1 answer to `GET path`.
-    answer: String,
-}
-
-impl Exchange {
-    fn status(&self) -> Option<&str> {
-        self.answer.split(' ').nth(1)
-    }
-}
-
-/// Connects, handshakes and sends `GET path` over HTTP/1.1 (with `Authorization: Basic` when
-/// `basic` is given); the error that ended the exchange otherwise.
-async fn exchange(
-    addr: &str,
-    config: Arc<rustls::ClientConfig>,
-    path: &str,
-    basic: Option<&str>,
-) -> std::io::Result<Exchange> {
-    let tcp = TcpStream::connect(addr).await?;
-    let connector = tokio_rustls::TlsConnector::from(config);
-    let name = ServerName::try_from("localhost").expect("name");
-    let mut tls = tokio::time::timeout(Duration::from_secs(5), connector.connect(name, tcp))
-        .await
-        .map_err(std::io::Error::other)??;
-    let (_, connection) = tls.get_ref();
-    let version = connection.protocol_version();
-    let suite = connection.negotiated_cipher_suite().map(|s| s.suite());
-    let group = connection.negotiated_key_exchange_group().map(|g| g.name());
-    let alpn = connection.alpn_protocol().map(<[u8]>::to_vec);
-    let auth = basic.map_or(String::new(), |b| format!("Authorization: Basic {b}\r\n"));
-    tls.write_all(
-        format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Connection: close\r\n\r\n")
-            .as_bytes(),
-    )
-    .await?;
-    let mut answer = Vec::new();
-    tokio::time::timeout(Duration::from_secs(5), tls.read_to_end(&mut answer))
-        .await
-        .map_err(std::io::Error::other)??;
-    Ok(Exchange {
-        version,
-        suite,
-        group,
-        alpn,
-        answer: String::from_utf8_lossy(&answer).into_owned(),
-    })
-}
-
-/// Whether `GET /metrics` is answered 200.
-async fn scrapes(addr: &str, config: Arc<rustls::ClientConfig>) -> bool {
-    exchange(addr, config, "/metrics", None)
-        .await
-        .is_ok_and(|e| e.status() == Some("200"))
 }
 
 #[tokio::test]
@@ -610,6 +496,48 @@ async fn the_rate_limit_answers_429_after_the_burst() {
         .expect("encode");
     assert!(
         text.contains("exporter_scrapes_total{result=\"rejected\"} 2"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn rate_limited_scrapes_are_counted_at_a_custom_telemetry_path() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("web-config.yml");
+    std::fs::write(&path, "rate_limit:\n  interval: 1h\n  burst: 2\n").expect("write");
+    let web = WebConfig::from_file(&path).expect("web config");
+    let served = common::serve(None, |e| {
+        e.web_config(&web)
+            .expect("apply")
+            .telemetry_path("/internal/metrics")
+            .expect("path")
+    })
+    .await;
+    let client = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for path in [
+        "/internal/metrics",
+        "/internal/metrics",
+        "/internal/metrics",
+        "/internal/metrics",
+        "/metrics",
+        "/live",
+    ] {
+        let response = client
+            .get(format!("{}{path}", served.base))
+            .send()
+            .await
+            .expect("request");
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 429, 429, 429, 429]);
+    // Only the two refused at the telemetry path are scrapes.
+    let text = served
+        .registry
+        .encode(metrics_toolkit::Format::PrometheusText)
+        .expect("encode");
+    assert!(
+        text.contains("exporter_scrapes_total{result=\"rejected\"} 2\n"),
         "{text}"
     );
 }

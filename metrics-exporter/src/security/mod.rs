@@ -45,6 +45,8 @@ mod limits;
 #[cfg_attr(not(feature = "web-config"), allow(dead_code))]
 mod rate_limit;
 pub(crate) mod refusals;
+#[cfg(feature = "tls")]
+mod reload;
 #[cfg(feature = "web-config")]
 mod response_headers;
 mod secret;

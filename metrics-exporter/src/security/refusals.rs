@@ -33,10 +33,15 @@ impl Refusals {
     /// Records a refused request: its status, the path asked and the peer when known. True
     /// when it was also logged as a warning.
     pub(crate) fn refused(&self, status: u16, path: &str, peer: Option<SocketAddr>) -> bool {
+        self.refused_at(status, path, peer, self.epoch.elapsed().as_secs())
+    }
+
+    /// [`refused`](Self::refused) at `now` seconds after the epoch.
+    fn refused_at(&self, status: u16, path: &str, peer: Option<SocketAddr>, now: u64) -> bool {
         let peer = peer.map(tracing::field::display);
         tracing::debug!(status, path, peer, "request refused");
         self.since_warn.fetch_add(1, Ordering::Relaxed);
-        let now = self.epoch.elapsed().as_secs() + 1;
+        let now = now.saturating_add(1);
         let next = self.next_warn.load(Ordering::Relaxed);
         if now < next {
             return false;
@@ -67,18 +72,19 @@ mod tests {
 
     #[test]
     fn one_warning_a_minute_with_the_count_since_the_last() {
-        let mut refusals = Refusals::default();
+        let refusals = Refusals::default();
         let warned: Vec<bool> = (0..5)
-            .map(|_| refusals.refused(401, "/metrics", None))
+            .map(|_| refusals.refused_at(401, "/metrics", None, 0))
             .collect();
         assert_eq!(warned, [true, false, false, false, false]);
         assert_eq!(refusals.since_warn.load(Ordering::Relaxed), 4);
-        // A minute later (moved back in time instead of waiting).
-        refusals.epoch = Instant::now()
-            .checked_sub(WARN_EVERY + Duration::from_secs(1))
-            .expect("uptime over a minute");
-        assert!(refusals.refused(403, "/metrics", None));
+        // Just under a minute later: still quiet.
+        let minute = WARN_EVERY.as_secs();
+        assert!(!refusals.refused_at(403, "/metrics", None, minute - 1));
+        assert_eq!(refusals.since_warn.load(Ordering::Relaxed), 5);
+        // A minute later: one warning with the six refused since the last.
+        assert!(refusals.refused_at(403, "/metrics", None, minute));
         assert_eq!(refusals.since_warn.load(Ordering::Relaxed), 0);
-        assert!(!refusals.refused(403, "/metrics", None));
+        assert!(!refusals.refused_at(403, "/metrics", None, minute + 1));
     }
 }

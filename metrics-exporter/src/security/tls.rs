@@ -2,8 +2,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::Arc;
 
 use rustls::crypto::{CryptoProvider, SupportedKxGroup};
 use rustls::server::{ClientHello, ResolvesServerCert};
@@ -13,6 +12,7 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 use super::client_certs::ClientCerts;
+use super::reload::{Followed, Loader};
 use super::SecurityError;
 
 /// Whether and how clients present certificates (the web-config.yml `client_auth_type`, with
@@ -108,91 +108,41 @@ struct Built {
     /// The client CA file, followed like the certificate; `None` when inline or absent.
     ca_file: Option<PathBuf>,
     alpn: Vec<Vec<u8>>,
-    current: Mutex<Current>,
+    /// The configuration, rebuilt after the client CA file changed.
+    config: Arc<Followed<ServerConfig>>,
 }
 
-struct Current {
-    config: Arc<ServerConfig>,
-    /// The stamp of the client CA file the configuration was built from.
-    ca_stamp: Option<Stamp>,
-    /// After a failed reload: not before this instant again.
-    retry_at: Option<Instant>,
-}
-
-/// The modification time and length of a file.
-type Stamp = (SystemTime, u64);
-/// The stamps of the certificate and key files.
-type Stamps = (Stamp, Stamp);
-
-/// How long after a failed reload the files are read again, though unchanged since: a
-/// handshake may have read them mid-rewrite, and the rewrite may end within the same mtime.
-const RELOAD_RETRY: Duration = Duration::from_secs(1);
-
-/// The server certificate and key; when they came from files, re-read on the first handshake
-/// after either file changed (as exporter-toolkit does), so a rotated certificate is served
-/// without a restart. A broken rewrite keeps the previous pair, and is read again at most once
-/// a second until it loads.
+/// The server certificate and key; when they came from files, loaded again after either
+/// file changed (as exporter-toolkit does), so a rotated certificate is served without a
+/// restart. Resolving is one atomic load: [`TlsConfig::current`] starts the checks.
 #[derive(Debug)]
-struct ServerCert {
-    files: Option<(PathBuf, PathBuf)>,
-    provider: Arc<CryptoProvider>,
-    current: Mutex<Loaded>,
-}
-
-/// The pair served, and the stamps of the files it was loaded from.
-#[derive(Debug)]
-struct Loaded {
-    stamps: Option<Stamps>,
-    key: Arc<CertifiedKey>,
-    /// After a failed reload: not before this instant again.
-    retry_at: Option<Instant>,
-}
-
-fn stamp(path: &Path) -> Option<Stamp> {
-    std::fs::metadata(path)
-        .and_then(|m| Ok((m.modified()?, m.len())))
-        .ok()
-}
-
-fn modified(files: &(PathBuf, PathBuf)) -> Option<Stamps> {
-    Some((stamp(&files.0)?, stamp(&files.1)?))
-}
+struct ServerCert(Arc<Followed<CertifiedKey>>);
 
 impl ResolvesServerCert for ServerCert {
     fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(files) = &self.files {
-            let stamps = modified(files);
-            let due = current.retry_at.is_none_or(|at| Instant::now() >= at);
-            if stamps.is_some() && stamps != current.stamps && due {
-                let read = |path: &Path| {
-                    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
-                };
-                let reloaded = read(&files.0).and_then(|cert| {
-                    let key = read(&files.1)?;
-                    certified_key(&cert, &key, &self.provider).map_err(|e| e.to_string())
-                });
-                match reloaded {
-                    Ok(key) => {
-                        // Only a pair that loaded marks the files as read.
-                        current.stamps = stamps;
-                        current.key = Arc::new(key);
-                        current.retry_at = None;
-                        tracing::info!(cert_file = %files.0.display(), "server certificate reloaded");
-                    }
-                    Err(cause) => {
-                        current.retry_at = Some(Instant::now() + RELOAD_RETRY);
-                        tracing::warn!(
-                            cert_file = %files.0.display(),
-                            cause = %cause,
-                            "server certificate reload failed; serving the previous one"
-                        );
-                    }
-                }
-            }
-        }
-        Some(Arc::clone(&current.key))
+        Some(self.0.get())
     }
+}
+
+fn read_pem(path: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+/// How the configuration is rebuilt when the client CA file changed.
+fn ca_loader(
+    settings: &TlsSettings,
+    provider: &Arc<CryptoProvider>,
+    resolver: &Arc<ServerCert>,
+    alpn: &[Vec<u8>],
+    ca_file: &Path,
+) -> Loader<ServerConfig> {
+    let (settings, provider, resolver) =
+        (settings.clone(), Arc::clone(provider), Arc::clone(resolver));
+    let (alpn, ca_file) = (alpn.to_vec(), ca_file.to_path_buf());
+    Box::new(move || {
+        let pem = read_pem(&ca_file)?;
+        server_config(&settings, &provider, &resolver, &alpn, Some(&pem)).map_err(|e| e.to_string())
+    })
 }
 
 /// Parses a PEM chain and key and checks that they belong together.
@@ -267,9 +217,10 @@ impl TlsConfig {
     /// Reads a PEM certificate chain and private key (PKCS#8, PKCS#1 or SEC1), and for client
     /// certificates the PEM CA bundle (required by [`ClientAuth::VerifyIfGiven`] and
     /// [`ClientAuth::RequireAndVerify`]; the other modes only name its subjects to the
-    /// client). The certificate, key and CA are read again on the first handshake after a
-    /// file changed, so rotating them needs no restart; a file that does not load keeps the
-    /// previous one in use.
+    /// client). The files' stamps (mtime, length) are looked at at most once a second, as
+    /// connections arrive; a file that changed is read again off the runtime threads and used
+    /// from the next connection on, so rotating them needs no restart; a file that does not
+    /// load keeps the previous one in use (and is tried again a second later).
     pub fn from_pem_files(
         cert_file: impl AsRef<Path>,
         key_file: impl AsRef<Path>,
@@ -327,19 +278,32 @@ impl TlsConfig {
     ) -> Result<Self, SecurityError> {
         let provider = provider(&settings);
         let certified = certified_key(cert, key, &provider)?;
-        let resolver = Arc::new(ServerCert {
-            current: Mutex::new(Loaded {
-                stamps: files.as_ref().and_then(modified),
-                key: Arc::new(certified),
-                retry_at: None,
-            }),
-            files,
-            provider: Arc::clone(&provider),
-        });
+        let certified = match files {
+            Some((cert_file, key_file)) => {
+                let paths = vec![cert_file.clone(), key_file.clone()];
+                let provider = Arc::clone(&provider);
+                let load: Loader<CertifiedKey> = Box::new(move || {
+                    let cert = read_pem(&cert_file)?;
+                    let key = read_pem(&key_file)?;
+                    certified_key(&cert, &key, &provider).map_err(|e| e.to_string())
+                });
+                Followed::new("server certificate", certified, paths, load)
+            }
+            None => Followed::fixed("server certificate", certified),
+        };
+        let resolver = Arc::new(ServerCert(certified));
         let (ca_pem, ca_file) = ca.map_or((None, None), |(pem, file)| (Some(pem), file));
         let alpn = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         let config = server_config(&settings, &provider, &resolver, &alpn, ca_pem.as_deref())?;
-        let ca_stamp = ca_file.as_deref().and_then(stamp);
+        let config = match &ca_file {
+            Some(path) => Followed::new(
+                "client CA",
+                config,
+                vec![path.clone()],
+                ca_loader(&settings, &provider, &resolver, &alpn, path),
+            ),
+            None => Followed::fixed("client CA", config),
+        };
         Ok(Self {
             source: Arc::new(Source::Built(Built {
                 settings,
@@ -347,11 +311,7 @@ impl TlsConfig {
                 resolver,
                 ca_file,
                 alpn,
-                current: Mutex::new(Current {
-                    config: Arc::new(config),
-                    ca_stamp,
-                    retry_at: None,
-                }),
+                config,
             })),
         })
     }
@@ -361,25 +321,34 @@ impl TlsConfig {
         let strip = |config: &ServerConfig| {
             let mut config = config.clone();
             config.alpn_protocols.retain(|p| p.as_slice() != b"h2");
-            Arc::new(config)
+            config
         };
         let source = match &*self.source {
-            Source::Fixed(config) => Source::Fixed(strip(config)),
+            Source::Fixed(config) => Source::Fixed(Arc::new(strip(config))),
             Source::Built(built) => {
-                let current = built.current.lock().unwrap_or_else(PoisonError::into_inner);
                 let mut alpn = built.alpn.clone();
                 alpn.retain(|p| p.as_slice() != b"h2");
+                let config = strip(&built.config.get());
+                let config = match &built.ca_file {
+                    Some(path) => built.config.derived(
+                        config,
+                        ca_loader(
+                            &built.settings,
+                            &built.provider,
+                            &built.resolver,
+                            &alpn,
+                            path,
+                        ),
+                    ),
+                    None => Followed::fixed("client CA", config),
+                };
                 Source::Built(Built {
                     settings: built.settings.clone(),
                     provider: Arc::clone(&built.provider),
                     resolver: Arc::clone(&built.resolver),
                     ca_file: built.ca_file.clone(),
                     alpn,
-                    current: Mutex::new(Current {
-                        config: strip(&current.config),
-                        ca_stamp: current.ca_stamp,
-                        retry_at: current.retry_at,
-                    }),
+                    config,
                 })
             }
         };
@@ -388,48 +357,19 @@ impl TlsConfig {
         }
     }
 
-    /// The configuration for a new connection: rebuilt first when the client CA file changed
-    /// since (as exporter-toolkit reads it for every connection); a CA that does not load
-    /// keeps the previous one, and is read again at most once a second.
+    /// The configuration for a new connection: one atomic load. At most once a second it also
+    /// starts a check of the certificate, key and client CA files off the runtime threads
+    /// (exporter-toolkit reads them for every connection); what changed is used from the next
+    /// connection on, and a file that does not load keeps the previous one.
     pub(crate) fn current(&self) -> Arc<ServerConfig> {
-        let built = match &*self.source {
-            Source::Fixed(config) => return Arc::clone(config),
-            Source::Built(built) => built,
-        };
-        let mut current = built.current.lock().unwrap_or_else(PoisonError::into_inner);
-        let Some(ca_file) = &built.ca_file else {
-            return Arc::clone(&current.config);
-        };
-        let now_stamp = stamp(ca_file);
-        let due = current.retry_at.is_none_or(|at| Instant::now() >= at);
-        if now_stamp.is_some() && now_stamp != current.ca_stamp && due {
-            let rebuilt = read_file(ca_file, "client_ca_file").and_then(|pem| {
-                server_config(
-                    &built.settings,
-                    &built.provider,
-                    &built.resolver,
-                    &built.alpn,
-                    Some(&pem),
-                )
-            });
-            match rebuilt {
-                Ok(config) => {
-                    current.config = Arc::new(config);
-                    current.ca_stamp = now_stamp;
-                    current.retry_at = None;
-                    tracing::info!(client_ca_file = %ca_file.display(), "client CA reloaded");
-                }
-                Err(cause) => {
-                    current.retry_at = Some(Instant::now() + RELOAD_RETRY);
-                    tracing::warn!(
-                        client_ca_file = %ca_file.display(),
-                        cause = %cause,
-                        "client CA reload failed; verifying with the previous one"
-                    );
-                }
+        match &*self.source {
+            Source::Fixed(config) => Arc::clone(config),
+            Source::Built(built) => {
+                built.resolver.0.poll();
+                built.config.poll();
+                built.config.get()
             }
         }
-        Arc::clone(&current.config)
     }
 }
 

@@ -350,6 +350,22 @@ fn tls_config(
         tls.client_ca_file,
         "tls_server_config.client_ca_file",
     )?;
+    // A problem with a PEM is reported under the key the file has: `cert` or `cert_file`.
+    let named = |pem: &Option<(Vec<u8>, Option<PathBuf>)>, file: &'static str, inline| match pem {
+        Some((_, None)) => inline,
+        _ => file,
+    };
+    let cert_key = named(
+        &cert,
+        "tls_server_config.cert_file",
+        "tls_server_config.cert",
+    );
+    let key_key = named(&key, "tls_server_config.key_file", "tls_server_config.key");
+    let ca_key = named(
+        &ca,
+        "tls_server_config.client_ca_file",
+        "tls_server_config.client_ca",
+    );
     let client_auth = match tls.client_auth_type.as_deref().unwrap_or("") {
         "" | "NoClientCert" => ClientAuth::None,
         "RequestClientCert" => ClientAuth::Request,
@@ -369,7 +385,7 @@ fn tls_config(
     };
     if ca.is_some() && client_auth == ClientAuth::None {
         return Err(SecurityError::invalid(
-            "tls_server_config.client_ca_file",
+            ca_key,
             "is set but client_auth_type is NoClientCert: set a client_auth_type".into(),
         ));
     }
@@ -436,9 +452,9 @@ fn tls_config(
             let files = cert_file.zip(key_file);
             let config = TlsConfig::build(&cert, &key, files, settings, ca).map_err(|e| {
                 let field = match e.field {
-                    "cert_file" => "tls_server_config.cert_file",
-                    "key_file" => "tls_server_config.key_file",
-                    "client_ca_file" => "tls_server_config.client_ca_file",
+                    "cert_file" => cert_key,
+                    "key_file" => key_key,
+                    "client_ca_file" => ca_key,
                     "max_version" => "tls_server_config.max_version",
                     "cipher_suites" => "tls_server_config.cipher_suites",
                     _ => "tls_server_config",
@@ -566,7 +582,7 @@ mod tests {
             ),
             (
                 "tls_server_config:\n  cert: x\n  key: y\n  client_ca: x\n",
-                "tls_server_config.client_ca_file",
+                "tls_server_config.client_ca",
             ),
             (
                 "tls_server_config:\n  cert: x\n  key: y\n  client_auth_type: VerifyClientCertIfGiven\n  client_allowed_sans: [a]\n",
@@ -593,11 +609,53 @@ mod tests {
             ),
             (
                 "tls_server_config:\n  cert: x\n  key: y\n",
-                "tls_server_config.cert_file",
+                "tls_server_config.cert",
             ),
         ];
         for (yaml, name) in cases {
             let error = parse(yaml).unwrap_err();
+            assert_eq!(error.field, name, "{yaml}: {error}");
+        }
+    }
+
+    /// A PEM that does not load is reported under the key it was given by: the inline `key`
+    /// or `client_ca`, or the `_file` form.
+    #[test]
+    fn a_bad_pem_is_named_by_the_key_it_came_from() {
+        let dir = tempfile::tempdir().unwrap();
+        let pki = test_support::pki::write(dir.path());
+        let read = |path: &Path| std::fs::read_to_string(path).unwrap();
+        let indent = |pem: String| pem.replace('\n', "\n    ");
+        let (cert, key) = (indent(read(&pki.server.0)), indent(read(&pki.server.1)));
+        std::fs::write(dir.path().join("junk.pem"), "junk\n").unwrap();
+        let verify = "  client_auth_type: RequireAndVerifyClientCert\n";
+        let cases = [
+            (
+                format!("  cert: |\n    {cert}\n  key: junk\n"),
+                "tls_server_config.key",
+            ),
+            (
+                format!("  cert: |\n    {cert}\n  key_file: junk.pem\n"),
+                "tls_server_config.key_file",
+            ),
+            (
+                format!("  cert: junk\n  key: |\n    {key}\n"),
+                "tls_server_config.cert",
+            ),
+            (
+                format!("  cert: |\n    {cert}\n  key: |\n    {key}\n{verify}  client_ca: junk\n"),
+                "tls_server_config.client_ca",
+            ),
+            (
+                format!(
+                    "  cert: |\n    {cert}\n  key: |\n    {key}\n{verify}  client_ca_file: junk.pem\n"
+                ),
+                "tls_server_config.client_ca_file",
+            ),
+        ];
+        for (tls, name) in cases {
+            let yaml = format!("tls_server_config:\n{tls}");
+            let error = WebConfig::from_yaml(&yaml, dir.path()).unwrap_err();
             assert_eq!(error.field, name, "{yaml}: {error}");
         }
     }

@@ -82,7 +82,7 @@ pub(crate) const FLAGS: &[Flag] = &[
         None,
         "FILE",
         Guard,
-        "Prometheus web-config.yml: TLS, basic auth users, HTTP/2"
+        "Prometheus web-config.yml: TLS, basic auth users, HTTP/2, response headers, rate limit"
     ),
     flag!(
         "web.bearer-token",

@@ -83,9 +83,8 @@ pub enum SettingsErrorKind {
     Unreadable,
     /// Set together with a variable it excludes.
     Conflict,
-    /// A command-line argument the binary does not know. [`CommandLine`](super::CommandLine)
-    /// reports those itself now (clap's usage error, exit code 2); kept for compatibility.
-    UnknownArgument,
+    // No variant for an unknown command-line argument: [`CommandLine`](super::CommandLine)
+    // (clap) reports those itself, with its usage error and exit code 2.
 }
 
 impl SettingsError {
