@@ -10,13 +10,13 @@ use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
-/// logfmt lines: `time=2026-12-02T05:40:00.123Z level=info msg="…" key=value module=…`.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Logfmt;
+use super::logs::LogFormat;
 
-/// One JSON object per line: `time`, `level`, `msg`, the event's fields, `module`.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct JsonLines;
+/// Writes each event as one line of `LogFormat`: logfmt
+/// (`time=2026-12-02T05:40:00.123Z level=info msg="…" key=value module=…`) or one JSON object
+/// (`time`, `level`, `msg`, the event's fields, `module`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LineFormat(pub(crate) LogFormat);
 
 /// A field's value: text, or a number or boolean (unquoted in JSON).
 #[derive(Debug, Clone, PartialEq)]
@@ -180,7 +180,7 @@ fn json_line(time: &str, level: &Level, module: &str, fields: &Fields) -> String
     line
 }
 
-impl<S, N> FormatEvent<S, N> for Logfmt
+impl<S, N> FormatEvent<S, N> for LineFormat
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
     N: for<'a> FormatFields<'a> + 'static,
@@ -192,24 +192,11 @@ where
         event: &Event<'_>,
     ) -> fmt::Result {
         let meta = event.metadata();
-        let line = logfmt_line(&now(), meta.level(), meta.target(), &Fields::of(event));
-        writeln!(writer, "{line}")
-    }
-}
-
-impl<S, N> FormatEvent<S, N> for JsonLines
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-    N: for<'a> FormatFields<'a> + 'static,
-{
-    fn format_event(
-        &self,
-        _ctx: &FmtContext<'_, S, N>,
-        mut writer: Writer<'_>,
-        event: &Event<'_>,
-    ) -> fmt::Result {
-        let meta = event.metadata();
-        let line = json_line(&now(), meta.level(), meta.target(), &Fields::of(event));
+        let line = match self.0 {
+            LogFormat::Logfmt => logfmt_line,
+            LogFormat::Json => json_line,
+        };
+        let line = line(&now(), meta.level(), meta.target(), &Fields::of(event));
         writeln!(writer, "{line}")
     }
 }
@@ -315,7 +302,7 @@ mod tests {
         let subscriber = tracing_subscriber::fmt()
             .with_max_level(Level::INFO)
             .with_writer(move || writer.clone())
-            .event_format(Logfmt)
+            .event_format(LineFormat(LogFormat::Logfmt))
             .finish();
         tracing::subscriber::with_default(subscriber, || {
             let name = "api";

@@ -7,7 +7,7 @@ use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-use super::log_format::{JsonLines, Logfmt};
+use super::log_format::LineFormat;
 
 /// How log lines are written (`--log.format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -49,17 +49,10 @@ pub fn install_logs(level: tracing::Level, format: LogFormat) -> Result<(), Logs
     let builder = tracing_subscriber::fmt()
         .with_max_level(level)
         .with_writer(std::io::stderr);
-    let installed = match format {
-        LogFormat::Logfmt => builder
-            .event_format(Logfmt)
-            .finish()
-            .with(filter)
-            .try_init(),
-        LogFormat::Json => builder
-            .event_format(JsonLines)
-            .finish()
-            .with(filter)
-            .try_init(),
-    };
-    installed.map_err(|e| LogsError(e.to_string()))
+    builder
+        .event_format(LineFormat(format))
+        .finish()
+        .with(filter)
+        .try_init()
+        .map_err(|e| LogsError(e.to_string()))
 }
