@@ -12,7 +12,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::Path as UrlPath;
@@ -26,6 +25,7 @@ use metrics_toolkit::{Format, MetricsRegistry};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use test_support::binaries::{free_port, require, ChildGuard};
+use test_support::tls_server::TlsServer;
 use test_support::Scrape;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -123,49 +123,17 @@ fn plain_server(listener: TcpListener) -> Server {
 
 /// A TLS server on 127.0.0.1 with the test PKI's server certificate (`localhost`, signed by
 /// its CA), offering `alpn` and speaking HTTP/2 when the client chose `h2`, HTTP/1.1 else.
-async fn tls_server(pki: &test_support::pki::Pki, alpn: &[&[u8]]) -> (Server, u16) {
+async fn tls_server(pki: &test_support::pki::Pki, alpn: &[&[u8]]) -> (TlsServer, u16) {
     let chain = vec![CertificateDer::from_pem_file(&pki.server.0).expect("certificate")];
     let key = PrivateKeyDer::from_pem_file(&pki.server.1).expect("key");
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .expect("server config");
-    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let task = tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(stream).await else {
-                    return;
-                };
-                let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
-                let service = hyper::service::service_fn(|_: hyper::Request<_>| async {
-                    Ok::<_, std::convert::Infallible>(hyper::Response::new(
-                        http_body_util::Full::new(bytes::Bytes::from_static(TLS_PAGE.as_bytes())),
-                    ))
-                });
-                let io = hyper_util::rt::TokioIo::new(tls);
-                if h2 {
-                    let _ = hyper::server::conn::http2::Builder::new(
-                        hyper_util::rt::TokioExecutor::new(),
-                    )
-                    .serve_connection(io, service)
-                    .await;
-                } else {
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(io, service)
-                        .await;
-                }
-            });
-        }
-    });
-    (Server { task }, port)
+    let server = test_support::tls_server::serve(chain, key, alpn, |_| {
+        hyper::Response::new(http_body_util::Full::new(bytes::Bytes::from_static(
+            TLS_PAGE.as_bytes(),
+        )))
+    })
+    .await;
+    let port = server.port;
+    (server, port)
 }
 
 /// The real blackbox exporter on a free loopback port, killed when dropped.

@@ -14,6 +14,7 @@ use metrics_exporter::checks;
 use metrics_toolkit::health::{BreakerConfig, HealthCheck, HealthRegistry, Kind, Status};
 use metrics_toolkit::{Format, MetricsRegistry};
 use test_support::poll_until;
+use test_support::tls_server::{self, TlsServer};
 use tokio::net::TcpListener;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -157,65 +158,28 @@ async fn panics_and_unexpected_statuses_fail_and_show_as_metrics() {
 }
 
 /// A server task stopped when dropped, also when an assertion fails.
-struct Stop(tokio::task::JoinHandle<()>);
-
-impl Drop for Stop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 /// An https server for `localhost` speaking HTTP/2 only (`h2` in ALPN): `/healthz` answers 200
 /// to HTTP/2 requests (505 to any other version), `/moved` redirects there with a 303. Returns
 /// its base URL, the certificate's PEM and the server.
-async fn h2_server() -> (String, String, Stop) {
+async fn h2_server() -> (String, String, TlsServer) {
     let params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).expect("params");
-    let key = rcgen::KeyPair::generate().expect("key");
-    let cert = params.self_signed(&key).expect("certificate");
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![cert.der().clone()],
-            rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
-        )
-        .expect("server config");
-    config.alpn_protocols = vec![b"h2".to_vec()];
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let task = tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(stream).await else {
-                    return;
-                };
-                let service = hyper::service::service_fn(|request: hyper::Request<_>| async move {
-                    let mut response = hyper::Response::new(http_body_util::Full::new(
-                        bytes::Bytes::from_static(b"ok"),
-                    ));
-                    if request.uri().path() == "/moved" {
-                        *response.status_mut() = StatusCode::SEE_OTHER;
-                        response.headers_mut().insert(
-                            http::header::LOCATION,
-                            http::HeaderValue::from_static("/healthz"),
-                        );
-                    } else if request.version() != hyper::Version::HTTP_2 {
-                        *response.status_mut() = StatusCode::HTTP_VERSION_NOT_SUPPORTED;
-                    }
-                    Ok::<_, std::convert::Infallible>(response)
-                });
-                let _ =
-                    hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
-                        .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
-                        .await;
-            });
+    let (chain, key, pem) = tls_server::self_signed(params);
+    let server = tls_server::serve(chain, key, &[b"h2"], |request| {
+        let mut response =
+            hyper::Response::new(http_body_util::Full::new(bytes::Bytes::from_static(b"ok")));
+        if request.uri().path() == "/moved" {
+            *response.status_mut() = StatusCode::SEE_OTHER;
+            response.headers_mut().insert(
+                http::header::LOCATION,
+                http::HeaderValue::from_static("/healthz"),
+            );
+        } else if request.version() != hyper::Version::HTTP_2 {
+            *response.status_mut() = StatusCode::HTTP_VERSION_NOT_SUPPORTED;
         }
-    });
-    (format!("https://localhost:{port}"), cert.pem(), Stop(task))
+        response
+    })
+    .await;
+    (format!("https://localhost:{}", server.port), pem, server)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -15,8 +15,8 @@ use axum::Router;
 use metrics_exporter::prober::HttpErrorKind;
 use metrics_exporter::prober::{Compression, FailureCause, ProbeTarget, Prober, Schedule};
 use metrics_toolkit::{Format, MetricsRegistry};
+use test_support::tls_server::{self, TlsServer};
 use test_support::Scrape;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
@@ -35,6 +35,12 @@ impl Drop for Server {
     }
 }
 
+/// An https server and its base URL.
+struct TlsTarget {
+    url: String,
+    _server: TlsServer,
+}
+
 async fn http_server(app: Router) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}/", listener.local_addr().expect("addr"));
@@ -46,54 +52,21 @@ async fn http_server(app: Router) -> Server {
 
 /// An https server on 127.0.0.1 with a fresh self-signed certificate for `localhost`, valid
 /// until [`CERT_EXPIRY`]; returns it and the certificate's PEM.
-async fn https_server() -> (Server, String) {
+async fn https_server() -> (TlsTarget, String) {
     let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).expect("params");
     params.not_after = rcgen::date_time_ymd(2040, 1, 1);
-    let key = rcgen::KeyPair::generate().expect("key");
-    let cert = params.self_signed(&key).expect("certificate");
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![cert.der().clone()],
-            rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
-        )
-        .expect("server config");
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let task = tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                let Ok(mut tls) = acceptor.accept(stream).await else {
-                    return;
-                };
-                // Read the request head, answer a fixed response.
-                let mut head = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match tls.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => head.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let _ = tls
-                    .write_all(
-                        b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\nsecure",
-                    )
-                    .await;
-                let _ = tls.shutdown().await;
-            });
-        }
-    });
-    let server = Server {
-        url: format!("https://localhost:{port}/"),
-        task,
+    let (chain, key, pem) = tls_server::self_signed(params);
+    let server = tls_server::serve(chain, key, &[], |_| {
+        hyper::Response::new(http_body_util::Full::new(bytes::Bytes::from_static(
+            b"secure",
+        )))
+    })
+    .await;
+    let target = TlsTarget {
+        url: format!("https://localhost:{}/", server.port),
+        _server: server,
     };
-    (server, cert.pem())
+    (target, pem)
 }
 
 async fn refused_url() -> String {
@@ -481,7 +454,7 @@ const BIG_BODY: usize = 1 << 20;
 /// An https server speaking HTTP/2 only (`h2` in ALPN) with a certificate for `localhost`
 /// (`O=Example`, `CN=probe-test`, serial `0a0b0c`, valid until [`CERT_EXPIRY`]); answers
 /// `over h2`, on `/authority` the request's `:authority`. Returns it, the certificate's PEM and its DER.
-async fn h2_server() -> (Server, String, Vec<u8>) {
+async fn h2_server() -> (TlsTarget, String, Vec<u8>) {
     let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).expect("params");
     params.not_after = rcgen::date_time_ymd(2040, 1, 1);
     params.serial_number = Some(rcgen::SerialNumber::from_slice(&[0x0a, 0x0b, 0x0c]));
@@ -489,57 +462,28 @@ async fn h2_server() -> (Server, String, Vec<u8>) {
     name.push(rcgen::DnType::OrganizationName, "Example");
     name.push(rcgen::DnType::CommonName, "probe-test");
     params.distinguished_name = name;
-    let key = rcgen::KeyPair::generate().expect("key");
-    let cert = params.self_signed(&key).expect("certificate");
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![cert.der().clone()],
-            rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
-        )
-        .expect("server config");
-    config.alpn_protocols = vec![b"h2".to_vec()];
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let task = tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(stream).await else {
-                    return;
-                };
-                let service = hyper::service::service_fn(|request: hyper::Request<_>| async move {
-                    let body = if request.uri().path() == "/big" {
-                        bytes::Bytes::from(vec![b'x'; BIG_BODY])
-                    } else if request.uri().path() == "/authority" {
-                        // What the client sent as `:authority`.
-                        let authority = request.uri().authority().map(|a| a.to_string());
-                        bytes::Bytes::from(authority.unwrap_or_default())
-                    } else if request.version() == hyper::Version::HTTP_2 {
-                        bytes::Bytes::from_static(b"over h2")
-                    } else {
-                        bytes::Bytes::from_static(b"not h2!")
-                    };
-                    Ok::<_, std::convert::Infallible>(hyper::Response::new(
-                        http_body_util::Full::new(body),
-                    ))
-                });
-                let _ =
-                    hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
-                        .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
-                        .await;
-            });
-        }
-    });
-    let server = Server {
-        url: format!("https://localhost:{port}/"),
-        task,
+    let (chain, key, pem) = tls_server::self_signed(params);
+    let der = chain[0].to_vec();
+    let server = tls_server::serve(chain, key, &[b"h2"], |request| {
+        let body = if request.uri().path() == "/big" {
+            bytes::Bytes::from(vec![b'x'; BIG_BODY])
+        } else if request.uri().path() == "/authority" {
+            // What the client sent as `:authority`.
+            let authority = request.uri().authority().map(|a| a.to_string());
+            bytes::Bytes::from(authority.unwrap_or_default())
+        } else if request.version() == hyper::Version::HTTP_2 {
+            bytes::Bytes::from_static(b"over h2")
+        } else {
+            bytes::Bytes::from_static(b"not h2!")
+        };
+        hyper::Response::new(http_body_util::Full::new(body))
+    })
+    .await;
+    let target = TlsTarget {
+        url: format!("https://localhost:{}/", server.port),
+        _server: server,
     };
-    (server, cert.pem(), cert.der().to_vec())
+    (target, pem, der)
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {

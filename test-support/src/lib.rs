@@ -14,6 +14,7 @@ pub mod raw_http;
 pub mod scale;
 pub mod scrape;
 pub mod stack_checks;
+pub mod tls_server;
 pub mod webhook;
 
 pub use poll::poll_until;
