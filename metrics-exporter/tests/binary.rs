@@ -28,17 +28,7 @@ impl Drop for Running {
 }
 
 fn run_with(vars: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(BINARY);
-    command
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
-    for (name, value) in vars {
-        command.env(name, value);
-    }
-    command
-        .stdin(Stdio::null())
-        .output()
-        .expect("run the binary")
+    run_args(&[], vars)
 }
 
 #[test]
